@@ -1,0 +1,111 @@
+"""Process definitions: deploy, list, fetch and validate diagrams (process owners)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from service.access import access
+from service.api import shapes
+from service.api.requests import json_body
+from service.app import services, uow
+from service.errors import ApiError, error_response
+from workflows import definitions
+from workflows.errors import InvalidDefinition
+from workflows.simulation import simulate
+from workflows.validation import validate
+
+bp = Blueprint("definitions", __name__)
+
+
+def _uploaded_files() -> list[tuple[str, bytes]]:
+    """The diagrams of the request: an XML body, or one or more multipart ``.bpmn`` files."""
+    if request.files:
+        files = [(f.filename or "upload.bpmn", f.read()) for f in request.files.getlist("file")]
+        files += [
+            (f.filename or "upload.bpmn", f.read())
+            for name, f in request.files.items(multi=True)
+            if name != "file"
+        ]
+        return files
+    mimetype = request.mimetype or ""
+    if mimetype not in ("application/xml", "text/xml", "application/bpmn+xml"):
+        raise ApiError(
+            415, "unsupported_media_type", "Send the BPMN as application/xml or multipart files."
+        )
+    content = request.get_data()
+    if not content:
+        raise ApiError(400, "bad_request", "The request body is empty.")
+    return [(request.args.get("filename", "upload.bpmn"), content)]
+
+
+@bp.get("")
+@access()
+def list_definitions():
+    rows = definitions.list_latest(uow().session)
+    return jsonify({"items": [shapes.definition(r) for r in rows], "next_cursor": None})
+
+
+@bp.get("/<key>/versions")
+@access()
+def list_versions(key: str):
+    rows = definitions.list_versions(uow().session, key)
+    return jsonify({"items": [shapes.definition(r) for r in rows], "next_cursor": None})
+
+
+@bp.get("/<key>/xml")
+@access()
+def get_xml(key: str):
+    version = request.args.get("version")
+    if version is not None and not version.isdigit():
+        raise ApiError(400, "bad_request", "version must be a whole number.")
+    row = definitions.find(uow().session, key, int(version) if version else None)
+    return Response(row.xml, mimetype="application/xml")
+
+
+@bp.post("")
+@access("process_owner", "admin")
+def deploy():
+    files = _uploaded_files()
+    unit = uow()
+    engine = services().engine
+    results, problems = [], []
+    for filename, content in files:
+        try:
+            results.append(engine.deploy(unit, content, filename, deployed_by=None))
+        except InvalidDefinition as err:
+            problems += [{"file": filename, **p.to_dict()} for p in err.problems]
+    if problems:
+        unit.rollback()
+        return _invalid(problems)
+    unit.commit()
+    created = any(r.created for r in results)
+    body = [dict(shapes.definition(r.definition), created=r.created) for r in results]
+    return jsonify(body[0] if len(body) == 1 else {"items": body}), 201 if created else 200
+
+
+@bp.post("/validate")
+@access("process_owner", "admin")
+def validate_only():
+    problems = []
+    for filename, content in _uploaded_files():
+        try:
+            validate(content, filename)
+        except InvalidDefinition as err:
+            problems += [{"file": filename, **p.to_dict()} for p in err.problems]
+    return jsonify({"problems": problems})
+
+
+@bp.post("/<key>/simulate")
+@access("process_owner", "admin")
+def simulate_path(key: str):
+    body = json_body({"path": list, "variables": dict, "version": int}, required=("path",))
+    row = definitions.find(uow().session, key, body.get("version"))
+    spec, subprocess_specs = services().engine.specs.get(uow().session, row.id)
+    result = simulate(
+        spec, subprocess_specs, services().engine.script_engine, body["path"], body.get("variables")
+    )
+    return jsonify(result)
+
+
+def _invalid(problems: list[dict]):
+    return error_response(422, "invalid_bpmn", "The diagram is not valid.", problems)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from service.access import access
+from service.app import services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@access(public=True)
+def healthz():
+    checks = {"status": "ok", "db": "ok", "scheduler": "not_started"}
+    try:
+        with services().db.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        checks["db"] = "down"
+        checks["status"] = "down"
+        return jsonify(checks), 503
+    return jsonify(checks)

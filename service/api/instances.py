@@ -1,0 +1,176 @@
+"""Process instances: start, list, read, message, cancel (api.md, "Process instances")."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import and_, or_, select
+
+from service.access import access
+from service.api import shapes
+from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg
+from service.app import services, uow
+from service.errors import ApiError
+from storage.models import ProcessDefinition, ProcessInstance, Task
+from workflows.state import highlights
+
+bp = Blueprint("instances", __name__)
+
+STATES = ("running", "completed", "cancelled", "error")
+
+
+def _variables(workflow) -> dict:
+    data = workflow.last_task.data if workflow.last_task is not None else workflow.data
+    return json.loads(json.dumps(data, default=str))
+
+
+def _open_tasks(instance_id: str) -> list[Task]:
+    return list(
+        uow().session.scalars(
+            select(Task)
+            .where(Task.instance_id == instance_id, Task.status == "open")
+            .order_by(Task.created_at)
+        )
+    )
+
+
+def _definition_version(definition_id: str) -> int | None:
+    return uow().session.scalar(
+        select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id)
+    )
+
+
+def _full(instance_id: str) -> dict:
+    row, workflow = services().engine.load(uow(), instance_id)
+    body = shapes.instance(row, _definition_version(row.definition_id))
+    body["variables"] = _variables(workflow)
+    body["active_tasks"] = [shapes.task(t) for t in _open_tasks(row.id)]
+    return body
+
+
+@bp.post("")
+@access()
+def start():
+    body = json_body(
+        {"process_key": str, "business_key": str, "variables": dict, "version": int},
+        required=("process_key",),
+    )
+    unit = uow()
+    advance = services().engine.start(
+        unit,
+        body["process_key"],
+        business_key=body.get("business_key"),
+        variables=body.get("variables"),
+        version=body.get("version"),
+    )
+    unit.commit()
+    return jsonify(_full(advance.instance.id)), 201
+
+
+@bp.get("")
+@access()
+def list_instances():
+    query = select(ProcessInstance)
+    for arg, column in (
+        ("process_key", ProcessInstance.process_key),
+        ("business_key", ProcessInstance.business_key),
+        ("state", ProcessInstance.status),
+    ):
+        value = request.args.get(arg)
+        if value:
+            if arg == "state" and value not in STATES:
+                raise ApiError(400, "bad_request", f"state must be one of {', '.join(STATES)}.")
+            query = query.where(column == value)
+    cursor = decode_cursor()
+    if cursor:
+        if len(cursor) != 2 or not all(isinstance(v, str) for v in cursor):
+            raise ApiError(400, "bad_request", "cursor is not valid.")
+        started = shapes.parse_iso(cursor[0])
+        query = query.where(
+            or_(
+                ProcessInstance.started_at < started,
+                and_(ProcessInstance.started_at == started, ProcessInstance.id < cursor[1]),
+            )
+        )
+    limit = limit_arg()
+    rows = list(
+        uow().session.scalars(
+            query.order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()).limit(
+                limit + 1
+            )
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([shapes.iso(rows[-1].started_at), rows[-1].id])
+    return jsonify({"items": [shapes.instance(r) for r in rows], "next_cursor": next_cursor})
+
+
+@bp.get("/<instance_id>")
+@access(case_scoped=True)
+def get_instance(instance_id: str):
+    return jsonify(_full(instance_id))
+
+
+@bp.get("/<instance_id>/diagram")
+@access(case_scoped=True)
+def get_diagram(instance_id: str):
+    row, workflow = services().engine.load(uow(), instance_id)
+    definition = uow().session.get(ProcessDefinition, row.definition_id)
+    now = services().clock.now()
+    overdue = sorted(
+        {t.element_id for t in _open_tasks(row.id) if t.due_at is not None and t.due_at < now}
+    )
+    marks = highlights(workflow)
+    return jsonify({"xml": definition.xml, "overdue": overdue, **marks})
+
+
+@bp.get("/<instance_id>/history")
+@access(case_scoped=True)
+def get_history(instance_id: str):
+    row = uow().session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
+    events = [{"at": shapes.iso(row.started_at), "event": "started", "by": row.started_by}]
+    tasks = uow().session.scalars(
+        select(Task).where(Task.instance_id == row.id).order_by(Task.created_at)
+    )
+    for task in tasks:
+        events.append(
+            {"at": shapes.iso(task.created_at), "event": "task_opened", "task": task.element_id}
+        )
+        if task.completed_at is not None:
+            events.append(
+                {
+                    "at": shapes.iso(task.completed_at),
+                    "event": "task_completed",
+                    "task": task.element_id,
+                    "by": task.completed_by,
+                }
+            )
+    if row.ended_at is not None:
+        events.append({"at": shapes.iso(row.ended_at), "event": row.status})
+    events.sort(key=lambda e: e["at"])
+    return jsonify({"items": events, "next_cursor": None})
+
+
+@bp.post("/<instance_id>/messages")
+@access(case_scoped=True)
+def deliver_message(instance_id: str):
+    body = json_body({"name": str, "payload": dict}, required=("name",))
+    unit = uow()
+    services().engine.deliver_message(unit, instance_id, body["name"], body.get("payload"))
+    unit.commit()
+    return jsonify(_full(instance_id))
+
+
+@bp.post("/<instance_id>/cancel")
+@access("manager", "admin", case_scoped=True)
+def cancel(instance_id: str):
+    body = json_body({"reason": str}, required=("reason",))
+    unit = uow()
+    services().engine.cancel(unit, instance_id, body["reason"])
+    unit.commit()
+    return jsonify(_full(instance_id))

@@ -1,0 +1,65 @@
+"""How rows look in JSON responses (one place, so every route agrees)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.errors import ApiError
+from storage.models import ProcessDefinition, ProcessInstance, Task
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def definition(row: ProcessDefinition) -> dict:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "name": row.name,
+        "version": row.version,
+        "content_hash": row.content_hash,
+        "filename": row.filename,
+        "deployed_at": iso(row.deployed_at),
+        "deployed_by": row.deployed_by,
+    }
+
+
+def task(row: Task) -> dict:
+    return {
+        "id": row.id,
+        "instance_id": row.instance_id,
+        "element_id": row.element_id,
+        "name": row.name,
+        "lane": row.lane,
+        "status": row.status,
+        "assignee": row.assignee,
+        "created_at": iso(row.created_at),
+        "due_at": iso(row.due_at),
+        "version": row.version,
+    }
+
+
+def instance(row: ProcessInstance, definition_version: int | None = None) -> dict:
+    return {
+        "id": row.id,
+        "process_key": row.process_key,
+        "definition_version": definition_version,
+        "business_key": row.business_key,
+        "state": row.status,
+        "started_at": iso(row.started_at),
+        "started_by": row.started_by,
+        "ended_at": iso(row.ended_at),
+        "error": row.error,
+        "version": row.version,
+    }
+
+
+def parse_iso(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{value!r} is not an ISO 8601 time.") from None
+    if parsed.tzinfo is None:
+        raise ApiError(400, "bad_request", f"{value!r} needs a UTC offset.")
+    return parsed

@@ -1,0 +1,83 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.access import authorize
+from service.config import Config
+from service.errors import register_error_handlers
+from storage import UnitOfWork, make_engine, make_session_factory
+from workflows.clock import Clock, SystemClock
+from workflows.instances import Engine
+
+
+@dataclass
+class Services:
+    """What every request needs, built once per process."""
+
+    db: DbEngine
+    session_factory: sessionmaker[Session]
+    engine: Engine
+    clock: Clock
+
+
+def create_app(config: type[Config] | dict | None = None, clock: Clock | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    app.json.sort_keys = False
+
+    clock = clock or SystemClock()
+    db = make_engine(app.config["DATABASE_URL"])
+    app.extensions["safeguard"] = Services(
+        db=db,
+        session_factory=make_session_factory(db),
+        engine=Engine(clock=clock),
+        clock=clock,
+    )
+
+    register_error_handlers(app)
+    _register_blueprints(app)
+
+    @app.before_request
+    def check_access() -> None:
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is not None and request.endpoint != "static":
+            authorize(getattr(view, "access_rule", None))
+
+    @app.teardown_request
+    def close_unit_of_work(_exc) -> None:
+        unit = g.pop("uow", None)
+        if unit is not None:
+            unit.__exit__(None, None, None)
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from service.api.definitions import bp as definitions
+    from service.api.health import bp as health
+    from service.api.instances import bp as instances
+
+    app.register_blueprint(health)
+    app.register_blueprint(definitions, url_prefix="/api/process-definitions")
+    app.register_blueprint(instances, url_prefix="/api/process-instances")
+
+
+def services() -> Services:
+    return current_app.extensions["safeguard"]
+
+
+def uow() -> UnitOfWork:
+    """This request's unit of work; handlers call ``uow().commit()`` once, at the end."""
+    if "uow" not in g:
+        g.uow = UnitOfWork(services().session_factory).__enter__()
+    return g.uow

@@ -1,0 +1,186 @@
+"""The ``safeguard`` command (api.md, "Command line")."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from storage import UnitOfWork, make_engine, make_session_factory
+from storage.database import database_url
+from storage.models import User
+from workflows.clock import SystemClock
+from workflows.errors import InvalidDefinition
+from workflows.instances import Engine
+
+
+def _session_factory():
+    return make_session_factory(make_engine())
+
+
+@click.group()
+def main() -> None:
+    """safeguard-flow: information-sharing processes for a safeguarding partnership."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database named by DATABASE_URL."""
+    from storage.migrate import upgrade
+
+    upgrade()
+    click.echo(f"database is up to date: {_safe_url(database_url())}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(path.glob("*.bpmn"))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise click.BadParameter(f"{raw} does not exist", param_hint="FILE")
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
+def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
+    """Deploy BPMN files (or every .bpmn file of a directory)."""
+    engine = Engine()
+    failed = False
+    files = _bpmn_files(paths)
+    if not files:
+        click.echo("no .bpmn files to deploy")
+    for path in files:
+        with UnitOfWork(_session_factory()) as uow:
+            try:
+                result = engine.deploy(uow, path.read_bytes(), path.name, deployed_by)
+            except InvalidDefinition as err:
+                failed = True
+                click.echo(f"{path}: not deployed, {len(err.problems)} problem(s):", err=True)
+                for p in err.problems:
+                    where = f"line {p.line}" if p.line else "line ?"
+                    element = f" [{p.element_id}]" if p.element_id else ""
+                    click.echo(f"  {path}:{where}{element}: {p.message}", err=True)
+                continue
+            uow.commit()
+        d = result.definition
+        state = "deployed" if result.created else "unchanged"
+        click.echo(f"{path}: {d.key} version {d.version} ({state})")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def users() -> None:
+    """People and their roles."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True)
+@click.option("--agency", default=None)
+@click.option("--manager", default=None)
+@click.option("--email", default=None)
+@click.option("--name", "display_name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(username, roles, agency, manager, email, display_name, password_stdin) -> None:
+    """Add a user (asks for the password unless --password-stdin)."""
+    from service.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise click.ClickException("the password must be at least 12 characters")
+    with UnitOfWork(_session_factory()) as uow:
+        try:
+            create_user(
+                uow.session,
+                SystemClock(),
+                username,
+                roles=list(roles),
+                password=password,
+                display_name=display_name,
+                agency=agency,
+                email=email,
+                manager=manager,
+            )
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        uow.commit()
+    click.echo(f"added {username} ({', '.join(roles)})")
+
+
+@users.command("list")
+def users_list() -> None:
+    with UnitOfWork(_session_factory()) as uow:
+        for user in uow.session.scalars(select(User).order_by(User.username)):
+            state = "" if user.active else " (disabled)"
+            click.echo(f"{user.username}\t{','.join(user.roles)}\t{user.agency or '-'}{state}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    with UnitOfWork(_session_factory()) as uow:
+        user = uow.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user called {username!r}")
+        user.active = False
+        uow.commit()
+    click.echo(f"disabled {username}")
+
+
+@users.command("seed-demo")
+@click.option("--url", default="http://127.0.0.1:5000", help="Where the service will listen.")
+def users_seed_demo(url: str) -> None:
+    """Create one demo user per role and print their one-time passwords (once)."""
+    from service.users import seed_demo
+
+    with UnitOfWork(_session_factory()) as uow:
+        created = seed_demo(uow.session, SystemClock())
+        uow.commit()
+    if created:
+        click.echo("Demo users (one-time passwords, shown only now):")
+        for username, roles, password in created:
+            click.echo(f"  {username:<18} {roles:<14} {password}")
+    else:
+        click.echo("Demo users already exist; their passwords were printed when they were made.")
+    click.echo(f"Log in at {url}/login (API: POST {url}/api/auth/token)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--threads", default=8, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the web service on a production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from service.app import create_app
+
+    click.echo(f"safeguard-flow listening on http://{host}:{port}")
+    waitress_serve(create_app(), host=host, port=port, threads=threads)
+
+
+if __name__ == "__main__":
+    main()

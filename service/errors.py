@@ -1,0 +1,68 @@
+"""One JSON error shape for every failure (api.md): never a stack trace to a user."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from workflows.errors import Conflict, InvalidDefinition, InvalidInput, NotFound, ScriptError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a handler raises on purpose, with its status, slug and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | None = None):
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+        super().__init__(message)
+
+
+def error_response(status: int, code: str, message: str, details: list | None = None):
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return jsonify(body), status
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "_").replace("'", "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(err: ApiError):
+        return error_response(err.status, err.code, err.message, err.details)
+
+    @app.errorhandler(InvalidDefinition)
+    def invalid_definition(err: InvalidDefinition):
+        details = [p.to_dict() for p in err.problems]
+        return error_response(422, "invalid_bpmn", "The diagram is not valid.", details)
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(err: InvalidInput):
+        return error_response(
+            422, "invalid_input", str(err), [{"field": err.field, "message": str(err)}]
+        )
+
+    @app.errorhandler(ScriptError)
+    def script_error(err: ScriptError):
+        details = [{"element_id": err.element_id, "line": err.line, "message": str(err)}]
+        return error_response(422, "script_error", str(err), details)
+
+    @app.errorhandler(NotFound)
+    def not_found(err: NotFound):
+        return error_response(404, "not_found", str(err))
+
+    @app.errorhandler(Conflict)
+    def conflict(err: Conflict):
+        return error_response(409, "conflict", str(err))
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        return error_response(err.code or 500, _slug(err.name), err.description or err.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,156 @@
+"""Deployed versions of diagrams, and the cache of their parsed specs.
+
+A version is immutable once stored, so a parsed spec can be shared by every instance of that
+version in this process for as long as the process lives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import ProcessDefinition
+from workflows.clock import Clock
+from workflows.errors import Conflict, NotFound
+from workflows.parsing import SafeguardParser, parse_xml
+from workflows.validation import ParsedDefinition, validate
+
+
+@dataclass
+class DeployResult:
+    definition: ProcessDefinition
+    created: bool
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class SpecCache:
+    """Parsed ``(spec, subprocess_specs)`` per definition id."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._specs: dict[str, tuple] = {}
+
+    def put(self, definition_id: str, specs: tuple) -> None:
+        with self._lock:
+            self._specs[definition_id] = specs
+
+    def peek(self, definition_id: str) -> tuple:
+        return self._specs[definition_id]
+
+    def get(self, session: Session, definition_id: str) -> tuple:
+        specs = self._specs.get(definition_id)
+        if specs is None:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"process definition {definition_id} does not exist")
+            specs = parse_stored(definition)
+            self.put(definition_id, specs)
+        return specs
+
+
+def parse_stored(definition: ProcessDefinition) -> tuple:
+    """Parse a version that passed validation when it was deployed."""
+    parser = SafeguardParser()
+    parser.add_bpmn_xml(parse_xml(definition.xml.encode("utf-8")).getroot(), definition.filename)
+    return parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
+
+
+def latest(session: Session, key: str) -> ProcessDefinition | None:
+    return session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+
+
+def find(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
+    """The named version of ``key``, or its latest; :class:`NotFound` when there is none."""
+    if version is None:
+        definition = latest(session, key)
+    else:
+        definition = session.scalars(
+            select(ProcessDefinition).where(
+                ProcessDefinition.key == key, ProcessDefinition.version == version
+            )
+        ).first()
+    if definition is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"{which}process {key!r} is not deployed")
+    return definition
+
+
+def list_latest(session: Session) -> list[ProcessDefinition]:
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(ProcessDefinition)
+            .join(
+                newest,
+                (ProcessDefinition.key == newest.c.key)
+                & (ProcessDefinition.version == newest.c.version),
+            )
+            .order_by(ProcessDefinition.key)
+        )
+    )
+
+
+def list_versions(session: Session, key: str) -> list[ProcessDefinition]:
+    versions = list(
+        session.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version)
+        )
+    )
+    if not versions:
+        raise NotFound(f"process {key!r} is not deployed")
+    return versions
+
+
+def deploy(
+    session: Session,
+    content: bytes,
+    *,
+    filename: str,
+    deployed_by: str | None,
+    clock: Clock,
+    cache: SpecCache,
+) -> DeployResult:
+    """Validate and store a new version; identical content to the latest version is a no-op."""
+    parsed: ParsedDefinition = validate(content, filename)
+    digest = content_hash(content)
+    current = latest(session, parsed.key)
+    if current is not None and current.content_hash == digest:
+        return DeployResult(current, created=False)
+    definition = ProcessDefinition(
+        key=parsed.key,
+        version=(current.version + 1) if current else 1,
+        name=parsed.name,
+        filename=filename,
+        xml=content.decode("utf-8"),
+        content_hash=digest,
+        deployed_by=deployed_by,
+        deployed_at=clock.now(),
+    )
+    session.add(definition)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"another version of {parsed.key!r} was deployed at the same time; try again"
+        ) from None
+    cache.put(definition.id, (parsed.spec, parsed.subprocess_specs))
+    return DeployResult(definition, created=True)

@@ -1,0 +1,30 @@
+"""What one advance of an instance produced, for the layers above to act on.
+
+The engine does not know about people, due dates or notifications; it reports what happened and
+the caller (``tasks``, ``service``) decides what that means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from storage.models import ProcessInstance, Task
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    task_id: str
+    element_id: str
+    name: str | None
+    due_at: datetime
+
+
+@dataclass
+class Advance:
+    instance: ProcessInstance
+    opened: list[Task] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    timers: list[PendingTimer] = field(default_factory=list)
+    ended: bool = False
+    error: dict | None = None

@@ -1,0 +1,253 @@
+"""Start, load, advance, save and cancel process instances.
+
+The hot path (completing a task) reads the task row and its instance row, takes the live workflow
+from the in-process cache when the row's version matches (else restores it using the cached spec),
+runs it, and writes the new state with ``UPDATE … WHERE version = <read>``. A stale copy therefore
+fails with :class:`Conflict` instead of overwriting someone else's work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import update
+from sqlalchemy.orm.exc import StaleDataError
+
+from storage.models import ProcessInstance, Task, new_id
+from storage.uow import UnitOfWork
+from workflows import definitions
+from workflows.cache import InstanceCache
+from workflows.clock import Clock, SystemClock
+from workflows.definitions import DeployResult, SpecCache
+from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.events import Advance
+from workflows.sandbox import make_script_engine
+from workflows.serialization import StateSerializer
+from workflows.state import error_details, open_user_tasks, pending_timers
+
+VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+
+
+def check_variables(variables: Mapping[str, Any] | None, prefix: str = "variables") -> dict:
+    """Refuse names a script could not use or that would shadow the sandbox's globals."""
+    variables = dict(variables or {})
+    for name in variables:
+        if not isinstance(name, str) or not VARIABLE_NAME.match(name):
+            raise InvalidInput(
+                f"{name!r} is not a usable variable name (letters, digits, _; "
+                "starting with a letter)",
+                field=f"{prefix}.{name}",
+            )
+    return variables
+
+
+class Engine:
+    """The engine layer's front door. One per process; safe to share between threads."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        helpers: Mapping[str, Callable | Any] | None = None,
+        cache_size: int = 2000,
+    ):
+        self.clock = clock or SystemClock()
+        self.script_engine = make_script_engine(self.clock, helpers)
+        self.specs = SpecCache()
+        self.instances = InstanceCache(cache_size)
+        self.serializer = StateSerializer(self.specs.peek)
+
+    # -- definitions -----------------------------------------------------------------------
+    def deploy(
+        self, uow: UnitOfWork, content: bytes, filename: str, deployed_by: str | None = None
+    ) -> DeployResult:
+        return definitions.deploy(
+            uow.session,
+            content,
+            filename=filename,
+            deployed_by=deployed_by,
+            clock=self.clock,
+            cache=self.specs,
+        )
+
+    # -- instances -------------------------------------------------------------------------
+    def start(
+        self,
+        uow: UnitOfWork,
+        process_key: str,
+        *,
+        business_key: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        version: int | None = None,
+        started_by: str | None = None,
+    ) -> Advance:
+        variables = check_variables(variables)
+        definition = definitions.find(uow.session, process_key, version)
+        spec, subprocess_specs = self.specs.get(uow.session, definition.id)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.spec_ref = definition.id
+        workflow.data.update(variables)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables)
+        now = self.clock.now()
+        row = ProcessInstance(
+            id=new_id(),
+            definition_id=definition.id,
+            process_key=definition.key,
+            business_key=business_key,
+            status="running",
+            started_by=started_by,
+            started_at=now,
+            updated_at=now,
+        )
+        uow.session.add(row)
+        return self._advance(uow, row, workflow, set(), lambda: workflow.do_engine_steps())
+
+    def complete_task(
+        self, uow: UnitOfWork, task_id: str, data: Mapping[str, Any], user: str | None = None
+    ) -> Advance:
+        data = check_variables(data, prefix="data")
+        task_row = uow.session.get(Task, task_id)
+        if task_row is None:
+            raise NotFound(f"task {task_id} does not exist")
+        if task_row.status != "open":
+            raise Conflict(f"the task {task_row.name!r} is already {task_row.status}")
+        row = self._instance_row(uow, task_row.instance_id)
+        workflow = self._checkout(uow, row)
+        spiff_task = workflow.get_task_from_id(UUID(task_id))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise Conflict(f"the task {task_row.name!r} is no longer waiting")
+        before = set(open_user_tasks(workflow))
+
+        def run() -> None:
+            spiff_task.set_data(**data)
+            spiff_task.run()
+            workflow.do_engine_steps()
+
+        task_row.status = "completed"
+        task_row.completed_at = self.clock.now()
+        task_row.completed_by = user
+        task_row.data = data
+        return self._advance(uow, row, workflow, before, run, completed={task_id})
+
+    def deliver_message(
+        self, uow: UnitOfWork, instance_id: str, name: str, payload: Mapping[str, Any] | None
+    ) -> Advance:
+        row = self._instance_row(uow, instance_id)
+        workflow = self._checkout(uow, row)
+        before = set(open_user_tasks(workflow))
+        variable = re.sub(r"\W", "_", name)
+        event = BpmnEvent(
+            MessageEventDefinition(name),
+            payload={"payload": dict(payload or {}), "result_var": variable},
+        )
+        try:
+            workflow.send_event(event)
+        except WorkflowException:
+            raise Conflict(f"the instance is not waiting for the message {name!r}") from None
+        return self._advance(uow, row, workflow, before, workflow.do_engine_steps)
+
+    def cancel(self, uow: UnitOfWork, instance_id: str, reason: str) -> Advance:
+        row = self._instance_row(uow, instance_id)
+        workflow = self._checkout(uow, row)
+        before = set(open_user_tasks(workflow))
+        workflow.cancel()
+        row.cancel_reason = reason
+        return self._advance(uow, row, workflow, before, lambda: None, status="cancelled")
+
+    def load(self, uow: UnitOfWork, instance_id: str) -> tuple[ProcessInstance, BpmnWorkflow]:
+        """The instance and its workflow, for reading; nothing read here may be changed."""
+        row = self._instance_row(uow, instance_id, for_change=False)
+        workflow = self._checkout(uow, row)
+        self.instances.checkin(row.id, row.version, workflow)
+        return row, workflow
+
+    # -- internals -------------------------------------------------------------------------
+    def _instance_row(
+        self, uow: UnitOfWork, instance_id: str, for_change: bool = True
+    ) -> ProcessInstance:
+        row = uow.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        if for_change and row.status != "running":
+            raise Conflict(f"the instance is {row.status}")
+        return row
+
+    def _checkout(self, uow: UnitOfWork, row: ProcessInstance) -> BpmnWorkflow:
+        workflow = self.instances.checkout(row.id, row.version)
+        if workflow is None:
+            self.specs.get(uow.session, row.definition_id)
+            workflow = self.serializer.loads(row.state)
+            workflow.script_engine = self.script_engine
+        return workflow
+
+    def _advance(
+        self,
+        uow: UnitOfWork,
+        row: ProcessInstance,
+        workflow: BpmnWorkflow,
+        before: set[str],
+        step: Callable[[], None],
+        completed: set[str] = frozenset(),
+        status: str | None = None,
+    ) -> Advance:
+        error = None
+        try:
+            step()
+        except SpiffWorkflowException as err:
+            error = error_details(err)
+        now = self.clock.now()
+        after = open_user_tasks(workflow)
+        if status is None:
+            status = "error" if error else ("completed" if workflow.is_completed() else "running")
+        row.status = status
+        row.error = error
+        row.updated_at = now
+        if status != "running":
+            row.ended_at = now
+        row.state = self.serializer.dumps(workflow)
+        opened = [
+            Task(
+                id=task_id,
+                instance_id=row.id,
+                element_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name,
+                lane=task.task_spec.lane,
+                status="open",
+                created_at=now,
+            )
+            for task_id, task in after.items()
+            if task_id not in before
+        ]
+        uow.session.add_all(opened)
+        closed = [task_id for task_id in before if task_id not in after]
+        cancelled = [task_id for task_id in closed if task_id not in completed]
+        try:
+            uow.session.flush()
+            if cancelled:
+                uow.session.execute(
+                    update(Task)
+                    .where(Task.id.in_(cancelled), Task.status == "open")
+                    .values(status="cancelled", version=Task.version + 1),
+                    execution_options={"synchronize_session": False},
+                )
+        except StaleDataError:
+            raise Conflict(
+                "the instance was changed by someone else; reload and try again"
+            ) from None
+        version = row.version
+        uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow))
+        return Advance(
+            instance=row,
+            opened=opened,
+            closed=closed,
+            timers=pending_timers(workflow) if status == "running" else [],
+            ended=status != "running",
+            error=error,
+        )

@@ -1,0 +1,89 @@
+"""Reading uploaded BPMN: a hardened XML parser and SpiffWorkflow's Camunda parser, extended.
+
+The Camunda flavour is used because the bpmn-js properties panel (Camunda 7 provider) edits exactly
+what this service reads from a user task: ``camunda:formData`` (the form),
+``camunda:candidateGroups`` (who may claim it), ``camunda:assignee`` and ``camunda:dueDate`` (the
+due time, e.g. ``1WD``) and ``camunda:properties``. SpiffWorkflow ignores the attributes, so the
+user-task parser below copies them into ``task_spec.extensions``, which survives serialisation.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
+from SpiffWorkflow.camunda.specs.user_task import Form
+from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+
+# Attributes of camunda:userTask copied into task_spec.extensions under these keys.
+USER_TASK_ATTRIBUTES = {
+    "candidateGroups": "candidate_groups",
+    "candidateUsers": "candidate_users",
+    "assignee": "assignee",
+    "dueDate": "due",
+    "priority": "priority",
+}
+
+MAX_BPMN_BYTES = 5 * 1024 * 1024
+
+
+def secure_xml_parser() -> etree.XMLParser:
+    """An lxml parser that never fetches anything, expands no entities and keeps line numbers."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+
+
+def parse_xml(content: bytes) -> etree._ElementTree:
+    """Parse bytes into a tree; raises ``etree.XMLSyntaxError``, or ``ValueError`` if refused."""
+    if len(content) > MAX_BPMN_BYTES:
+        raise ValueError(f"the file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB")
+    tree = etree.ElementTree(etree.fromstring(content, parser=secure_xml_parser()))
+    if tree.docinfo.doctype:
+        raise ValueError("a DOCTYPE declaration is not allowed in BPMN files")
+    return tree
+
+
+class SafeguardUserTaskParser(UserTaskParser):
+    """Reads the form even without ``camunda:formKey`` and keeps the assignment attributes."""
+
+    def get_form(self) -> Form:
+        form = super().get_form()
+        if form.fields or not self.xpath(".//camunda:formData/camunda:formField"):
+            return form
+        # The base parser gives up when formKey is absent; the properties panel omits it for
+        # generated forms. Parse again as if a key were present.
+        self.node.set(f"{{{CAMUNDA_NS}}}formKey", self.node.get("id"))
+        try:
+            return super().get_form()
+        finally:
+            del self.node.attrib[f"{{{CAMUNDA_NS}}}formKey"]
+
+    def parse_extensions(self, node=None) -> dict:
+        extensions = super().parse_extensions(node)
+        for attribute, key in USER_TASK_ATTRIBUTES.items():
+            value = self.node.get(f"{{{CAMUNDA_NS}}}{attribute}")
+            if value is None:
+                continue
+            if key in ("candidate_groups", "candidate_users"):
+                extensions[key] = [part.strip() for part in value.split(",") if part.strip()]
+            else:
+                extensions[key] = value.strip()
+        return extensions
+
+
+class SafeguardParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (SafeguardUserTaskParser, CamundaUserTask),
+    }

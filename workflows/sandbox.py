@@ -1,0 +1,194 @@
+"""The restricted environment every BPMN script and condition runs in.
+
+SpiffWorkflow's script engine is plain ``eval``/``exec``. Diagrams are edited by process owners in
+a browser, so their scripts are untrusted: they get a small allow-list of builtins and helpers, and
+their source is checked before it is compiled — no imports, no names or attributes that start with
+an underscore (the usual ``().__class__.__mro__`` escapes), no frame or code objects, no
+``str.format`` (which reaches attributes by name inside a string).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from workflows.clock import Clock, SystemClock
+
+SAFE_BUILTIN_NAMES = [
+    "abs",
+    "all",
+    "any",
+    "bool",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "int",
+    "isinstance",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "range",
+    "reversed",
+    "round",
+    "set",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+    "ValueError",
+    "Exception",
+    "True",
+    "False",
+    "None",
+]
+SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+
+# Attributes that reach interpreter internals without a leading underscore.
+FORBIDDEN_ATTRIBUTES = frozenset(
+    [
+        "format",
+        "format_map",
+        "mro",
+        "gi_frame",
+        "gi_code",
+        "gi_yieldfrom",
+        "cr_frame",
+        "cr_code",
+        "cr_await",
+        "ag_frame",
+        "ag_code",
+        "f_globals",
+        "f_locals",
+        "f_builtins",
+        "f_back",
+        "f_code",
+        "tb_frame",
+        "tb_next",
+        "co_code",
+        "func_globals",
+        "func_code",
+        "im_func",
+    ]
+)
+
+
+class SandboxViolation(Exception):
+    """Source that the sandbox refuses to compile; ``line`` is 1-based within the script."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(message)
+
+
+def check_source(source: str, mode: str) -> ast.AST:
+    """Parse ``source`` and refuse constructs that could leave the sandbox.
+
+    Raises ``SyntaxError`` for code that does not parse and ``SandboxViolation`` for code that
+    parses but is not allowed.
+    """
+    tree = ast.parse(source, mode=mode)
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", None)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise SandboxViolation("imports are not allowed in diagram scripts", line)
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            raise SandboxViolation("global and nonlocal are not allowed in diagram scripts", line)
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise SandboxViolation(
+                f"the name {node.id!r} is not allowed (leading underscore)", line
+            )
+        if isinstance(node, ast.Attribute) and (
+            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES
+        ):
+            raise SandboxViolation(f"the attribute {node.attr!r} is not allowed", line)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            # Functions would let a script keep references across calls and build generators whose
+            # frames are reachable; data transformations do not need them.
+            raise SandboxViolation("defining functions or classes is not allowed", line)
+    return tree
+
+
+class _CompileCache:
+    """Checked, compiled code objects per source text: scripts repeat across every instance."""
+
+    def __init__(self, limit: int = 4096):
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], Any] = {}
+        self._limit = limit
+
+    def get(self, source: str, mode: str):
+        key = (mode, source)
+        code = self._items.get(key)
+        if code is None:
+            tree = check_source(source, mode)
+            code = compile(tree, "<string>", mode)
+            with self._lock:
+                if len(self._items) >= self._limit:
+                    self._items.clear()
+                self._items[key] = code
+        return code
+
+
+_CACHE = _CompileCache()
+
+
+def _default_helpers(clock: Clock) -> dict[str, Any]:
+    return {
+        "datetime": datetime,
+        "timedelta": timedelta,
+        "timezone": timezone,
+        "now": clock.now,
+    }
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    """Task-data environment that only runs checked code with the allow-listed globals."""
+
+    def evaluate(self, expression, context, external_context=None):
+        code = _CACHE.get(expression, "eval")
+        my_globals = copy.copy(self.globals)
+        my_globals.update(external_context or {})
+        my_globals.update(_data_only(context))
+        my_globals["__builtins__"] = SAFE_BUILTINS
+        return eval(code, my_globals)
+
+    def execute(self, script, context, external_context=None):
+        code = _CACHE.get(script, "exec")
+        self.check_for_overwrite(context, external_context or {})
+        for key in [k for k in context if k.startswith("_")]:
+            context.pop(key)
+        context.update(self.globals)
+        context.update(external_context or {})
+        context["__builtins__"] = SAFE_BUILTINS
+        try:
+            exec(code, context)
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+
+def _data_only(context: Mapping[str, Any]) -> dict[str, Any]:
+    # Task data is untrusted too: a variable called __builtins__ must not replace the allow-list.
+    return {k: v for k, v in context.items() if not k.startswith("_")}
+
+
+def make_script_engine(
+    clock: Clock | None = None, helpers: Mapping[str, Callable | Any] | None = None
+) -> PythonScriptEngine:
+    """A script engine for diagrams; higher layers add helpers (e.g. working-day arithmetic)."""
+    env_globals = _default_helpers(clock or SystemClock())
+    env_globals.update(helpers or {})
+    env_globals["__builtins__"] = SAFE_BUILTINS
+    return PythonScriptEngine(environment=SandboxEnvironment(env_globals))
