@@ -51,3 +51,9 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def is_write_conflict(err: Exception) -> bool:
+    """SQLite refuses a write from a transaction that read an older snapshot ("database is
+    locked", SQLITE_BUSY_SNAPSHOT) — the same situation as a stale version on PostgreSQL."""
+    return "database is locked" in str(getattr(err, "orig", err))

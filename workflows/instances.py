@@ -14,12 +14,15 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from storage.database import is_write_conflict
 from storage.models import ProcessInstance, Task, new_id
 from storage.uow import UnitOfWork
 from workflows import definitions
@@ -161,6 +164,55 @@ class Engine:
         row.cancel_reason = reason
         return self._advance(uow, row, workflow, before, lambda: None, status="cancelled")
 
+    def migrate(self, uow: UnitOfWork, instance_id: str, to_version: int) -> Advance:
+        """Move a running instance to another deployed version of its process.
+
+        Refused (:class:`Conflict`) when a task the instance is waiting on does not exist in the
+        target version: the instance would lose its place.
+        """
+        row = self._instance_row(uow, instance_id)
+        target = definitions.find(uow.session, row.process_key, to_version)
+        if target.id == row.definition_id:
+            raise Conflict(f"the instance already runs version {to_version}")
+        spec, subprocess_specs = self.specs.get(uow.session, target.id)
+        workflow = self._checkout(uow, row)
+        before = set(open_user_tasks(workflow))
+        top_diff, sub_diffs = diff_workflow(
+            self.serializer.registry, workflow, spec, subprocess_specs
+        )
+        waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        lost = sorted(
+            {
+                t.task_spec.bpmn_id or t.task_spec.name
+                for t in top_diff.removed
+                if t.has_state(waiting)
+            }
+        )
+        if lost or any(diff is None for diff in sub_diffs.values()):
+            missing = ", ".join(lost) or "a sub-process"
+            raise Conflict(f"version {to_version} has no {missing}, where the instance waits")
+        migrate_workflow(top_diff, workflow, spec)
+        for sub_id, diff in sub_diffs.items():
+            sub = workflow.subprocesses[sub_id]
+            migrate_workflow(diff, sub, subprocess_specs[sub.spec.name])
+        workflow.subprocess_specs = subprocess_specs
+        workflow.spec_ref = target.id
+        row.definition_id = target.id
+        advance = self._advance(uow, row, workflow, before, workflow.do_engine_steps)
+        for task_id, task in open_user_tasks(workflow).items():
+            if task_id in before:  # still waiting: its name or lane may differ in the new version
+                uow.session.execute(
+                    update(Task)
+                    .where(Task.id == task_id)
+                    .values(
+                        element_id=task.task_spec.bpmn_id,
+                        name=task.task_spec.bpmn_name,
+                        lane=task.task_spec.lane,
+                    ),
+                    execution_options={"synchronize_session": False},
+                )
+        return advance
+
     def load(self, uow: UnitOfWork, instance_id: str) -> tuple[ProcessInstance, BpmnWorkflow]:
         """The instance and its workflow, for reading; nothing read here may be changed."""
         row = self._instance_row(uow, instance_id, for_change=False)
@@ -237,6 +289,12 @@ class Engine:
                     .values(status="cancelled", version=Task.version + 1),
                     execution_options={"synchronize_session": False},
                 )
+        except OperationalError as err:
+            if not is_write_conflict(err):
+                raise
+            raise Conflict(
+                "the instance was changed by someone else; reload and try again"
+            ) from None
         except StaleDataError:
             raise Conflict(
                 "the instance was changed by someone else; reload and try again"

@@ -8,7 +8,6 @@ of saving and loading an instance.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from copy import copy
 from uuid import UUID
@@ -53,12 +52,10 @@ class StateSerializer:
         registry = BpmnWorkflowSerializer.configure(config)
         registry.spec_resolver = resolver
         self._serializer = BpmnWorkflowSerializer(registry)
+        self.registry = registry
 
     def dumps(self, workflow: BpmnWorkflow) -> str:
         return self._serializer.serialize_json(workflow)
 
     def loads(self, state: str) -> BpmnWorkflow:
         return self._serializer.deserialize_json(state)
-
-    def spec_ref_of(self, state: str) -> str:
-        return json.loads(state)["spec_ref"]
