@@ -1,0 +1,267 @@
+"""Instances per second: bare SpiffWorkflow against the engine layer persisting to a database.
+
+Every variant runs the same instances of ``tests/fixtures/three_steps.bpmn`` (start, then complete
+describe -> review -> act) with the same sandboxed script engine:
+
+(a) bare: SpiffWorkflow alone; after the start and after each completion the whole workflow is
+    serialised with the library's default Camunda serializer, and deserialised again before the
+    next step (a loop that re-reads and re-writes the full state every step, with no database);
+(b) engine + SQLite: ``workflows.instances.Engine`` with one unit of work and commit per step, on a
+    fresh SQLite file migrated with Alembic;
+(c) engine + PostgreSQL: the same on a scratch database ``bench_<random>``, dropped at the end.
+
+Usage: ``.venv/bin/python benchmarks/engine.py [--instances N] [--warmup W] [--repeat R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import sqlalchemy
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import UnitOfWork, make_engine, make_session_factory
+from storage.migrate import upgrade
+from workflows.instances import Engine
+from workflows.parsing import SafeguardParser, parse_xml
+from workflows.sandbox import make_script_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAM = ROOT / "tests" / "fixtures" / "three_steps.bpmn"
+PROCESS_KEY = "three_steps"
+PATH = [
+    ("describe", {"concern": "x", "severity": 8}),
+    ("review", {"approved": True}),
+    ("act", {"action_taken": "y"}),
+]
+PG_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+COMMIT_PROBES = 500
+
+
+@dataclass
+class Result:
+    name: str
+    rates: list[float] = field(default_factory=list)  # instances/second, one per repeat
+    state_sizes: list[int] = field(default_factory=list)  # characters, one per saved state
+
+    @property
+    def best(self) -> float:
+        return max(self.rates)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+# -- (a) bare SpiffWorkflow ----------------------------------------------------------------------
+def bare_runner() -> Callable[[list[int] | None], None]:
+    """Parse once; return a function running one instance, recording each state's size."""
+    parser = SafeguardParser()
+    parser.add_bpmn_xml(parse_xml(DIAGRAM.read_bytes()).getroot(), DIAGRAM.name)
+    spec, subprocess_specs = parser.get_spec(PROCESS_KEY), parser.get_subprocess_specs(PROCESS_KEY)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+    script_engine = make_script_engine()
+
+    def run_one(sizes: list[int] | None) -> None:
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        workflow.do_engine_steps()
+        state = serializer.serialize_json(workflow)
+        for element_id, data in PATH:
+            if sizes is not None:
+                sizes.append(len(state))
+            workflow = serializer.deserialize_json(state)
+            workflow.script_engine = script_engine  # not serialised: restore the sandbox
+            (task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+            assert task.task_spec.bpmn_id == element_id, task.task_spec.bpmn_id
+            task.set_data(**data)
+            task.run()
+            workflow.do_engine_steps()
+            state = serializer.serialize_json(workflow)
+        if sizes is not None:
+            sizes.append(len(state))
+        assert workflow.is_completed()
+
+    return run_one
+
+
+# -- (b), (c) the engine layer with persistence ---------------------------------------------------
+def engine_runner(session_factory: sessionmaker[Session]) -> Callable[[list[int] | None], None]:
+    """Deploy once; return a function running one instance, one unit of work per step."""
+    engine = Engine()
+    with UnitOfWork(session_factory) as uow:
+        engine.deploy(uow, DIAGRAM.read_bytes(), DIAGRAM.name, deployed_by="bench")
+        uow.commit()
+
+    def run_one(sizes: list[int] | None) -> None:
+        with UnitOfWork(session_factory) as uow:
+            advance = engine.start(uow, PROCESS_KEY)
+            uow.commit()
+        for element_id, data in PATH:
+            if sizes is not None:
+                sizes.append(len(advance.instance.state))
+            (task,) = advance.opened  # the task id a client gets in the API response
+            assert task.element_id == element_id, task.element_id
+            with UnitOfWork(session_factory) as uow:
+                advance = engine.complete_task(uow, task.id, data, user="bench")
+                uow.commit()
+        if sizes is not None:
+            sizes.append(len(advance.instance.state))
+        assert advance.ended and advance.instance.status == "completed", advance.instance.status
+
+    return run_one
+
+
+def measure(
+    name: str, run_one: Callable[[list[int] | None], None], args: argparse.Namespace
+) -> Result:
+    result = Result(name)
+    for _ in range(args.warmup):
+        run_one(None)
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        for _ in range(args.instances):
+            run_one(result.state_sizes)
+        result.rates.append(args.instances / (time.perf_counter() - started))
+    return result
+
+
+def commit_latency(db: sqlalchemy.Engine) -> float:
+    """Milliseconds per tiny INSERT + COMMIT transaction (mostly the cost of a durable commit)."""
+    with db.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_commit (id INTEGER PRIMARY KEY, v TEXT)"))
+    started = time.perf_counter()
+    with db.connect() as connection:
+        for i in range(COMMIT_PROBES):
+            connection.execute(text("INSERT INTO bench_commit VALUES (:i, 'x')"), {"i": i})
+            connection.commit()
+    elapsed = time.perf_counter() - started
+    with db.begin() as connection:
+        connection.execute(text("DROP TABLE bench_commit"))
+    return elapsed / COMMIT_PROBES * 1000
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="bench_") as directory:
+        yield f"sqlite:///{directory}/bench.db"
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A scratch database ``bench_<random>``, dropped afterwards."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_persisted(name: str, url: str, args: argparse.Namespace) -> tuple[Result, float]:
+    upgrade(url)
+    db = make_engine(url)
+    try:
+        result = measure(name, engine_runner(make_session_factory(db)), args)
+        return result, commit_latency(db)
+    finally:
+        db.dispose()
+
+
+def postgres_server(admin_url: str) -> dict[str, str] | None:
+    """Server version and durability settings, or None when PostgreSQL is not reachable."""
+    admin = create_engine(admin_url)
+    try:
+        with admin.connect() as connection:
+            settings = ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+            return {s: connection.execute(text(f"SHOW {s}")).scalar_one() for s in settings}
+    except sqlalchemy.exc.OperationalError as err:
+        print(f"PostgreSQL not reachable at {admin_url}: {str(err.orig).strip().splitlines()[0]}")
+        return None
+    finally:
+        admin.dispose()
+
+
+# -- report ------------------------------------------------------------------------------------
+def print_environment(pg: dict[str, str] | None) -> None:
+    print(f"{'Python':<15}{platform.python_version()} ({platform.python_implementation()})")
+    print(f"{'SpiffWorkflow':<15}{version('SpiffWorkflow')}")
+    print(f"{'SQLAlchemy':<15}{sqlalchemy.__version__}")
+    print(f"{'SQLite':<15}{sqlite3.sqlite_version} (WAL, synchronous=NORMAL)")
+    if pg:
+        durability = ", ".join(f"{k}={v}" for k, v in pg.items() if k != "server_version")
+        print(f"{'PostgreSQL':<15}{pg['server_version']} ({durability})")
+    else:
+        print(f"{'PostgreSQL':<15}not reachable")
+    print(f"{'Machine':<15}{os.cpu_count()} CPUs, {platform.platform()}")
+
+
+def print_results(results: list[Result], latencies: dict[str, float], args) -> None:
+    print(
+        f"\n{args.instances} instances x {args.repeat} runs after {args.warmup} warm-up "
+        "instances; an instance = start + 3 user tasks (4 saved states)"
+    )
+    print(f"{'variant':<24}{'best inst/s':>12}{'median':>10}{'avg state chars':>17}")
+    for result in results:
+        size = statistics.fmean(result.state_sizes)
+        print(f"{result.name:<24}{result.best:>12.1f}{result.median:>10.1f}{size:>17,.0f}")
+    bare = results[0]
+    for result in results[1:]:
+        label = f"{result.name.split()[0]}/{bare.name.split()[0]}"
+        print(
+            f"ratio {label}: best {result.best / bare.best:.2f}, "
+            f"median {result.median / bare.median:.2f}"
+        )
+    for name, latency in latencies.items():
+        print(f"commit latency {name}: {latency:.3f} ms per INSERT+COMMIT ({COMMIT_PROBES} runs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=300, help="instances per timed run")
+    parser.add_argument("--warmup", type=int, default=20, help="instances run first, not timed")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--postgres-url", default=PG_ADMIN_URL, help="admin URL for (c)")
+    args = parser.parse_args()
+
+    pg = postgres_server(args.postgres_url)
+    print_environment(pg)
+    results = [measure("(a) bare SpiffWorkflow", bare_runner(), args)]
+    latencies = {}
+    with sqlite_database() as url:
+        result, latencies["SQLite"] = run_persisted("(b) engine + SQLite", url, args)
+        results.append(result)
+    if pg is None:
+        print("(c) skipped: PostgreSQL is not reachable")
+    else:
+        with postgres_database(args.postgres_url) as url:
+            result, latencies["PostgreSQL"] = run_persisted("(c) engine + PostgreSQL", url, args)
+            results.append(result)
+    print_results(results, latencies, args)
+
+
+if __name__ == "__main__":
+    main()
