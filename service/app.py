@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.access import authorize
 from service.config import Config
-from service.errors import register_error_handlers
+from service.errors import ApiError, register_error_handlers
 from storage import UnitOfWork, make_engine, make_session_factory
 from workflows.clock import Clock, SystemClock
 from workflows.instances import Engine
@@ -46,6 +46,14 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
 
     register_error_handlers(app)
     _register_blueprints(app)
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # PostgreSQL cannot compare or store NUL; no id, key or filter value contains one.
+        if "\x00" in request.path or any(
+            "\x00" in name + value for name, value in request.args.items(multi=True)
+        ):
+            raise ApiError(400, "bad_request", "The URL contains a NUL character.")
 
     @app.before_request
     def check_access() -> None:

@@ -76,9 +76,13 @@ def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
                 failed = True
                 click.echo(f"{path}: not deployed, {len(err.problems)} problem(s):", err=True)
                 for p in err.problems:
-                    where = f"line {p.line}" if p.line else "line ?"
+                    where = f":{p.line}" if p.line else ""
                     element = f" [{p.element_id}]" if p.element_id else ""
-                    click.echo(f"  {path}:{where}{element}: {p.message}", err=True)
+                    click.echo(f"  {path}{where}{element}: {p.message}", err=True)
+                continue
+            except UnicodeDecodeError:
+                failed = True
+                click.echo(f"{path}: not deployed, the file is not UTF-8", err=True)
                 continue
             uow.commit()
         d = result.definition

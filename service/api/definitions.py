@@ -6,11 +6,11 @@ from flask import Blueprint, Response, jsonify, request
 
 from service.access import access
 from service.api import shapes
-from service.api.requests import json_body
+from service.api.requests import is_whole_number, json_body
 from service.app import services, uow
 from service.errors import ApiError, error_response
 from workflows import definitions
-from workflows.errors import InvalidDefinition
+from workflows.errors import InvalidDefinition, Problem
 from workflows.simulation import simulate
 from workflows.validation import validate
 
@@ -56,7 +56,7 @@ def list_versions(key: str):
 @access()
 def get_xml(key: str):
     version = request.args.get("version")
-    if version is not None and not version.isdigit():
+    if version is not None and not is_whole_number(version):
         raise ApiError(400, "bad_request", "version must be a whole number.")
     row = definitions.find(uow().session, key, int(version) if version else None)
     return Response(row.xml, mimetype="application/xml")
@@ -71,6 +71,7 @@ def deploy():
     results, problems = [], []
     for filename, content in files:
         try:
+            _require_utf8(content)
             results.append(engine.deploy(unit, content, filename, deployed_by=None))
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
@@ -89,6 +90,7 @@ def validate_only():
     problems = []
     for filename, content in _uploaded_files():
         try:
+            _require_utf8(content)
             validate(content, filename)
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
@@ -99,12 +101,41 @@ def validate_only():
 @access("process_owner", "admin")
 def simulate_path(key: str):
     body = json_body({"path": list, "variables": dict, "version": int}, required=("path",))
+    _check_path(body["path"])
     row = definitions.find(uow().session, key, body.get("version"))
     spec, subprocess_specs = services().engine.specs.get(uow().session, row.id)
     result = simulate(
         spec, subprocess_specs, services().engine.script_engine, body["path"], body.get("variables")
     )
     return jsonify(result)
+
+
+def _require_utf8(content: bytes) -> None:
+    """Diagrams are stored as UTF-8 text; refuse others here rather than fail while storing."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = content[: err.start].count(b"\n") + 1
+        raise InvalidDefinition(
+            [Problem(None, line, "the file is not UTF-8; save it as UTF-8 and try again")]
+        ) from None
+
+
+def _check_path(path: list) -> None:
+    problems = []
+    for index, step in enumerate(path):
+        if not isinstance(step, dict) or not isinstance(step.get("element_id"), str):
+            problems.append({"field": f"path[{index}]", "message": "needs an element_id string"})
+            continue
+        problems += [
+            {"field": f"path[{index}].{name}", "message": "unknown field"}
+            for name in step
+            if name not in ("element_id", "data")
+        ]
+        if step.get("data") is not None and not isinstance(step["data"], dict):
+            problems.append({"field": f"path[{index}].data", "message": "must be an object"})
+    if problems:
+        raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
 
 
 def _invalid(problems: list[dict]):

@@ -9,7 +9,14 @@ from sqlalchemy import and_, or_, select
 
 from service.access import access
 from service.api import shapes
-from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg
+from service.api.requests import (
+    decode_cursor,
+    encode_cursor,
+    is_whole_number,
+    json_body,
+    limit_arg,
+    max_length,
+)
 from service.app import services, uow
 from service.errors import ApiError
 from storage.models import ProcessDefinition, ProcessInstance, Task
@@ -41,6 +48,28 @@ def _definition_version(definition_id: str) -> int | None:
     )
 
 
+def _check_if_match(instance_id: str) -> None:
+    """api.md: a client may send ``If-Match: <version>`` and gets 409 if it is stale.
+
+    The engine's ``UPDATE … WHERE version = <read>`` then keeps the check true until the commit.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return
+    expected = raw.strip().removeprefix("W/").strip('"')
+    if not is_whole_number(expected):
+        raise ApiError(400, "bad_request", "If-Match must be the version number of the instance.")
+    row = uow().session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
+    if row.version != int(expected):
+        raise ApiError(
+            409,
+            "conflict",
+            f"the instance is at version {row.version}, not {expected}; reload and try again",
+        )
+
+
 def _full(instance_id: str) -> dict:
     row, workflow = services().engine.load(uow(), instance_id)
     body = shapes.instance(row, _definition_version(row.definition_id))
@@ -56,6 +85,7 @@ def start():
         {"process_key": str, "business_key": str, "variables": dict, "version": int},
         required=("process_key",),
     )
+    max_length(body, {"process_key": 200, "business_key": 200})
     unit = uow()
     advance = services().engine.start(
         unit,
@@ -160,6 +190,7 @@ def get_history(instance_id: str):
 @access(case_scoped=True)
 def deliver_message(instance_id: str):
     body = json_body({"name": str, "payload": dict}, required=("name",))
+    _check_if_match(instance_id)
     unit = uow()
     services().engine.deliver_message(unit, instance_id, body["name"], body.get("payload"))
     unit.commit()
@@ -170,6 +201,7 @@ def deliver_message(instance_id: str):
 @access("manager", "admin", case_scoped=True)
 def cancel(instance_id: str):
     body = json_body({"reason": str}, required=("reason",))
+    _check_if_match(instance_id)
     unit = uow()
     services().engine.cancel(unit, instance_id, body["reason"])
     unit.commit()

@@ -15,7 +15,10 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
     """The JSON object of the request, checked against ``allowed`` field types."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "The request body is nested too deeply.") from None
     if body is None and request.get_data():
         raise ApiError(400, "malformed_json", "The request body is not valid JSON.")
     body = body if body is not None else {}
@@ -28,6 +31,8 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
     for name, kind in allowed.items():
         if name in body and body[name] is not None and not _is(body[name], kind):
             problems.append({"field": name, "message": f"must be {_describe(kind)}"})
+        elif isinstance(body.get(name), str) and "\x00" in body[name]:
+            problems.append({"field": name, "message": "must not contain NUL characters"})
     for name in required:
         if body.get(name) in (None, ""):
             problems.append({"field": name, "message": "is required"})
@@ -56,9 +61,25 @@ def _describe(kind: type | tuple[type, ...]) -> str:
 
 def limit_arg() -> int:
     raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+    if not is_whole_number(raw) or not 1 <= int(raw) <= 500:
         raise ApiError(400, "bad_request", "limit must be a whole number from 1 to 500.")
     return int(raw)
+
+
+def is_whole_number(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
+def max_length(body: dict, limits: dict[str, int]) -> None:
+    """422 naming each string field longer than its column allows."""
+    problems = [
+        {"field": name, "message": f"must be at most {limit} characters"}
+        for name, limit in limits.items()
+        if isinstance(body.get(name), str) and len(body[name]) > limit
+    ]
+    if problems:
+        raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
 
 
 def encode_cursor(values: list) -> str:
