@@ -145,19 +145,29 @@ def measure(
     return result
 
 
-def commit_latency(db: sqlalchemy.Engine) -> float:
-    """Milliseconds per tiny INSERT + COMMIT transaction (mostly the cost of a durable commit)."""
+def commit_latency(db: sqlalchemy.Engine) -> tuple[float, float]:
+    """Milliseconds per tiny INSERT + COMMIT transaction, and per read-only SELECT 1 + COMMIT one.
+
+    The difference is roughly what making a write durable costs (WAL write and flush).
+    """
     with db.begin() as connection:
         connection.execute(text("CREATE TABLE bench_commit (id INTEGER PRIMARY KEY, v TEXT)"))
-    started = time.perf_counter()
-    with db.connect() as connection:
-        for i in range(COMMIT_PROBES):
-            connection.execute(text("INSERT INTO bench_commit VALUES (:i, 'x')"), {"i": i})
-            connection.commit()
-    elapsed = time.perf_counter() - started
-    with db.begin() as connection:
-        connection.execute(text("DROP TABLE bench_commit"))
-    return elapsed / COMMIT_PROBES * 1000
+
+    def per_transaction(statement: str) -> float:
+        started = time.perf_counter()
+        with db.connect() as connection:
+            for i in range(COMMIT_PROBES):
+                connection.execute(text(statement), {"i": i})
+                connection.commit()
+        return (time.perf_counter() - started) / COMMIT_PROBES * 1000
+
+    try:
+        read = per_transaction("SELECT 1 WHERE :i >= 0")
+        write = per_transaction("INSERT INTO bench_commit VALUES (:i, 'x')")
+    finally:
+        with db.begin() as connection:
+            connection.execute(text("DROP TABLE bench_commit"))
+    return write, read
 
 
 @contextmanager
@@ -181,7 +191,9 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run_persisted(name: str, url: str, args: argparse.Namespace) -> tuple[Result, float]:
+def run_persisted(
+    name: str, url: str, args: argparse.Namespace
+) -> tuple[Result, tuple[float, float]]:
     upgrade(url)
     db = make_engine(url)
     try:
@@ -193,7 +205,7 @@ def run_persisted(name: str, url: str, args: argparse.Namespace) -> tuple[Result
 
 def postgres_server(admin_url: str) -> dict[str, str] | None:
     """Server version and durability settings, or None when PostgreSQL is not reachable."""
-    admin = create_engine(admin_url)
+    admin = create_engine(admin_url, connect_args={"connect_timeout": 5})
     try:
         with admin.connect() as connection:
             settings = ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
@@ -219,7 +231,9 @@ def print_environment(pg: dict[str, str] | None) -> None:
     print(f"{'Machine':<15}{os.cpu_count()} CPUs, {platform.platform()}")
 
 
-def print_results(results: list[Result], latencies: dict[str, float], args) -> None:
+def print_results(
+    results: list[Result], latencies: dict[str, tuple[float, float]], args: argparse.Namespace
+) -> None:
     print(
         f"\n{args.instances} instances x {args.repeat} runs after {args.warmup} warm-up "
         "instances; an instance = start + 3 user tasks (4 saved states)"
@@ -235,8 +249,11 @@ def print_results(results: list[Result], latencies: dict[str, float], args) -> N
             f"ratio {label}: best {result.best / bare.best:.2f}, "
             f"median {result.median / bare.median:.2f}"
         )
-    for name, latency in latencies.items():
-        print(f"commit latency {name}: {latency:.3f} ms per INSERT+COMMIT ({COMMIT_PROBES} runs)")
+    for name, (write, read) in latencies.items():
+        print(
+            f"commit latency {name}: {write:.3f} ms per INSERT+COMMIT, {read:.3f} ms per "
+            f"read-only SELECT+COMMIT ({COMMIT_PROBES} each; difference {write - read:.3f} ms)"
+        )
 
 
 def main() -> None:
