@@ -9,6 +9,9 @@ user-task parser below copies them into ``task_spec.extensions``, which survives
 
 from __future__ import annotations
 
+import contextlib
+from xml.parsers import expat
+
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.camunda.parser import CamundaParser
@@ -44,14 +47,70 @@ def secure_xml_parser() -> etree.XMLParser:
     )
 
 
+class _EndOfProlog(Exception):
+    pass
+
+
+class _PrologReader:
+    """Parser target that stops at the DOCTYPE or the root element, whichever comes first."""
+
+    has_doctype = False
+
+    def doctype(self, name, pubid, system) -> None:
+        self.has_doctype = True
+        raise _EndOfProlog
+
+    def start(self, tag, attrib, nsmap=None) -> None:
+        raise _EndOfProlog
+
+    def close(self) -> None:
+        return None
+
+
+def _has_doctype(content: bytes) -> bool:
+    # Checked before the real parse, so that no entity declared in a DOCTYPE is ever expanded
+    # (billion laughs) and the refusal names the DOCTYPE rather than libxml2's entity limits.
+    reader = _PrologReader()
+    parser = etree.XMLParser(target=reader, resolve_entities=False, no_network=True)
+    # Syntax errors are reported, with their line, by the real parse.
+    with contextlib.suppress(_EndOfProlog, etree.XMLSyntaxError):
+        etree.fromstring(content, parser=parser)
+    return reader.has_doctype
+
+
 def parse_xml(content: bytes) -> etree._ElementTree:
     """Parse bytes into a tree; raises ``etree.XMLSyntaxError``, or ``ValueError`` if refused."""
     if len(content) > MAX_BPMN_BYTES:
         raise ValueError(f"the file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB")
+    if _has_doctype(content):
+        raise ValueError("a DOCTYPE declaration is not allowed in BPMN files")
     tree = etree.ElementTree(etree.fromstring(content, parser=secure_xml_parser()))
     if tree.docinfo.doctype:
         raise ValueError("a DOCTYPE declaration is not allowed in BPMN files")
+    _use_start_lines(tree.getroot(), content)
     return tree
+
+
+def _use_start_lines(root, content: bytes) -> None:
+    """Make ``sourceline`` the line where each element's start tag begins.
+
+    libxml2 records the line where the start tag *ends*, which is lines off for a tag whose
+    attributes are spread over several lines. Expat reports where it begins; elements come in
+    the same document order from both. The DOCTYPE was refused before, so expat sees no entities.
+    """
+    starts: list[int] = []
+    reader = expat.ParserCreate()
+    reader.StartElementHandler = lambda name, attributes: starts.append(reader.CurrentLineNumber)
+    try:
+        reader.Parse(content, True)
+    except (expat.ExpatError, ValueError, LookupError):
+        return  # an encoding expat cannot read: keep libxml2's lines
+    elements = list(root.iter(etree.Element))
+    if len(starts) != len(elements):
+        return
+    for element, line in zip(elements, starts, strict=True):
+        if line < 65535:  # libxml2 stores line numbers in 16 bits
+            element.sourceline = line
 
 
 class SafeguardUserTaskParser(UserTaskParser):

@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from workflows.clock import Clock, SystemClock
 
@@ -83,6 +85,16 @@ FORBIDDEN_ATTRIBUTES = frozenset(
     ]
 )
 
+# Nodes that name a variable, and the field holding the name: besides plain names, patterns and
+# ``except ... as`` bind names too (``except Exception as __builtins__`` replaces the builtins).
+BOUND_NAME_FIELDS = {
+    ast.Name: "id",
+    ast.MatchAs: "name",
+    ast.MatchStar: "name",
+    ast.MatchMapping: "rest",
+    ast.ExceptHandler: "name",
+}
+
 
 class SandboxViolation(Exception):
     """Source that the sandbox refuses to compile; ``line`` is 1-based within the script."""
@@ -105,14 +117,19 @@ def check_source(source: str, mode: str) -> ast.AST:
             raise SandboxViolation("imports are not allowed in diagram scripts", line)
         if isinstance(node, ast.Global | ast.Nonlocal):
             raise SandboxViolation("global and nonlocal are not allowed in diagram scripts", line)
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise SandboxViolation(
-                f"the name {node.id!r} is not allowed (leading underscore)", line
-            )
-        if isinstance(node, ast.Attribute) and (
-            node.attr.startswith("_") or node.attr in FORBIDDEN_ATTRIBUTES
-        ):
-            raise SandboxViolation(f"the attribute {node.attr!r} is not allowed", line)
+        field = BOUND_NAME_FIELDS.get(type(node))
+        name = getattr(node, field) if field else None
+        if name and name.startswith("_"):
+            raise SandboxViolation(f"the name {name!r} is not allowed (leading underscore)", line)
+        if isinstance(node, ast.Attribute):
+            attributes = [node.attr]
+        elif isinstance(node, ast.MatchClass):
+            attributes = node.kwd_attrs  # `case str(format=f)` reads an attribute by name
+        else:
+            attributes = []
+        for attribute in attributes:
+            if attribute.startswith("_") or attribute in FORBIDDEN_ATTRIBUTES:
+                raise SandboxViolation(f"the attribute {attribute!r} is not allowed", line)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             # Functions would let a script keep references across calls and build generators whose
             # frames are reachable; data transformations do not need them.
@@ -157,7 +174,8 @@ class SandboxEnvironment(TaskDataEnvironment):
     """Task-data environment that only runs checked code with the allow-listed globals."""
 
     def evaluate(self, expression, context, external_context=None):
-        code = _CACHE.get(expression, "eval")
+        # Stripped as validation strips it: diagrams often put a condition on its own lines.
+        code = _CACHE.get(expression.strip(), "eval")
         my_globals = copy.copy(self.globals)
         my_globals.update(external_context or {})
         my_globals.update(_data_only(context))
@@ -184,6 +202,24 @@ def _data_only(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in context.items() if not k.startswith("_")}
 
 
+class SandboxScriptEngine(PythonScriptEngine):
+    """Says why a condition or timer failed; the base engine only repeats the expression."""
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except SpiffWorkflowException as err:
+            err.add_note(f"Error evaluating expression {expression.strip()!r}")
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(
+                f"Error evaluating expression {expression.strip()!r}: "
+                f"{err.__class__.__name__}: {err}",
+                task=task,
+                exception=err,
+            ) from err
+
+
 def make_script_engine(
     clock: Clock | None = None, helpers: Mapping[str, Callable | Any] | None = None
 ) -> PythonScriptEngine:
@@ -191,4 +227,4 @@ def make_script_engine(
     env_globals = _default_helpers(clock or SystemClock())
     env_globals.update(helpers or {})
     env_globals["__builtins__"] = SAFE_BUILTINS
-    return PythonScriptEngine(environment=SandboxEnvironment(env_globals))
+    return SandboxScriptEngine(environment=SandboxEnvironment(env_globals))
