@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from workflows.errors import Conflict, InvalidDefinition, InvalidInput, NotFound, ScriptError
@@ -57,6 +58,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Conflict)
     def conflict(err: Conflict):
         return error_response(409, "conflict", str(err))
+
+    @app.errorhandler(DataError)
+    def unstorable(err: DataError):
+        # A value the database refuses (too long, out of range, NUL on PostgreSQL) that no check
+        # above the database caught: the request's fault, and nothing was stored.
+        log.warning("the database refused a value: %s", err.orig)
+        return error_response(
+            422,
+            "invalid_input",
+            "A value is too long, too large or contains a character that cannot be stored.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from service.access import access
 from service.api import shapes
-from service.api.requests import is_whole_number, json_body
+from service.api.requests import MAX_INT, is_whole_number, json_body
 from service.app import services, uow
 from service.errors import ApiError, error_response
 from workflows import definitions
@@ -26,6 +26,8 @@ def _uploaded_files() -> list[tuple[str, bytes]]:
             for name, f in request.files.items(multi=True)
             if name != "file"
         ]
+        for filename, _content in files:
+            _check_filename(filename)
         return files
     mimetype = request.mimetype or ""
     if mimetype not in ("application/xml", "text/xml", "application/bpmn+xml"):
@@ -35,7 +37,20 @@ def _uploaded_files() -> list[tuple[str, bytes]]:
     content = request.get_data()
     if not content:
         raise ApiError(400, "bad_request", "The request body is empty.")
-    return [(request.args.get("filename", "upload.bpmn"), content)]
+    filename = request.args.get("filename", "upload.bpmn")
+    _check_filename(filename)
+    return [(filename, content)]
+
+
+def _check_filename(filename: str) -> None:
+    if len(filename) > 400 or "\x00" in filename:
+        message = "must be at most 400 characters, without NUL"
+        raise ApiError(
+            422,
+            "invalid_input",
+            "The file name is not valid.",
+            [{"field": "filename", "message": message}],
+        )
 
 
 @bp.get("")
@@ -56,7 +71,7 @@ def list_versions(key: str):
 @access()
 def get_xml(key: str):
     version = request.args.get("version")
-    if version is not None and not is_whole_number(version):
+    if version is not None and not (is_whole_number(version) and int(version) <= MAX_INT):
         raise ApiError(400, "bad_request", "version must be a whole number.")
     row = definitions.find(uow().session, key, int(version) if version else None)
     return Response(row.xml, mimetype="application/xml")

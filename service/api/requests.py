@@ -10,6 +10,8 @@ from flask import request
 
 from service.errors import ApiError
 
+MAX_INT = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+
 
 def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = ()) -> dict:
     """The JSON object of the request, checked against ``allowed`` field types."""
@@ -33,6 +35,8 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
             problems.append({"field": name, "message": f"must be {_describe(kind)}"})
         elif isinstance(body.get(name), str) and "\x00" in body[name]:
             problems.append({"field": name, "message": "must not contain NUL characters"})
+        elif type(body.get(name)) is int and not -MAX_INT <= body[name] <= MAX_INT:
+            problems.append({"field": name, "message": "is out of range"})
     for name in required:
         if body.get(name) in (None, ""):
             problems.append({"field": name, "message": "is required"})
