@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -392,3 +393,28 @@ def test_if_match_that_is_not_a_version_is_400(client, deployed):
         headers={"If-Match": "yesterday"},
     )
     assert_error(response, 400, "bad_request")
+
+
+def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
+    instance_id = _start(app.test_client())["id"]
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def cancel() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            f"/api/process-instances/{instance_id}/cancel", json={"reason": "race"}
+        )
+        if response.status_code != 200:
+            assert_error(response, 409, "conflict")
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=cancel) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 409, 409, 409]
+    body = app.test_client().get(f"/api/process-instances/{instance_id}").get_json()
+    assert (body["state"], body["version"]) == ("cancelled", 2)
