@@ -16,7 +16,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.database import is_write_conflict
 from storage.models import ProcessInstance, Task, new_id
 from storage.uow import UnitOfWork
-from workflows import definitions
+from workflows import definitions, hotpath
 from workflows.cache import InstanceCache
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import DeployResult, SpecCache
@@ -33,7 +33,7 @@ from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
-from workflows.state import error_details, open_user_tasks, pending_timers
+from workflows.state import open_user_tasks, pending_timers
 
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -91,31 +91,65 @@ class Engine:
         started_by: str | None = None,
     ) -> Advance:
         variables = check_variables(variables)
-        definition = definitions.find(uow.session, process_key, version)
-        spec, subprocess_specs = self.specs.get(uow.session, definition.id)
+        connection = uow.session.connection()
+        if version is None:
+            found = connection.execute(hotpath.LATEST_DEFINITION, {"key": process_key}).first()
+        else:
+            params = {"key": process_key, "version": version}
+            found = connection.execute(hotpath.NAMED_DEFINITION, params).first()
+        if found is None:
+            which = f"version {version} of " if version is not None else ""
+            raise NotFound(f"{which}process {process_key!r} is not deployed")
+        definition_id, key = found
+        spec, subprocess_specs = self.specs.get(uow.session, definition_id)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
-        workflow.spec_ref = definition.id
+        workflow.spec_ref = definition_id
         workflow.data.update(variables)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         now = self.clock.now()
+        status, error = hotpath.run_step(workflow, workflow.do_engine_steps)
+        after = open_user_tasks(workflow)
         row = ProcessInstance(
             id=new_id(),
-            definition_id=definition.id,
-            process_key=definition.key,
+            definition_id=definition_id,
+            process_key=key,
             business_key=business_key,
-            status="running",
+            status=status,
+            state=self.serializer.dumps(workflow),
+            version=1,
+            error=error,
             started_by=started_by,
             started_at=now,
             updated_at=now,
+            ended_at=None if status == "running" else now,
+            cancel_reason=None,
         )
-        uow.session.add(row)
-        return self._advance(uow, row, workflow, set(), lambda: workflow.do_engine_steps())
+        columns = hotpath.INSERT_INSTANCE.table.columns.keys()
+        connection.execute(hotpath.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})
+        opened = hotpath.task_rows(row.id, after, frozenset(), now)
+        if opened:
+            connection.execute(hotpath.INSERT_TASKS, opened)
+        open_ids = frozenset(after)
+        uow.on_commit(lambda: self.instances.checkin(row.id, 1, workflow, open_ids))
+        return Advance(
+            instance=row,
+            opened=[Task(**r) for r in opened],
+            timers=pending_timers(workflow) if status == "running" else [],
+            ended=status != "running",
+            error=error,
+        )
 
     def complete_task(
         self, uow: UnitOfWork, task_id: str, data: Mapping[str, Any], user: str | None = None
     ) -> Advance:
         data = check_variables(data, prefix="data")
+        owner = self.instances.owner_of(task_id)
+        cached = self.instances.take(owner) if owner else None
+        if cached is not None:
+            advance = hotpath.complete_cached(self, uow, owner, cached, task_id, data, user)
+            if advance is not None:
+                return advance
         task_row = uow.session.get(Task, task_id)
         if task_row is None:
             raise NotFound(f"task {task_id} does not exist")
@@ -217,7 +251,7 @@ class Engine:
         """The instance and its workflow, for reading; nothing read here may be changed."""
         row = self._instance_row(uow, instance_id, for_change=False)
         workflow = self._checkout(uow, row)
-        self.instances.checkin(row.id, row.version, workflow)
+        self.instances.checkin(row.id, row.version, workflow, set(open_user_tasks(workflow)))
         return row, workflow
 
     # -- internals -------------------------------------------------------------------------
@@ -249,15 +283,10 @@ class Engine:
         completed: set[str] = frozenset(),
         status: str | None = None,
     ) -> Advance:
-        error = None
-        try:
-            step()
-        except SpiffWorkflowException as err:
-            error = error_details(err)
+        outcome, error = hotpath.run_step(workflow, step)
+        status = status or outcome
         now = self.clock.now()
         after = open_user_tasks(workflow)
-        if status is None:
-            status = "error" if error else ("completed" if workflow.is_completed() else "running")
         row.status = status
         row.error = error
         row.updated_at = now
@@ -300,7 +329,8 @@ class Engine:
                 "the instance was changed by someone else; reload and try again"
             ) from None
         version = row.version
-        uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow))
+        open_ids = frozenset(after)
+        uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow, open_ids))
         return Advance(
             instance=row,
             opened=opened,

@@ -242,3 +242,23 @@ def test_migrate_is_refused_when_the_waiting_task_is_gone(engine, uow_factory):
     with uow_factory() as uow, pytest.raises(Conflict, match="describe"):
         engine.migrate(uow, instance_id, to_version=2)
     assert the_open_task(uow_factory, instance_id).element_id == "describe"
+
+
+def test_a_cached_copy_made_stale_elsewhere_is_not_saved_over_the_newer_state(engine, uow_factory):
+    """Engine A holds the instance cached at version 1; engine B migrates it to version 2 of the
+    diagram (same waiting task). A's completion must run on B's state, not on its stale copy."""
+    instance_id = start(engine, uow_factory).instance.id
+    task_id = the_open_task(uow_factory, instance_id).id
+    renamed = fixture_bytes("three_steps.bpmn").replace(
+        b'name="Review the concern"', b'name="Review the concern (v2)"'
+    )
+    other = Engine()
+    new = deploy(other, uow_factory, content=renamed).definition
+    with uow_factory() as uow:
+        other.migrate(uow, instance_id, to_version=2)
+        uow.commit()
+    advance = complete(engine, uow_factory, task_id, THREE_STEPS_PATH[0][1])
+    assert [t.name for t in advance.opened] == ["Review the concern (v2)"]
+    with uow_factory() as uow:
+        row = uow.session.get(ProcessInstance, instance_id)
+        assert (row.definition_id, row.version) == (new.id, 3)

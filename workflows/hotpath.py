@@ -1,0 +1,191 @@
+"""The statements of the hot path, built once, and the cache-hit completion of a task.
+
+Building a SQLAlchemy statement and its cache key costs about as much as running it on SQLite, so
+the statements the engine runs for every step are module constants with bind parameters.
+
+Completing a task of a cached instance runs three statements and no ``SELECT``: save the new state
+``WHERE version = <cached version>``, mark the task completed, insert the tasks that opened. If
+the save matches no row, someone else changed the instance since it was cached; nothing has been
+written yet, so the caller simply takes the ordinary path that reads the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.task import TaskState
+from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
+from sqlalchemy.exc import OperationalError
+
+from storage.database import is_write_conflict
+from storage.models import ProcessDefinition, ProcessInstance, Task
+from storage.types import UTCDateTime
+from storage.uow import UnitOfWork
+from workflows.cache import CachedInstance
+from workflows.errors import Conflict
+from workflows.events import Advance
+from workflows.state import error_details, open_user_tasks, pending_timers
+
+_PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
+
+LATEST_DEFINITION = (
+    select(_PD.c.id, _PD.c.key)
+    .where(_PD.c.key == bindparam("key"))
+    .order_by(_PD.c.version.desc())
+    .limit(1)
+)
+NAMED_DEFINITION = select(_PD.c.id, _PD.c.key).where(
+    _PD.c.key == bindparam("key"), _PD.c.version == bindparam("version")
+)
+INSERT_INSTANCE = insert(_PI)
+INSERT_TASKS = insert(_T)
+SAVE_INSTANCE = (
+    update(_PI)
+    .where(
+        _PI.c.id == bindparam("instance_id"),
+        _PI.c.version == bindparam("read_version"),
+        _PI.c.status == "running",
+    )
+    .values(
+        state=bindparam("state", type_=Text()),
+        status=bindparam("new_status", type_=String()),
+        error=bindparam("error", type_=JSON()),
+        version=_PI.c.version + 1,
+        updated_at=bindparam("now", type_=UTCDateTime()),
+        ended_at=bindparam("ended_at", type_=UTCDateTime()),
+    )
+)
+COMPLETE_TASK = (
+    update(_T)
+    .where(_T.c.id == bindparam("task_id"), _T.c.status == "open")
+    .values(
+        status="completed",
+        completed_at=bindparam("now", type_=UTCDateTime()),
+        completed_by=bindparam("user", type_=String()),
+        data=bindparam("data", type_=JSON()),
+        version=_T.c.version + 1,
+    )
+)
+CANCEL_TASKS = (
+    update(_T)
+    .where(_T.c.id.in_(bindparam("task_ids", expanding=True)), _T.c.status == "open")
+    .values(status="cancelled", version=_T.c.version + 1)
+)
+
+
+def task_rows(
+    instance_id: str, after: Mapping[str, SpiffTask], before: set[str] | frozenset[str], now
+) -> list[dict]:
+    """Rows for the user tasks that opened in this step."""
+    return [
+        {
+            "id": task_id,
+            "instance_id": instance_id,
+            "element_id": task.task_spec.bpmn_id,
+            "name": task.task_spec.bpmn_name,
+            "lane": task.task_spec.lane,
+            "status": "open",
+            "created_at": now,
+            "version": 1,
+        }
+        for task_id, task in after.items()
+        if task_id not in before
+    ]
+
+
+def run_step(workflow: BpmnWorkflow, step) -> tuple[str, dict | None]:
+    """Run ``step``; the instance's new status and, if a script or condition failed, why."""
+    try:
+        step()
+    except SpiffWorkflowException as err:
+        return "error", error_details(err)
+    return ("completed" if workflow.is_completed() else "running"), None
+
+
+def _save_params(instance_id, cached, state, status, error, now) -> dict:
+    return {
+        "instance_id": instance_id,
+        "read_version": cached.version,
+        "state": state,
+        "new_status": status,
+        "error": error,
+        "now": now,
+        "ended_at": None if status == "running" else now,
+    }
+
+
+def complete_cached(
+    engine,
+    uow: UnitOfWork,
+    instance_id: str,
+    cached: CachedInstance,
+    task_id: str,
+    data: Mapping[str, Any],
+    user: str | None,
+) -> Advance | None:
+    """Complete ``task_id`` on a cached workflow; ``None`` when the cache was stale."""
+    workflow = cached.workflow
+    spiff_task = workflow.get_task_from_id(UUID(task_id))
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        return None
+
+    def step() -> None:
+        spiff_task.set_data(**data)
+        spiff_task.run()
+        workflow.do_engine_steps()
+
+    now: datetime = engine.clock.now()
+    status, error = run_step(workflow, step)
+    after = open_user_tasks(workflow)
+    state = engine.serializer.dumps(workflow)
+    connection = uow.session.connection()
+    try:
+        saved = connection.execute(
+            SAVE_INSTANCE, _save_params(instance_id, cached, state, status, error, now)
+        )
+    except OperationalError as err:
+        if not is_write_conflict(err):
+            raise
+        raise Conflict("the instance was changed by someone else; reload and try again") from None
+    if saved.rowcount != 1:
+        return None  # changed elsewhere since it was cached; nothing written yet
+    done = connection.execute(
+        COMPLETE_TASK, {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
+    )
+    if done.rowcount != 1:
+        raise Conflict("the task is no longer open")
+    opened = task_rows(instance_id, after, cached.open_task_ids, now)
+    if opened:
+        connection.execute(INSERT_TASKS, opened)
+    closed = [t for t in cached.open_task_ids if t not in after]
+    cancelled = [t for t in closed if t != task_id]
+    if cancelled:
+        connection.execute(CANCEL_TASKS, {"task_ids": cancelled})
+    version = cached.version + 1
+    open_ids = frozenset(after)
+    uow.on_commit(lambda: engine.instances.checkin(instance_id, version, workflow, open_ids))
+    snapshot = ProcessInstance(
+        id=instance_id,
+        definition_id=workflow.spec_ref,
+        process_key=workflow.spec.name,
+        state=state,
+        status=status,
+        version=version,
+        error=error,
+        updated_at=now,
+        ended_at=None if status == "running" else now,
+    )
+    return Advance(
+        instance=snapshot,
+        opened=[Task(**row) for row in opened],
+        closed=closed,
+        timers=pending_timers(workflow) if status == "running" else [],
+        ended=status != "running",
+        error=error,
+    )
