@@ -12,6 +12,7 @@ from service.access import authorize
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
 from storage import UnitOfWork, make_engine, make_session_factory
+from tasks.calendar import script_helpers
 from workflows.clock import Clock, SystemClock
 from workflows.instances import Engine
 
@@ -40,7 +41,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     app.extensions["safeguard"] = Services(
         db=db,
         session_factory=make_session_factory(db),
-        engine=Engine(clock=clock),
+        engine=Engine(clock=clock, helpers=script_helpers()),
         clock=clock,
     )
 

@@ -80,10 +80,6 @@ def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
                     element = f" [{p.element_id}]" if p.element_id else ""
                     click.echo(f"  {path}{where}{element}: {p.message}", err=True)
                 continue
-            except UnicodeDecodeError:
-                failed = True
-                click.echo(f"{path}: not deployed, the file is not UTF-8", err=True)
-                continue
             uow.commit()
         d = result.definition
         state = "deployed" if result.created else "unchanged"

@@ -40,7 +40,11 @@ VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
 def check_variables(variables: Mapping[str, Any] | None, prefix: str = "variables") -> dict:
     """Refuse names a script could not use or that would shadow the sandbox's globals."""
-    variables = dict(variables or {})
+    if variables is None:
+        return {}
+    if not isinstance(variables, Mapping):
+        raise InvalidInput("must be an object of name: value pairs", field=prefix)
+    variables = dict(variables)
     for name in variables:
         if not isinstance(name, str) or not VARIABLE_NAME.match(name):
             raise InvalidInput(

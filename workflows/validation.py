@@ -255,6 +255,7 @@ def _spiff_problems(root, err: ValidationException) -> list[Problem]:
 
 def validate(content: bytes, filename: str = "upload.bpmn") -> ParsedDefinition:
     """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found."""
+    _require_utf8(content)
     try:
         tree = parse_xml(content)
     except etree.XMLSyntaxError as err:
@@ -284,6 +285,17 @@ def validate(content: bytes, filename: str = "upload.bpmn") -> ParsedDefinition:
             [Problem(None, None, f"the diagram could not be read: {err}")]
         ) from None
     return ParsedDefinition(key, name, spec, subprocess_specs, content)
+
+
+def _require_utf8(content: bytes) -> None:
+    """Diagrams are stored and served as UTF-8 text; say so instead of failing while storing."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = content[: err.start].count(b"\n") + 1
+        raise InvalidDefinition(
+            [Problem(None, line, "the file is not UTF-8; save it as UTF-8 and try again")]
+        ) from None
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

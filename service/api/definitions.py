@@ -10,7 +10,7 @@ from service.api.requests import MAX_INT, is_whole_number, json_body
 from service.app import services, uow
 from service.errors import ApiError, error_response
 from workflows import definitions
-from workflows.errors import InvalidDefinition, Problem
+from workflows.errors import InvalidDefinition
 from workflows.simulation import simulate
 from workflows.validation import validate
 
@@ -86,7 +86,6 @@ def deploy():
     results, problems = [], []
     for filename, content in files:
         try:
-            _require_utf8(content)
             results.append(engine.deploy(unit, content, filename, deployed_by=None))
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
@@ -105,7 +104,6 @@ def validate_only():
     problems = []
     for filename, content in _uploaded_files():
         try:
-            _require_utf8(content)
             validate(content, filename)
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
@@ -123,17 +121,6 @@ def simulate_path(key: str):
         spec, subprocess_specs, services().engine.script_engine, body["path"], body.get("variables")
     )
     return jsonify(result)
-
-
-def _require_utf8(content: bytes) -> None:
-    """Diagrams are stored as UTF-8 text; refuse others here rather than fail while storing."""
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = content[: err.start].count(b"\n") + 1
-        raise InvalidDefinition(
-            [Problem(None, line, "the file is not UTF-8; save it as UTF-8 and try again")]
-        ) from None
 
 
 def _check_path(path: list) -> None:

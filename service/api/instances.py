@@ -206,3 +206,14 @@ def cancel(instance_id: str):
     services().engine.cancel(unit, instance_id, body["reason"])
     unit.commit()
     return jsonify(_full(instance_id))
+
+
+@bp.post("/<instance_id>/migrate")
+@access("process_owner", "admin", case_scoped=True)
+def migrate(instance_id: str):
+    body = json_body({"to_version": int}, required=("to_version",))
+    _check_if_match(instance_id)
+    unit = uow()
+    services().engine.migrate(unit, instance_id, body["to_version"])
+    unit.commit()
+    return jsonify(_full(instance_id))

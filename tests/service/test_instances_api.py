@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.app import create_app
+from tests.conftest import fixture_bytes
 from tests.service.helpers import (
     THREE_STEPS_V2,
     WAIT,
@@ -418,3 +419,25 @@ def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
     assert sorted(statuses) == [200, 409, 409, 409]
     body = app.test_client().get(f"/api/process-instances/{instance_id}").get_json()
     assert (body["state"], body["version"]) == ("cancelled", 2)
+
+
+# -- migrate -------------------------------------------------------------------------------------
+def test_migrate_moves_the_instance_to_the_new_version(client, deployed):
+    started = _start(client)
+    renamed = fixture_bytes("three_steps.bpmn").replace(
+        b'name="Describe the concern"', b'name="Describe what worries you"'
+    )
+    assert deploy_xml(client, renamed).status_code == 201
+    response = client.post(
+        f"/api/process-instances/{started['id']}/migrate", json={"to_version": 2}
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["definition_version"] == 2
+    assert [t["name"] for t in body["active_tasks"]] == ["Describe what worries you"]
+    again = client.post(f"/api/process-instances/{started['id']}/migrate", json={"to_version": 2})
+    assert_error(again, 409, "conflict")
+    missing = client.post(f"/api/process-instances/{started['id']}/migrate", json={"to_version": 9})
+    assert_error(missing, 404)
+    wrong = client.post(f"/api/process-instances/{started['id']}/migrate", json={"to_version": "2"})
+    assert [d["field"] for d in assert_error(wrong, 422)["details"]] == ["to_version"]
