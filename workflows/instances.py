@@ -35,6 +35,7 @@ from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
 from workflows.state import open_user_tasks, pending_timers
 
+STALE = "the instance was changed by someone else; reload and try again"
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
 
@@ -297,41 +298,18 @@ class Engine:
         if status != "running":
             row.ended_at = now
         row.state = self.serializer.dumps(workflow)
-        opened = [
-            Task(
-                id=task_id,
-                instance_id=row.id,
-                element_id=task.task_spec.bpmn_id,
-                name=task.task_spec.bpmn_name,
-                lane=task.task_spec.lane,
-                status="open",
-                created_at=now,
-            )
-            for task_id, task in after.items()
-            if task_id not in before
-        ]
+        opened = [Task(**r) for r in hotpath.task_rows(row.id, after, before, now)]
         uow.session.add_all(opened)
         closed = [task_id for task_id in before if task_id not in after]
         cancelled = [task_id for task_id in closed if task_id not in completed]
         try:
             uow.session.flush()
             if cancelled:
-                uow.session.execute(
-                    update(Task)
-                    .where(Task.id.in_(cancelled), Task.status == "open")
-                    .values(status="cancelled", version=Task.version + 1),
-                    execution_options={"synchronize_session": False},
-                )
-        except OperationalError as err:
-            if not is_write_conflict(err):
+                uow.session.connection().execute(hotpath.CANCEL_TASKS, {"task_ids": cancelled})
+        except (OperationalError, StaleDataError) as err:
+            if isinstance(err, OperationalError) and not is_write_conflict(err):
                 raise
-            raise Conflict(
-                "the instance was changed by someone else; reload and try again"
-            ) from None
-        except StaleDataError:
-            raise Conflict(
-                "the instance was changed by someone else; reload and try again"
-            ) from None
+            raise Conflict(STALE) from None
         version = row.version
         open_ids = frozenset(after)
         uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow, open_ids))
