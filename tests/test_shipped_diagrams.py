@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.errors import InvalidDefinition
 from workflows.sandbox import make_script_engine
 from workflows.simulation import simulate
 from workflows.state import open_user_tasks
@@ -20,11 +18,6 @@ BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 # camunda:formField and camunda:value ids are checked as document-wide ids by the validator, so
 # the contract's shared field ids (resolved/resolution on every escalation stage, outcome on two
 # referral tasks, enum values such as no_further_action and step_up) are refused today.
-DUPLICATE_FORM_IDS = pytest.mark.xfail(
-    raises=InvalidDefinition,
-    strict=True,
-    reason="validator treats camunda form field / enum value ids as document-wide ids",
-)
 
 
 def parsed(name: str):
@@ -249,7 +242,6 @@ def test_information_sharing_advice_not_to_share_when_purpose_unsure():
 EXPLAINED = {"explained": True, "explained_on": "2025-03-03"}
 
 
-@DUPLICATE_FORM_IDS
 def test_early_help_with_consent_reviews_until_needs_met():
     walker = Walker("early_help_caf")
     walker.complete("explain_sharing", **EXPLAINED)
@@ -268,7 +260,6 @@ def test_early_help_with_consent_reviews_until_needs_met():
     assert walker.workflow.is_completed()
 
 
-@DUPLICATE_FORM_IDS
 def test_early_help_consent_refused_proportionality_step_up():
     result = run(
         "early_help_caf",
@@ -285,7 +276,6 @@ def test_early_help_consent_refused_proportionality_step_up():
     assert "throw_step_up_refusal" in result["reached"]
 
 
-@DUPLICATE_FORM_IDS
 def test_early_help_refusal_respected_is_recorded():
     walker = Walker("early_help_caf")
     walker.complete("explain_sharing", **EXPLAINED).complete(
@@ -311,7 +301,6 @@ REFERRAL = {
 DECIDED = {"mash_rating": "red", "reasons": "Risk of exploitation"}
 
 
-@DUPLICATE_FORM_IDS
 def test_referral_strategy_discussion_to_conference_with_police_notified():
     result = run(
         "referral",
@@ -329,7 +318,6 @@ def test_referral_strategy_discussion_to_conference_with_police_notified():
     assert {"end_police", "end_accepted", "end_conference"} <= set(result["reached"])
 
 
-@DUPLICATE_FORM_IDS
 def test_referral_without_optional_answers_skips_police_and_challenge_starts_escalation():
     walker = Walker("referral")
     walker.complete(
@@ -354,7 +342,6 @@ def test_referral_without_optional_answers_skips_police_and_challenge_starts_esc
     assert [name for name, _ in walker.messages()] == ["start_escalation", "start_early_help"]
 
 
-@DUPLICATE_FORM_IDS
 def test_referral_decision_reminder_does_not_cancel_the_task():
     walker = Walker("referral")
     walker.complete("make_referral", concerns="x", threshold_level="targeted", family_aware=True)
@@ -378,7 +365,6 @@ DISAGREEMENT = {
 }
 
 
-@DUPLICATE_FORM_IDS
 def test_escalation_resolved_at_stage_one():
     result = run(
         "escalation",
@@ -391,7 +377,6 @@ def test_escalation_resolved_at_stage_one():
     assert result["reached"][-1] == "end_stage1"
 
 
-@DUPLICATE_FORM_IDS
 def test_escalation_moves_up_by_timer_and_decision_to_the_board():
     walker = Walker("escalation")
     walker.complete("describe_disagreement", **{**DISAGREEMENT, "immediate_risk": True})

@@ -14,6 +14,7 @@ from xml.parsers import expat
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import Form
@@ -141,7 +142,23 @@ class SafeguardUserTaskParser(UserTaskParser):
         return extensions
 
 
+class SafeguardProcessParser(ProcessParser):
+    """Indexes BPMN elements only.
+
+    The library indexes every element with an ``id``, so a Camunda form field or enum option whose
+    id equals a task's (the data dictionary has an option ``strategy_discussion`` and a task of
+    that id) would silently replace the task. Form field and option ids are their own namespace.
+    """
+
+    def _index_process_nodes(self) -> None:
+        super()._index_process_nodes()
+        for node in self.xpath(".//*[@id]"):
+            if node.tag.startswith(f"{{{BPMN_NS}}}"):
+                self.nodes_by_id[node.get("id")] = node
+
+
 class SafeguardParser(CamundaParser):
+    PROCESS_PARSER_CLASS = SafeguardProcessParser
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (SafeguardUserTaskParser, CamundaUserTask),

@@ -99,21 +99,25 @@ def _local(tag: str) -> str:
 
 
 def _check_ids(root) -> list[Problem]:
+    """BPMN ids are unique in the file; Camunda form-field and option ids only within their form
+    or field (the data dictionary reuses field ids such as ``resolved`` across tasks)."""
     problems, seen = [], {}
     for element in root.iter(etree.Element):
         element_id = element.get("id")
         if element_id is None:
             continue
-        if element_id in seen:
+        scope = element.getparent() if element.tag.startswith(f"{{{CAMUNDA_NS}}}") else None
+        key = (scope, element_id)
+        if key in seen:
             problems.append(
                 Problem(
                     element_id,
                     element.sourceline,
-                    f"duplicate id {element_id!r}: also used on line {seen[element_id]}",
+                    f"duplicate id {element_id!r}: also used on line {seen[key]}",
                 )
             )
         else:
-            seen[element_id] = element.sourceline
+            seen[key] = element.sourceline
     return problems
 
 
@@ -139,7 +143,11 @@ def _check_schema(root) -> list[Problem]:
 
 
 def _check_references(root) -> list[Problem]:
-    by_id = {el.get("id"): el for el in root.iter(etree.Element) if el.get("id")}
+    by_id = {
+        el.get("id"): el
+        for el in root.iter(etree.Element)
+        if el.get("id") and not el.tag.startswith(f"{{{CAMUNDA_NS}}}")
+    }
     problems = []
     for path, allowed in REFERENCES:
         for ref in root.xpath(path, namespaces=NSMAP):
@@ -209,6 +217,15 @@ def _check_expressions(root) -> list[Problem]:
             problems.append(_at(event, f'the timer {text!r} must be quoted: "{text}"'))
             continue
         problems += _check_code(root, event, text, "eval", f"timer {_local(timer.tag)}")
+    throws = ".//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
+    throws += " | .//bpmn:endEvent/bpmn:messageEventDefinition"
+    for definition in root.xpath(throws, namespaces=NSMAP):
+        event = definition.getparent()
+        payload = definition.get(f"{{{CAMUNDA_NS}}}expression")
+        if payload is None:
+            problems.append(_at(event, "a message throw needs camunda:expression (its payload)"))
+        else:
+            problems += _check_code(root, event, payload, "eval", "message payload")
     for task in root.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NSMAP):
         problems += _check_due(task, task.get(f"{{{CAMUNDA_NS}}}dueDate"))
     return problems

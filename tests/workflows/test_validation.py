@@ -408,3 +408,53 @@ def test_a_file_just_under_the_limit_is_still_accepted():
     assert len(content) == MAX_BPMN_BYTES
 
     assert validate(content).key == "three_steps"
+
+
+# -- form field and option ids: their own namespace (the data dictionary reuses them) -------------
+def test_form_field_ids_may_repeat_across_tasks_and_match_task_ids():
+    text = FIXTURE.replace('formField id="approved"', 'formField id="concern"').replace(
+        'formField id="action_taken"', 'formField id="review"'
+    )
+    parsed = validate(text.encode(), "three_steps.bpmn")
+    # the field called "review" (in the later task "act") must not hide the task "review"
+    assert parsed.spec.task_specs["review"].bpmn_name == "Review the concern"
+    assert [f.id for f in parsed.spec.task_specs["act"].form.fields] == ["review"]
+
+
+def test_a_field_id_twice_in_one_form_is_a_duplicate():
+    text = FIXTURE.replace('formField id="severity"', 'formField id="concern"')
+    with pytest.raises(InvalidDefinition) as caught:
+        validate(text.encode(), "three_steps.bpmn")
+    second = text.splitlines().index(
+        next(line for line in text.splitlines() if 'id="concern" label="How severe' in line)
+    )
+    assert [(p.element_id, p.line) for p in caught.value.problems] == [("concern", second + 1)]
+    assert "duplicate id 'concern'" in caught.value.problems[0].message
+
+
+def test_a_message_throw_without_a_payload_expression_is_refused():
+    # SpiffWorkflow's Camunda throw evaluates camunda:expression; without one it crashes later.
+    throw = (
+        '<bpmn:intermediateThrowEvent id="tell_police"><bpmn:incoming>f5</bpmn:incoming>'
+        '<bpmn:outgoing>f6</bpmn:outgoing><bpmn:messageEventDefinition messageRef="m1" />'
+        "</bpmn:intermediateThrowEvent>"
+    )
+    text = (
+        FIXTURE.replace('targetRef="end_done"', 'targetRef="tell_police"')
+        .replace(
+            '<bpmn:endEvent id="end_done"',
+            throw
+            + '\n    <bpmn:sequenceFlow id="f6" sourceRef="tell_police" targetRef="end_done" />'
+            '\n    <bpmn:endEvent id="end_done"',
+        )
+        .replace(
+            "<bpmn:collaboration", '<bpmn:message id="m1" name="notify" />\n  <bpmn:collaboration'
+        )
+    )
+    with pytest.raises(InvalidDefinition) as caught:
+        validate(text.encode(), "three_steps.bpmn")
+    assert [(p.element_id, p.message) for p in caught.value.problems] == [
+        ("tell_police", "a message throw needs camunda:expression (its payload)")
+    ]
+    fixed = text.replace('messageRef="m1" />', 'messageRef="m1" camunda:expression="{}" />')
+    assert validate(fixed.encode(), "three_steps.bpmn").key == "three_steps"
