@@ -186,34 +186,46 @@ def get_history(instance_id: str):
     return jsonify({"items": events, "next_cursor": None})
 
 
+def _change(instance_id: str, fields: dict, required: tuple[str, ...], action):
+    """A change to one instance: strict body, If-Match, one engine call, one commit."""
+    body = json_body(fields, required=required)
+    _check_if_match(instance_id)
+    unit = uow()
+    action(unit, body)
+    unit.commit()
+    return jsonify(_full(instance_id))
+
+
 @bp.post("/<instance_id>/messages")
 @access(case_scoped=True)
 def deliver_message(instance_id: str):
-    body = json_body({"name": str, "payload": dict}, required=("name",))
-    _check_if_match(instance_id)
-    unit = uow()
-    services().engine.deliver_message(unit, instance_id, body["name"], body.get("payload"))
-    unit.commit()
-    return jsonify(_full(instance_id))
+    return _change(
+        instance_id,
+        {"name": str, "payload": dict},
+        ("name",),
+        lambda unit, body: services().engine.deliver_message(
+            unit, instance_id, body["name"], body.get("payload")
+        ),
+    )
 
 
 @bp.post("/<instance_id>/cancel")
 @access("manager", "admin", case_scoped=True)
 def cancel(instance_id: str):
-    body = json_body({"reason": str}, required=("reason",))
-    _check_if_match(instance_id)
-    unit = uow()
-    services().engine.cancel(unit, instance_id, body["reason"])
-    unit.commit()
-    return jsonify(_full(instance_id))
+    return _change(
+        instance_id,
+        {"reason": str},
+        ("reason",),
+        lambda unit, body: services().engine.cancel(unit, instance_id, body["reason"]),
+    )
 
 
 @bp.post("/<instance_id>/migrate")
 @access("process_owner", "admin", case_scoped=True)
 def migrate(instance_id: str):
-    body = json_body({"to_version": int}, required=("to_version",))
-    _check_if_match(instance_id)
-    unit = uow()
-    services().engine.migrate(unit, instance_id, body["to_version"])
-    unit.commit()
-    return jsonify(_full(instance_id))
+    return _change(
+        instance_id,
+        {"to_version": int},
+        ("to_version",),
+        lambda unit, body: services().engine.migrate(unit, instance_id, body["to_version"]),
+    )
