@@ -37,6 +37,43 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Login throttling: consecutive failures, when the last one happened, and a lock.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is kept, so a stolen database yields no usable token."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CaseParty(Base):
+    """Who is a party to a child's case (need-to-know); a case is a business key.
+
+    Rows are written when someone starts an instance, or claims, is given or completes a task;
+    they are never removed, because having held a task keeps a person a party to the case.
+    """
+
+    __tablename__ = "case_party"
+    __table_args__ = (
+        UniqueConstraint("username", "case_key", name="uq_case_party_user_case"),
+        Index("ix_case_party_case", "case_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_key: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(80))
+    why: Mapped[str] = mapped_column(String(40))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ProcessDefinition(Base):
@@ -93,6 +130,7 @@ class Task(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(400))
     lane: Mapped[str | None] = mapped_column(String(200))
+    candidate_roles: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
     assignee: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -103,3 +141,13 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class TaskCandidate(Base):
+    """A role that may claim an open task; the worklist's "candidate" view joins on it."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_role", "role", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True)

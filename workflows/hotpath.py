@@ -11,7 +11,7 @@ written yet, so the caller simply takes the ordinary path that reads the row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,7 @@ from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from storage.database import is_write_conflict
-from storage.models import ProcessDefinition, ProcessInstance, Task
+from storage.models import ProcessDefinition, ProcessInstance, Task, TaskCandidate
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
@@ -45,6 +45,7 @@ NAMED_DEFINITION = select(_PD.c.id, _PD.c.key).where(
 )
 INSERT_INSTANCE = insert(_PI)
 INSERT_TASKS = insert(_T)
+INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 SAVE_INSTANCE = (
     update(_PI)
     .where(
@@ -79,24 +80,54 @@ CANCEL_TASKS = (
 )
 
 
+TaskPolicy = Callable[[SpiffTask, datetime], Mapping[str, Any]]
+
+
 def task_rows(
-    instance_id: str, after: Mapping[str, SpiffTask], before: set[str] | frozenset[str], now
+    instance_id: str,
+    after: Mapping[str, SpiffTask],
+    before: set[str] | frozenset[str],
+    now: datetime,
+    policy: TaskPolicy | None = None,
 ) -> list[dict]:
-    """Rows for the user tasks that opened in this step."""
-    return [
-        {
+    """Rows for the user tasks that opened in this step.
+
+    ``policy`` (from the layer above) fills what the engine does not know about: the due time in
+    working days and the default assignee.
+    """
+    rows = []
+    for task_id, task in after.items():
+        if task_id in before:
+            continue
+        spec = task.task_spec
+        candidates = spec.extensions.get("candidate_groups") or ([spec.lane] if spec.lane else [])
+        row = {
             "id": task_id,
             "instance_id": instance_id,
-            "element_id": task.task_spec.bpmn_id,
-            "name": task.task_spec.bpmn_name,
-            "lane": task.task_spec.lane,
+            "element_id": spec.bpmn_id,
+            "name": spec.bpmn_name,
+            "lane": spec.lane,
+            "candidate_roles": list(candidates),
             "status": "open",
+            "assignee": None,
+            "due_at": None,
             "created_at": now,
             "version": 1,
         }
-        for task_id, task in after.items()
-        if task_id not in before
-    ]
+        if policy is not None:
+            row.update(policy(task, now))
+        rows.append(row)
+    return rows
+
+
+def insert_tasks(connection, rows: list[dict]) -> None:
+    """Insert opened task rows and the roles that may claim them."""
+    if not rows:
+        return
+    connection.execute(INSERT_TASKS, rows)
+    candidates = [{"task_id": r["id"], "role": role} for r in rows for role in r["candidate_roles"]]
+    if candidates:
+        connection.execute(INSERT_CANDIDATES, candidates)
 
 
 def run_step(workflow: BpmnWorkflow, step) -> tuple[str, dict | None]:
@@ -160,9 +191,8 @@ def complete_cached(
     )
     if done.rowcount != 1:
         raise Conflict("the task is no longer open")
-    opened = task_rows(instance_id, after, cached.open_task_ids, now)
-    if opened:
-        connection.execute(INSERT_TASKS, opened)
+    opened = task_rows(instance_id, after, cached.open_task_ids, now, engine.task_policy)
+    insert_tasks(connection, opened)
     closed = [t for t in cached.open_task_ids if t not in after]
     cancelled = [t for t in closed if t != task_id]
     if cancelled:

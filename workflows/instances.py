@@ -64,8 +64,10 @@ class Engine:
         clock: Clock | None = None,
         helpers: Mapping[str, Callable | Any] | None = None,
         cache_size: int = 2000,
+        task_policy: hotpath.TaskPolicy | None = None,
     ):
         self.clock = clock or SystemClock()
+        self.task_policy = task_policy
         self.script_engine = make_script_engine(self.clock, helpers)
         self.specs = SpecCache()
         self.instances = InstanceCache(cache_size)
@@ -132,9 +134,8 @@ class Engine:
         )
         columns = hotpath.INSERT_INSTANCE.table.columns.keys()
         connection.execute(hotpath.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})
-        opened = hotpath.task_rows(row.id, after, frozenset(), now)
-        if opened:
-            connection.execute(hotpath.INSERT_TASKS, opened)
+        opened = hotpath.task_rows(row.id, after, frozenset(), now, self.task_policy)
+        hotpath.insert_tasks(connection, opened)
         open_ids = frozenset(after)
         uow.on_commit(lambda: self.instances.checkin(row.id, 1, workflow, open_ids))
         return Advance(
@@ -298,12 +299,13 @@ class Engine:
         if status != "running":
             row.ended_at = now
         row.state = self.serializer.dumps(workflow)
-        opened = [Task(**r) for r in hotpath.task_rows(row.id, after, before, now)]
-        uow.session.add_all(opened)
+        rows = hotpath.task_rows(row.id, after, before, now, self.task_policy)
+        opened = [Task(**r) for r in rows]
         closed = [task_id for task_id in before if task_id not in after]
         cancelled = [task_id for task_id in closed if task_id not in completed]
         try:
             uow.session.flush()
+            hotpath.insert_tasks(uow.session.connection(), rows)
             if cancelled:
                 uow.session.connection().execute(hotpath.CANCEL_TASKS, {"task_ids": cancelled})
         except (OperationalError, StaleDataError) as err:
