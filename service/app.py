@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.access import authorize
+from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
-from service.errors import ApiError, register_error_handlers
+from service.errors import ApiError, error_response, register_error_handlers
+from service.headers import add_security_headers
 from storage import UnitOfWork, make_engine, make_session_factory
 from tasks.calendar import script_helpers
 from workflows.clock import Clock, SystemClock
@@ -45,7 +48,15 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         clock=clock,
     )
 
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
     register_error_handlers(app)
+    app.register_error_handler(RedirectToLogin, lambda _err: login_redirect())
+    app.register_error_handler(
+        CSRFError,
+        lambda err: error_response(400, "csrf_failed", f"{err.description} Reload and try again."),
+    )
+    app.after_request(add_security_headers)
     _register_blueprints(app)
 
     @app.before_request
@@ -60,7 +71,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     def check_access() -> None:
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and request.endpoint != "static":
-            authorize(getattr(view, "access_rule", None))
+            authorize(getattr(view, "access_rule", None), uow().session, clock.now())
 
     @app.teardown_request
     def close_unit_of_work(_exc) -> None:
@@ -71,12 +82,23 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     return app
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is marked Secure whenever the request itself came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
+
+
 def _register_blueprints(app: Flask) -> None:
+    from service.api.auth import bp as auth
     from service.api.definitions import bp as definitions
     from service.api.health import bp as health
     from service.api.instances import bp as instances
+    from service.pages.auth import bp as pages
 
     app.register_blueprint(health)
+    app.register_blueprint(auth, url_prefix="/api")
+    app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 
 from storage.database import database_url
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
 class Config:
@@ -15,6 +20,23 @@ class Config:
     JSON_SORT_KEYS = False
     TESTING = False
     BPMN_DIR: str = os.environ.get("BPMN_DIR", "bpmn")
+
+    # Browser sessions: HttpOnly, SameSite=Lax; Secure whenever the request came over HTTPS
+    # (see service.app.SessionInterface) or always with SESSION_COOKIE_SECURE=true.
+    SESSION_COOKIE_NAME = "safeguard_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
+    # CSRF: checked by service.access for every unsafe request that relies on the cookie.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # valid for the session's life
+
+    TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
+    LOGIN_FREE_FAILURES: int = 3
+    LOGIN_FIRST_WAIT_SECONDS: int = 2
+    LOGIN_LOCK_AFTER: int = 10
+    LOGIN_LOCK_MINUTES: int = 15
 
 
 class TestConfig(Config):

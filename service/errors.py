@@ -33,7 +33,11 @@ def _slug(name: str) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return error_response(err.status, err.code, err.message, err.details)
+        response, status = error_response(err.status, err.code, err.message, err.details)
+        retry_after = getattr(err, "retry_after", None)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
+        return response, status
 
     @app.errorhandler(InvalidDefinition)
     def invalid_definition(err: InvalidDefinition):

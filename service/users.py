@@ -5,19 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.access import ROLES
+from service.auth import hash_password
 from storage.models import User
 from workflows.clock import Clock
-
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
 
 
 def create_user(

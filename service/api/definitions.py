@@ -8,6 +8,7 @@ from service.access import access
 from service.api import shapes
 from service.api.requests import MAX_INT, is_whole_number, json_body
 from service.app import services, uow
+from service.auth import current_user
 from service.errors import ApiError, error_response
 from workflows import definitions
 from workflows.errors import InvalidDefinition
@@ -86,7 +87,9 @@ def deploy():
     results, problems = [], []
     for filename, content in files:
         try:
-            results.append(engine.deploy(unit, content, filename, deployed_by=None))
+            results.append(
+                engine.deploy(unit, content, filename, deployed_by=current_user().username)
+            )
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
     if problems:

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, jsonify, request
 from sqlalchemy import and_, or_, select
 
-from service.access import access
+from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import (
     decode_cursor,
@@ -18,8 +18,10 @@ from service.api.requests import (
     max_length,
 )
 from service.app import services, uow
+from service.auth import current_user
 from service.errors import ApiError
 from storage.models import ProcessDefinition, ProcessInstance, Task
+from tasks import parties
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -79,7 +81,7 @@ def _full(instance_id: str) -> dict:
 
 
 @bp.post("")
-@access()
+@access("practitioner", "manager", "dsl", "csc", "csc_manager")
 def start():
     body = json_body(
         {"process_key": str, "business_key": str, "variables": dict, "version": int},
@@ -87,13 +89,18 @@ def start():
     )
     max_length(body, {"process_key": 200, "business_key": 200})
     unit = uow()
+    user = current_user()
     advance = services().engine.start(
         unit,
         body["process_key"],
         business_key=body.get("business_key"),
         variables=body.get("variables"),
         version=body.get("version"),
+        started_by=user.username,
     )
+    row = advance.instance
+    key = parties.case_key(row.business_key, row.id)
+    parties.add_party(unit.session, key, user.username, "started", row.started_at)
     unit.commit()
     return jsonify(_full(advance.instance.id)), 201
 
@@ -102,6 +109,9 @@ def start():
 @access()
 def list_instances():
     query = select(ProcessInstance)
+    visible = parties.instance_visible(viewer(current_user()))
+    if visible is not None:
+        query = query.where(visible)
     for arg, column in (
         ("process_key", ProcessInstance.process_key),
         ("business_key", ProcessInstance.business_key),
@@ -210,7 +220,7 @@ def deliver_message(instance_id: str):
 
 
 @bp.post("/<instance_id>/cancel")
-@access("manager", "admin", case_scoped=True)
+@access("manager", "csc_manager", "admin", case_scoped=True)
 def cancel(instance_id: str):
     return _change(
         instance_id,
@@ -221,11 +231,21 @@ def cancel(instance_id: str):
 
 
 @bp.post("/<instance_id>/migrate")
-@access("process_owner", "admin", case_scoped=True)
+@access("process_owner", "admin")
 def migrate(instance_id: str):
-    return _change(
-        instance_id,
-        {"to_version": int},
-        ("to_version",),
-        lambda unit, body: services().engine.migrate(unit, instance_id, body["to_version"]),
+    """Process owners move instances they are not party to: the answer holds no case data."""
+    body = json_body({"to_version": int}, required=("to_version",))
+    _check_if_match(instance_id)
+    unit = uow()
+    advance = services().engine.migrate(unit, instance_id, body["to_version"])
+    unit.commit()
+    row = advance.instance
+    return jsonify(
+        {
+            "id": row.id,
+            "process_key": row.process_key,
+            "definition_version": _definition_version(row.definition_id),
+            "state": row.status,
+            "version": row.version,
+        }
     )

@@ -1,11 +1,16 @@
-"""The Flask app on a real database (SQLite and PostgreSQL, through ``db_url``) and its client."""
+"""The Flask app on a real database (SQLite and PostgreSQL, through ``db_url``) and its clients.
+
+``client`` is signed in as an administrator (who passes every role check and sees every case),
+so tests of a feature need not care who may use it; ``client_for`` gives a client signed in as a
+particular person, for the tests of roles and need-to-know.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from service.app import create_app
-from tests.service.helpers import deploy_xml
+from tests.service.helpers import deploy_xml, make_user, token_client
 
 
 @pytest.fixture
@@ -16,8 +21,31 @@ def app(db_url):
 
 
 @pytest.fixture
-def client(app):
+def anonymous(app):
     return app.test_client()
+
+
+@pytest.fixture
+def client(app):
+    make_user(app, "ada", ["admin"], agency="partnership")
+    return token_client(app, "ada")
+
+
+@pytest.fixture
+def client_for(app):
+    """``client_for("pat", ["practitioner"], agency="school", manager="maya")``: a signed-in client.
+
+    The user is created on first use; later calls with the same name reuse them.
+    """
+    made: dict[str, object] = {}
+
+    def make(username: str, roles: list[str] | None = None, **fields):
+        if username not in made:
+            make_user(app, username, roles or ["practitioner"], **fields)
+            made[username] = token_client(app, username)
+        return made[username]
+
+    return make
 
 
 @pytest.fixture

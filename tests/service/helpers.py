@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from service.app import services
+from service.auth import issue_token
+from service.users import create_user
 from storage import UnitOfWork
-from storage.models import Task
+from storage.models import Task, User
 from tests.conftest import fixture_bytes
 
 XML = {"Content-Type": "application/xml"}
@@ -14,6 +18,33 @@ THREE_STEPS = fixture_bytes("three_steps.bpmn")
 WAIT = fixture_bytes("wait_for_message.bpmn")
 # Same key, different content: a second version of three_steps.
 THREE_STEPS_V2 = THREE_STEPS.replace(b'name="Take the action"', b'name="Take the agreed action"')
+
+
+def make_user(app, username: str, roles: list[str], **fields) -> None:
+    """A user straight in the database (no password unless given: hashing is slow on purpose)."""
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        create_user(uow.session, services().clock, username, roles=roles, **fields)
+        uow.commit()
+
+
+def admin_client(app, username: str = "ada"):
+    """A client signed in as an administrator, created if missing."""
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        exists = uow.session.scalar(select(User.id).where(User.username == username))
+    if exists is None:
+        make_user(app, username, ["admin"], agency="partnership")
+    return token_client(app, username)
+
+
+def token_client(app, username: str):
+    """A test client that sends a fresh bearer token of ``username`` on every request."""
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        user = uow.session.scalars(select(User).where(User.username == username)).one()
+        raw, _ = issue_token(uow.session, user, services().clock.now(), timedelta(hours=1))
+        uow.commit()
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    return client
 
 
 def deploy_xml(client, content: bytes | None = None, filename: str | None = None):

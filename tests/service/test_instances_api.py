@@ -12,6 +12,7 @@ from tests.conftest import fixture_bytes
 from tests.service.helpers import (
     THREE_STEPS_V2,
     WAIT,
+    admin_client,
     assert_error,
     complete_task,
     deploy_xml,
@@ -207,7 +208,7 @@ def test_cursor_pagination_with_identical_start_times(db_url):
         clock=FrozenClock(datetime(2025, 3, 4, 10, 0, tzinfo=UTC)),
     )
     try:
-        client = app.test_client()
+        client = admin_client(app)
         deploy_xml(client)
         started = {_start(client)["id"] for _ in range(7)}
         pages = _walk_pages(client, limit=3)
@@ -397,12 +398,12 @@ def test_if_match_that_is_not_a_version_is_400(client, deployed):
 
 
 def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
-    instance_id = _start(app.test_client())["id"]
+    instance_id = _start(admin_client(app))["id"]
     barrier = threading.Barrier(4)
     statuses: list[int] = []
 
     def cancel() -> None:
-        client = app.test_client()
+        client = admin_client(app)
         barrier.wait()
         response = client.post(
             f"/api/process-instances/{instance_id}/cancel", json={"reason": "race"}
@@ -417,7 +418,7 @@ def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 409, 409, 409]
-    body = app.test_client().get(f"/api/process-instances/{instance_id}").get_json()
+    body = admin_client(app).get(f"/api/process-instances/{instance_id}").get_json()
     assert (body["state"], body["version"]) == ("cancelled", 2)
 
 
@@ -432,8 +433,8 @@ def test_migrate_moves_the_instance_to_the_new_version(client, deployed):
         f"/api/process-instances/{started['id']}/migrate", json={"to_version": 2}
     )
     assert response.status_code == 200
-    body = response.get_json()
-    assert body["definition_version"] == 2
+    assert response.get_json()["definition_version"] == 2
+    body = client.get(f"/api/process-instances/{started['id']}").get_json()
     assert [t["name"] for t in body["active_tasks"]] == ["Describe what worries you"]
     again = client.post(f"/api/process-instances/{started['id']}/migrate", json={"to_version": 2})
     assert_error(again, 409, "conflict")

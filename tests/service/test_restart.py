@@ -46,6 +46,7 @@ class Service:
         self.env, self.log = env, log
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        self.token: str | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -82,6 +83,8 @@ class Service:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             headers = {"Content-Type": "application/json"} if body is not None else {}
+            if self.token:
+                headers["Authorization"] = f"Bearer {self.token}"
             payload = json.dumps(body) if body is not None else None
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
@@ -93,9 +96,15 @@ class Service:
         return self.log.read_text(errors="replace")
 
 
-def _run(env: dict, *args: str) -> str:
+def _run(env: dict, *args: str, stdin: str | None = None) -> str:
     result = subprocess.run(
-        [_safeguard(), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [_safeguard(), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -106,10 +115,27 @@ def test_a_started_instance_survives_sigkill_and_restart(db_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
     assert "database is up to date" in _run(env, "db", "upgrade")
     assert "three_steps version 1 (deployed)" in _run(env, "deploy", FIXTURE)
+    _run(
+        env,
+        "users",
+        "add",
+        "pat",
+        "--role",
+        "practitioner",
+        "--role",
+        "manager",
+        "--password-stdin",
+        stdin="correct-horse-battery\n",
+    )
 
     service = Service(env, tmp_path / "service.log")
     try:
         service.start()
+        status, signed_in = service.request(
+            "POST", "/api/auth/token", {"username": "pat", "password": "correct-horse-battery"}
+        )
+        assert status == 200, signed_in
+        service.token = signed_in["token"]
         status, started = service.request(
             "POST",
             "/api/process-instances",

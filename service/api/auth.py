@@ -1,0 +1,70 @@
+"""Signing in for API clients: expiring bearer tokens, and who am I (api.md, "Conventions")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, jsonify
+from flask_wtf.csrf import generate_csrf
+
+from service.access import access
+from service.api.requests import json_body, max_length
+from service.app import services, uow
+from service.auth import CurrentUser, ThrottlePolicy, check_login, current_user, issue_token
+from service.auth import revoke_token as revoke
+from service.errors import ApiError
+
+bp = Blueprint("auth", __name__)
+
+
+def sign_in(username: str, password: str):
+    """Check credentials under the throttle; counts failures even though the request fails."""
+    unit = uow()
+    user, refused = check_login(
+        unit.session,
+        services().clock,
+        username,
+        password,
+        ThrottlePolicy.from_config(current_app.config),
+    )
+    unit.commit()
+    if refused is not None:
+        raise refused
+    return user
+
+
+@bp.post("/auth/token")
+@access(public=True, csrf_exempt=True)
+def create_token():
+    body = json_body({"username": str, "password": str}, required=("username", "password"))
+    max_length(body, {"username": 80, "password": 1000})
+    user = sign_in(body["username"], body["password"])
+    unit = uow()
+    now = services().clock.now()
+    ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
+    raw, token = issue_token(unit.session, user, now, ttl)
+    me = CurrentUser.of(user, "token", token.id).to_dict()
+    unit.commit()
+    return jsonify({"token": raw, "expires_at": token.expires_at.isoformat(), "user": me})
+
+
+@bp.delete("/auth/token")
+@access()
+def revoke_token():
+    user = current_user()
+    if user.token_id is None:
+        raise ApiError(400, "bad_request", "Send the token to revoke as 'Authorization: Bearer'.")
+    unit = uow()
+    revoke(unit.session, user.token_id, services().clock.now())
+    unit.commit()
+    return "", 204
+
+
+@bp.get("/me")
+@access()
+def me():
+    user = current_user()
+    body = {"user": user.to_dict()}
+    if user.via == "session":
+        body["csrf_token"] = generate_csrf()
+    return jsonify(body)

@@ -1,0 +1,59 @@
+"""The login form and signing out, for people using a browser."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from service.access import access
+from service.api.auth import sign_in
+from service.app import services
+from service.auth import current_user, end_session, start_session
+from service.errors import ApiError
+
+bp = Blueprint("pages", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never send a freshly signed-in user to another site."""
+    if not target:
+        return url_for("pages.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("pages.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access(public=True)
+def login():
+    error, username = None, ""
+    if request.method == "POST":
+        username = request.form.get("username", "")[:80]
+        password = request.form.get("password", "")[:1000]
+        try:
+            user = sign_in(username, password)
+        except ApiError as err:
+            error = err.message
+            status = err.status
+        else:
+            start_session(user, services().clock.now())
+            return redirect(_safe_next(request.args.get("next")))
+        return render_template("login.html", error=error, username=username), status
+    return render_template("login.html", error=None, username=username)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@access(public=True)
+def logout():
+    if request.method == "POST":
+        end_session()
+        return redirect(url_for("pages.login"))
+    return render_template("logout.html", user=current_user())
+
+
+@bp.get("/")
+@access()
+def home():
+    return render_template("home.html", user=current_user())

@@ -1,0 +1,134 @@
+"""Need-to-know: who is a party to a child's case, and which cases a person may see.
+
+The case is the child: every instance with the same business key shares its parties (an instance
+without a business key is a case of its own). A person sees a case if they are a party (started
+one of its instances, hold or held one of its tasks), manage a party, or may claim one of its open
+tasks. Claiming by a role that works inside one agency (a school's practitioners, its DSL) also
+needs the case to involve someone of that agency; the front door's roles see every referral.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, union
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import CaseParty, ProcessInstance, Task, TaskCandidate, User, new_id
+
+AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The facts about a person that decide what they may see."""
+
+    id: str
+    username: str
+    roles: frozenset[str]
+    agency: str | None
+
+    @property
+    def sees_everything(self) -> bool:
+        return "admin" in self.roles
+
+
+def case_key(business_key: str | None, instance_id: str) -> str:
+    return business_key or instance_id
+
+
+def case_key_column() -> ColumnElement[str]:
+    return func.coalesce(ProcessInstance.business_key, ProcessInstance.id)
+
+
+def add_party(session: Session, key: str, username: str | None, why: str, now: datetime) -> None:
+    """Record that ``username`` is a party to case ``key`` (once; later reasons are not kept)."""
+    if not username:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(CaseParty)
+        .values(id=new_id(), case_key=key, username=username, why=why, since=now)
+        .on_conflict_do_nothing(index_elements=["username", "case_key"])
+    )
+
+
+def _party_usernames(viewer: Viewer) -> Select:
+    """The viewer and the people they manage."""
+    return select(User.username).where(or_(User.id == viewer.id, User.manager_id == viewer.id))
+
+
+def visible_case_keys(viewer: Viewer) -> Select:
+    """A query of every case key the viewer may see (not for admins: they see all)."""
+    as_party = select(CaseParty.case_key).where(CaseParty.username.in_(_party_usernames(viewer)))
+    queries = [as_party]
+    global_roles = [r for r in viewer.roles if r not in AGENCY_SCOPED_ROLES]
+    scoped_roles = [r for r in viewer.roles if r in AGENCY_SCOPED_ROLES]
+    if global_roles:
+        queries.append(_candidate_cases(global_roles))
+    if scoped_roles and viewer.agency:
+        queries.append(_candidate_cases(scoped_roles, viewer.agency))
+    return union(*queries) if len(queries) > 1 else as_party
+
+
+def _candidate_cases(roles: Iterable[str], agency: str | None = None) -> Select:
+    key = case_key_column()
+    query = (
+        select(key)
+        .select_from(TaskCandidate)
+        .join(Task, Task.id == TaskCandidate.task_id)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(
+            TaskCandidate.role.in_(list(roles)),
+            Task.status == "open",
+            Task.assignee.is_(None),
+        )
+    )
+    if agency is not None:
+        query = query.where(_case_involves_agency(key, agency))
+    return query
+
+
+def _case_involves_agency(key: ColumnElement[str], agency: str) -> ColumnElement[bool]:
+    party_user = aliased(User)
+    return exists(
+        select(CaseParty.id)
+        .join(party_user, party_user.username == CaseParty.username)
+        .where(CaseParty.case_key == key, party_user.agency == agency)
+    )
+
+
+def instance_visible(viewer: Viewer) -> ColumnElement[bool] | None:
+    """A WHERE clause on ``ProcessInstance`` for lists; ``None`` when the viewer sees all."""
+    if viewer.sees_everything:
+        return None
+    keys = visible_case_keys(viewer).subquery()
+    return case_key_column().in_(select(keys.c[0]))
+
+
+def can_see_case(session: Session, viewer: Viewer, key: str) -> bool:
+    if viewer.sees_everything:
+        return True
+    keys = visible_case_keys(viewer).subquery()
+    return session.scalar(select(exists().where(keys.c[0] == key))) or False
+
+
+def case_of_instance(session: Session, instance_id: str) -> str | None:
+    found = session.execute(
+        select(ProcessInstance.business_key, ProcessInstance.id).where(
+            ProcessInstance.id == instance_id
+        )
+    ).first()
+    return case_key(found[0], found[1]) if found else None
+
+
+def case_of_task(session: Session, task_id: str) -> str | None:
+    found = session.execute(
+        select(ProcessInstance.business_key, ProcessInstance.id)
+        .join(Task, Task.instance_id == ProcessInstance.id)
+        .where(Task.id == task_id)
+    ).first()
+    return case_key(found[0], found[1]) if found else None

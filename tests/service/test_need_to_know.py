@@ -1,0 +1,129 @@
+"""Need-to-know: a case (a child) is seen only by its parties, their managers and candidates."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.helpers import WAIT, assert_error, complete_task, deploy_xml, open_task_id
+
+PEOPLE = {
+    "maya": (["manager"], "school", None),
+    "pat": (["practitioner"], "school", "maya"),
+    "sam": (["practitioner"], "school", None),
+    "hugo": (["practitioner", "manager"], "health", None),  # an outsider with every role needed
+    "colin": (["csc"], "childrens_social_care", None),
+    "bea": (["board"], "partnership", None),
+}
+
+
+@pytest.fixture
+def people(client, client_for):
+    assert deploy_xml(client).status_code == 201
+    assert deploy_xml(client, WAIT).status_code == 201
+    return {
+        name: client_for(name, roles, agency=agency, manager=manager)
+        for name, (roles, agency, manager) in PEOPLE.items()
+    }
+
+
+@pytest.fixture
+def case(people) -> str:
+    response = people["pat"].post(
+        "/api/process-instances", json={"process_key": "three_steps", "business_key": "child-1"}
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _visible(client) -> set[str]:
+    return {i["id"] for i in client.get("/api/process-instances").get_json()["items"]}
+
+
+def _routes(instance_id: str):
+    base = f"/api/process-instances/{instance_id}"
+    return [
+        ("GET", base, None),
+        ("GET", f"{base}/diagram", None),
+        ("GET", f"{base}/history", None),
+        ("POST", f"{base}/messages", {"name": "anything"}),
+        ("POST", f"{base}/cancel", {"reason": "not mine"}),
+    ]
+
+
+def test_an_outsider_gets_404_on_every_instance_route(people, case):
+    outsider = people["hugo"]
+    for method, url, body in _routes(case):
+        response = outsider.open(url, method=method, json=body)
+        error = assert_error(response, 404, "not_found")
+        assert "does not exist" in error["message"], url
+    # ... exactly as for an instance that does not exist at all.
+    missing = assert_error(people["hugo"].get("/api/process-instances/nope"), 404)
+    assert missing["message"].endswith("does not exist")
+    assert case not in _visible(outsider)
+    assert _visible(people["bea"]) == set() and _visible(people["colin"]) == set()
+
+
+def test_the_starter_their_manager_and_agency_candidates_see_the_case(people, case):
+    for name in ("pat", "maya", "sam"):
+        assert people[name].get(f"/api/process-instances/{case}").status_code == 200, name
+        assert case in _visible(people[name]), name
+
+
+def test_a_candidate_stops_seeing_the_case_when_no_task_of_theirs_is_open(app, people, case):
+    complete_task(app, open_task_id(app, case, "describe"), {"concern": "x", "severity": 2})
+    # ``review`` is a manager task now: sam (practitioner, not a party) no longer sees the case.
+    assert_error(people["sam"].get(f"/api/process-instances/{case}"), 404)
+    assert case not in _visible(people["sam"])
+    assert case in _visible(people["pat"]) and case in _visible(people["maya"])
+    assert case not in _visible(people["hugo"])  # a manager, but of another agency
+
+
+def test_instances_of_the_same_child_share_their_parties(people, case):
+    own = people["colin"].post(
+        "/api/process-instances",
+        json={"process_key": "wait_for_message", "business_key": "child-1"},
+    )
+    assert own.status_code == 201
+    # colin is now a party to child-1, so he sees pat's instance too, and pat sees colin's.
+    assert people["colin"].get(f"/api/process-instances/{case}").status_code == 200
+    assert own.get_json()["id"] in _visible(people["pat"])
+    other_child = people["colin"].post(
+        "/api/process-instances",
+        json={"process_key": "wait_for_message", "business_key": "child-2"},
+    )
+    assert other_child.get_json()["id"] not in _visible(people["pat"])
+
+
+def test_a_front_door_role_sees_cases_waiting_for_it(people):
+    started = people["pat"].post(
+        "/api/process-instances",
+        json={"process_key": "wait_for_message", "business_key": "child-3"},
+    )
+    instance_id = started.get_json()["id"]
+    assert_error(people["colin"].get(f"/api/process-instances/{instance_id}"), 404)
+    message = {"name": "docs_received"}
+    delivered = people["pat"].post(f"/api/process-instances/{instance_id}/messages", json=message)
+    assert delivered.status_code == 200, delivered.get_json()
+    # Its task is in the csc lane now open: any MASH social worker may pick it up.
+    assert people["colin"].get(f"/api/process-instances/{instance_id}").status_code == 200
+    assert_error(people["hugo"].get(f"/api/process-instances/{instance_id}"), 404)
+
+
+def test_an_administrator_sees_every_case(client, case):
+    assert client.get(f"/api/process-instances/{case}").status_code == 200
+    assert case in _visible(client)
+
+
+def test_roles_are_checked_before_anything_else(people, case):
+    assert_error(people["bea"].post("/api/process-instances", json={}), 403, "forbidden")
+    assert_error(deploy_xml(people["pat"]), 403, "forbidden")
+    migrate = people["pat"].post(f"/api/process-instances/{case}/migrate", json={"to_version": 1})
+    assert_error(migrate, 403, "forbidden")
+    cancel = people["pat"].post(f"/api/process-instances/{case}/cancel", json={"reason": "x"})
+    assert_error(cancel, 403, "forbidden")
+    assert (
+        people["maya"]
+        .post(f"/api/process-instances/{case}/cancel", json={"reason": "duplicate"})
+        .status_code
+        == 200
+    )
