@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import logs, metrics
 from service.access import authorize
 from service.config import Config
 from service.errors import ApiError, register_error_handlers
@@ -46,6 +47,8 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     )
 
     register_error_handlers(app)
+    logs.init_app(app)  # first hooks: request id and timing before any hook can refuse
+    metrics.init_app(app)
     _register_blueprints(app)
 
     @app.before_request
