@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import logs, metrics
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
@@ -51,6 +52,8 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     app.session_interface = SessionInterface()
     csrf.init_app(app)
     register_error_handlers(app)
+    logs.init_app(app)  # first hooks: request id and timing before any hook can refuse
+    metrics.init_app(app)
     app.register_error_handler(RedirectToLogin, lambda _err: login_redirect())
     app.register_error_handler(
         CSRFError,

@@ -399,11 +399,11 @@ def test_if_match_that_is_not_a_version_is_400(client, deployed):
 
 def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
     instance_id = _start(admin_client(app))["id"]
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(4, timeout=30)
     statuses: list[int] = []
+    clients = [admin_client(app) for _ in range(4)]
 
-    def cancel() -> None:
-        client = admin_client(app)
+    def cancel(client) -> None:
         barrier.wait()
         response = client.post(
             f"/api/process-instances/{instance_id}/cancel", json={"reason": "race"}
@@ -412,7 +412,7 @@ def test_concurrent_cancels_one_wins_the_others_are_409(app, deployed):
             assert_error(response, 409, "conflict")
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=cancel) for _ in range(4)]
+    threads = [threading.Thread(target=cancel, args=(c,)) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
