@@ -191,7 +191,12 @@ def validate(
             value = None
         cleaned[item.id] = value
     for item in fields:
-        if item.required_if and cleaned[item.id] is None and item.id not in bad:
+        if (
+            item.required_if
+            and not item.required
+            and cleaned[item.id] is None
+            and item.id not in bad
+        ):
             message = _required_by_condition(item.required_if, cleaned, context or {})
             if message is not None:
                 problems.append(FieldProblem(item.id, message))

@@ -30,15 +30,10 @@ FORM_FIELD_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 FORM_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # constraint name -> field types it applies to (None: every type)
-FORM_CONSTRAINTS: dict[str, tuple[str, ...] | None] = {
-    "required": None,
-    "required_if": None,
-    "equals": None,
-    "min": ("long",),
-    "max": ("long",),
-    "minlength": ("string", "text"),
-    "maxlength": ("string", "text"),
-}
+FORM_CONSTRAINTS: dict[str, tuple[str, ...] | None] = dict(
+    required=None, required_if=None, equals=None, min=("long",), max=("long",),
+    minlength=("string", "text"), maxlength=("string", "text"),
+)  # fmt: skip
 FLOW_NODE_TAGS = {
     f"{{{BPMN_NS}}}{name}"
     for name in [
@@ -250,12 +245,8 @@ def _check_expressions(root) -> list[Problem]:
 
 
 def form_constraint_value(field_type: str, name: str, config: str | None, options=()):
-    """The typed value of a form-field constraint's ``config``; ``ValueError`` if it is not one.
-
-    ``required``: true/false; ``min``/``max``: a whole number; ``minlength``/``maxlength``: a
-    count; ``equals``: a value of the field's type; ``required_if``: a sandboxed Python condition
-    over the form and the instance data, returned as its source.
-    """
+    """The typed value of a form-field constraint's ``config`` (``required_if``: its source,
+    a sandboxed condition); ``ValueError``/``SyntaxError``/``SandboxViolation`` if it is not one."""
     allowed = FORM_CONSTRAINTS.get(name, ())
     if allowed == ():
         raise ValueError(f"unknown constraint {name!r} (known: {', '.join(FORM_CONSTRAINTS)})")
@@ -292,8 +283,8 @@ def form_constraint_value(field_type: str, name: str, config: str | None, option
 
 def _check_form_field(field) -> list[Problem]:
     """Form fields are placed on their user task (the shape the modeller can find)."""
-    task = field.getparent().getparent().getparent()
-    task_id, field_id = _element_id(task), field.get("id") or ""
+    bpmn = (a for a in field.iterancestors() if a.tag.startswith(f"{{{BPMN_NS}}}") and a.get("id"))
+    task_id, field_id = next(bpmn, field).get("id"), field.get("id") or ""
     problems = []
 
     def problem(element, message: str) -> None:

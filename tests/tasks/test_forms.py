@@ -152,6 +152,11 @@ def test_required_if_reads_the_form_and_the_instance_data():
     assert problems_of(fields, {"response": "accept"}, {"response": "challenge"}) == []
 
 
+def test_required_and_required_if_together_report_once():
+    fields = [FormField("f", "F", "text", required=True, required_if="True")]
+    assert problems_of(fields, {}) == [("f", "This field is required")]
+
+
 def test_a_rule_that_fails_keeps_the_answer_out():
     fields = [
         FormField("age", "Age", "long"),
