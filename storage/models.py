@@ -126,7 +126,8 @@ class Timer(Base):
     # A task row id or a SpiffWorkflow task id (BPMN timer events have no task row): no FK.
     task_id: Mapped[str | None] = mapped_column(String(36))
     payload: Mapped[dict | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20))  # pending | claimed | fired | cancelled | failed
+    # pending | claimed | fired | cancelled | failed (given up)
+    status: Mapped[str] = mapped_column(String(20))
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # lease expiry
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,7 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Timer
+from storage.models import ProcessInstance, Timer
 from storage.uow import UnitOfWork
 from tasks import timers
 from workflows.clock import Clock
@@ -244,13 +244,24 @@ class TimerScheduler:
             log.exception("could not record the failure of timer %s", timer.id)
 
 
-def bpmn_timer_handler(engine) -> Handler:
+def bpmn_timer_handler(engine, scheduler: TimerScheduler | None = None) -> Handler:
     """The handler for ``bpmn_timer`` rows: let the instance's timer event fire in the engine.
 
-    ``engine`` is a :class:`workflows.instances.Engine` sharing the scheduler's clock.
+    ``engine`` is a :class:`workflows.instances.Engine` sharing the scheduler's clock. Timers
+    the advance leaves pending (the next cycle of a repeating timer, timers of tasks that
+    opened) become rows in the same transaction, and re-arm ``scheduler`` after the commit.
+    An instance that is no longer running has nothing to fire: the row is simply done.
     """
 
     def handle(uow: UnitOfWork, timer: Timer) -> None:
-        engine.fire_timer(uow, timer.instance_id, timer.task_id)
+        instance = uow.session.get(ProcessInstance, timer.instance_id)
+        if instance is None or instance.status != "running":
+            return
+        advance = engine.fire_timer(uow, timer.instance_id, timer.task_id)
+        added = timers.sync_bpmn_timers(
+            uow.session, timer.instance_id, advance.timers, now=engine.clock.now(), keep=timer.id
+        )
+        if scheduler is not None and added:
+            scheduler.rearm_on_commit(uow, min(t.due_at for t in added))
 
     return handle

@@ -192,3 +192,43 @@ def pending_for_instance(session: Session, instance_id: str, kind: str | None = 
     if kind is not None:
         statement = statement.where(Timer.kind == kind)
     return list(session.scalars(statement.order_by(Timer.due_at)))
+
+
+def sync_bpmn_timers(
+    session: Session,
+    instance_id: str,
+    pending: Iterable,
+    *,
+    now: datetime | None = None,
+    keep: str | None = None,
+) -> list[Timer]:
+    """Make the instance's live ``bpmn_timer`` rows match the engine's pending timers.
+
+    ``pending`` is ``Advance.timers`` (``PendingTimer(task_id, due_at, …)``) after an advance.
+    Rows for timers no longer waiting are cancelled, except ``keep`` (the row being fired now);
+    returns the rows added, whose due times the caller passes to ``scheduler.rearm``.
+    """
+    wanted = {(p.task_id, p.due_at): p for p in pending}
+    added, seen = [], set()
+    for row in pending_for_instance(session, instance_id, kind="bpmn_timer"):
+        key = (row.task_id, row.due_at)
+        if key in wanted and key not in seen:
+            seen.add(key)
+        elif row.id != keep and row.status == PENDING:
+            row.status = CANCELLED
+    for key, timer in wanted.items():
+        if key not in seen:
+            payload = {"element_id": timer.element_id, "name": timer.name}
+            added.append(
+                schedule(
+                    session,
+                    "bpmn_timer",
+                    timer.due_at,
+                    instance_id=instance_id,
+                    task_id=timer.task_id,
+                    payload=payload,
+                    now=now,
+                )
+            )
+    session.flush()
+    return added
