@@ -151,3 +151,34 @@ class TaskCandidate(Base):
 
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class Timer(Base):
+    """A due time that must fire once: task due/reminder/escalation times and BPMN timer events.
+
+    The table, not the in-memory scheduler, is the source of truth, so timers survive restarts
+    and several service processes can share the work (each row is claimed by one of them).
+    """
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        Index("ix_timer_status_due", "status", "due_at"),
+        Index("ix_timer_instance_status", "instance_id", "status"),
+        Index("ix_timer_task_kind", "task_id", "kind"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(40))  # task_due | task_reminder | bpmn_timer | ...
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
+    # A task row id or a SpiffWorkflow task id (BPMN timer events have no task row): no FK.
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    # pending | claimed | fired | cancelled | failed (given up)
+    status: Mapped[str] = mapped_column(String(20))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # lease expiry
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -196,6 +196,25 @@ class Engine:
             raise Conflict(f"the instance is not waiting for the message {name!r}") from None
         return self._advance(uow, row, workflow, before, workflow.do_engine_steps)
 
+    def fire_timer(
+        self, uow: UnitOfWork, instance_id: str, timer_task_id: str | None = None
+    ) -> Advance:
+        """Let the instance's timer events that are due by the engine's clock fire, and run on.
+
+        Called for a ``bpmn_timer`` row (``timer_task_id`` is the timer event's task id, for
+        the record). Due-ness is decided by the clock, so a timer that already fired or is not
+        yet due changes nothing; the caller re-schedules from ``Advance.timers``.
+        """
+        row = self._instance_row(uow, instance_id)
+        workflow = self._checkout(uow, row)
+        before = set(open_user_tasks(workflow))
+
+        def step() -> None:
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+
+        return self._advance(uow, row, workflow, before, step)
+
     def cancel(self, uow: UnitOfWork, instance_id: str, reason: str) -> Advance:
         row = self._instance_row(uow, instance_id)
         workflow = self._checkout(uow, row)

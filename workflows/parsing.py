@@ -20,6 +20,8 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import Form
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+from workflows.timers import with_clocked_timers
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
@@ -159,7 +161,11 @@ class SafeguardProcessParser(ProcessParser):
 
 class SafeguardParser(CamundaParser):
     PROCESS_PARSER_CLASS = SafeguardProcessParser
-    OVERRIDE_PARSER_CLASSES = {
-        **CamundaParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("userTask"): (SafeguardUserTaskParser, CamundaUserTask),
-    }
+    # Timer events read the engine's injected clock (workflows/timers.py).
+    OVERRIDE_PARSER_CLASSES = with_clocked_timers(
+        {
+            **CamundaParser.PARSER_CLASSES,
+            **CamundaParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("userTask"): (SafeguardUserTaskParser, CamundaUserTask),
+        }
+    )

@@ -224,7 +224,10 @@ def make_script_engine(
     clock: Clock | None = None, helpers: Mapping[str, Callable | Any] | None = None
 ) -> PythonScriptEngine:
     """A script engine for diagrams; higher layers add helpers (e.g. working-day arithmetic)."""
-    env_globals = _default_helpers(clock or SystemClock())
+    clock = clock or SystemClock()
+    env_globals = _default_helpers(clock)
     env_globals.update(helpers or {})
     env_globals["__builtins__"] = SAFE_BUILTINS
-    return SandboxScriptEngine(environment=SandboxEnvironment(env_globals))
+    engine = SandboxScriptEngine(environment=SandboxEnvironment(env_globals))
+    engine.clock = clock  # timer events read "now" from here (workflows/timers.py)
+    return engine

@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from workflows.timers import SERIALIZER_CONFIG as CLOCKED_TIMERS_CONFIG
+
 SpecResolver = Callable[[str], tuple]
 
 
@@ -49,6 +51,7 @@ class StateSerializer:
     def __init__(self, resolver: SpecResolver):
         config = copy(CAMUNDA_CONFIG)
         config[BpmnWorkflow] = SpecByReferenceConverter
+        config.update(CLOCKED_TIMERS_CONFIG)
         registry = BpmnWorkflowSerializer.configure(config)
         registry.spec_resolver = resolver
         self._serializer = BpmnWorkflowSerializer(registry)
