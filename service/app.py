@@ -16,8 +16,12 @@ from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from storage import UnitOfWork, make_engine, make_session_factory
+from tasks import effects
+from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
+from tasks.scheduler import TimerScheduler
 from workflows.clock import Clock, SystemClock
+from workflows.events import Advance
 from workflows.instances import Engine
 
 
@@ -29,6 +33,7 @@ class Services:
     session_factory: sessionmaker[Session]
     engine: Engine
     clock: Clock
+    scheduler: TimerScheduler | None = None  # started by ``safeguard serve``, not by tests
 
 
 def create_app(config: type[Config] | dict | None = None, clock: Clock | None = None) -> Flask:
@@ -45,7 +50,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     app.extensions["safeguard"] = Services(
         db=db,
         session_factory=make_session_factory(db),
-        engine=Engine(clock=clock, helpers=script_helpers()),
+        engine=Engine(clock=clock, helpers=script_helpers(), task_policy=make_task_policy()),
         clock=clock,
     )
 
@@ -97,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.definitions import bp as definitions
     from service.api.health import bp as health
     from service.api.instances import bp as instances
+    from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
 
     app.register_blueprint(health)
@@ -104,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
+    app.register_blueprint(tasks, url_prefix="/api/tasks")
 
 
 def services() -> Services:
@@ -115,3 +122,10 @@ def uow() -> UnitOfWork:
     if "uow" not in g:
         g.uow = UnitOfWork(services().session_factory).__enter__()
     return g.uow
+
+
+def after_advance(unit: UnitOfWork, advance: Advance) -> None:
+    """Parties, timers and reminders that an advance implies, in the request's transaction."""
+    scheduler = services().scheduler
+    rearm = scheduler.rearm if scheduler is not None else None
+    effects.after_advance(unit, advance, services().clock.now(), rearm)

@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from tasks.errors import Forbidden, FormInvalid
 from workflows.errors import Conflict, InvalidDefinition, InvalidInput, NotFound, ScriptError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ def register_error_handlers(app: Flask) -> None:
     def script_error(err: ScriptError):
         details = [{"element_id": err.element_id, "line": err.line, "message": str(err)}]
         return error_response(422, "script_error", str(err), details)
+
+    @app.errorhandler(Forbidden)
+    def forbidden(err: Forbidden):
+        return error_response(403, "forbidden", str(err))
+
+    @app.errorhandler(FormInvalid)
+    def form_invalid(err: FormInvalid):
+        details = [p.to_dict() for p in err.problems]
+        return error_response(422, "invalid_form", "Some answers are not valid.", details)
 
     @app.errorhandler(NotFound)
     def not_found(err: NotFound):

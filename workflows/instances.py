@@ -112,6 +112,9 @@ class Engine:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.spec_ref = definition_id
         workflow.data.update(variables)
+        # Who started it, for diagrams that give a task back to them (camunda:assignee="initiator").
+        # Kept on the workflow, not in the task data the scripts and forms see.
+        workflow.data["initiator"] = started_by
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         now = self.clock.now()
@@ -271,6 +274,22 @@ class Engine:
                     execution_options={"synchronize_session": False},
                 )
         return advance
+
+    def open_task(self, uow: UnitOfWork, task_id: str) -> tuple[Task, Any, dict]:
+        """An open task's row, its spec (form, extensions) and the data it would see.
+
+        For checking a completion before it is attempted: nothing here is changed.
+        """
+        task_row = uow.session.get(Task, task_id)
+        if task_row is None:
+            raise NotFound(f"task {task_id} does not exist")
+        if task_row.status != "open":
+            raise Conflict(f"the task {task_row.name!r} is already {task_row.status}")
+        _, workflow = self.load(uow, task_row.instance_id)
+        spiff_task = workflow.get_task_from_id(UUID(task_id))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise Conflict(f"the task {task_row.name!r} is no longer waiting")
+        return task_row, spiff_task.task_spec, dict(spiff_task.data)
 
     def load(self, uow: UnitOfWork, instance_id: str) -> tuple[ProcessInstance, BpmnWorkflow]:
         """The instance and its workflow, for reading; nothing read here may be changed."""

@@ -12,12 +12,12 @@ from service.api import shapes
 from service.api.requests import (
     decode_cursor,
     encode_cursor,
-    is_whole_number,
+    if_match,
     json_body,
     limit_arg,
     max_length,
 )
-from service.app import services, uow
+from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from storage.models import ProcessDefinition, ProcessInstance, Task
@@ -55,16 +55,13 @@ def _check_if_match(instance_id: str) -> None:
 
     The engine's ``UPDATE … WHERE version = <read>`` then keeps the check true until the commit.
     """
-    raw = request.headers.get("If-Match")
-    if raw is None:
+    expected = if_match()
+    if expected is None:
         return
-    expected = raw.strip().removeprefix("W/").strip('"')
-    if not is_whole_number(expected):
-        raise ApiError(400, "bad_request", "If-Match must be the version number of the instance.")
     row = uow().session.get(ProcessInstance, instance_id)
     if row is None:
         raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
-    if row.version != int(expected):
+    if row.version != expected:
         raise ApiError(
             409,
             "conflict",
@@ -72,7 +69,7 @@ def _check_if_match(instance_id: str) -> None:
         )
 
 
-def _full(instance_id: str) -> dict:
+def full_instance(instance_id: str) -> dict:
     row, workflow = services().engine.load(uow(), instance_id)
     body = shapes.instance(row, _definition_version(row.definition_id))
     body["variables"] = _variables(workflow)
@@ -101,8 +98,9 @@ def start():
     row = advance.instance
     key = parties.case_key(row.business_key, row.id)
     parties.add_party(unit.session, key, user.username, "started", row.started_at)
+    after_advance(unit, advance)
     unit.commit()
-    return jsonify(_full(advance.instance.id)), 201
+    return jsonify(full_instance(advance.instance.id)), 201
 
 
 @bp.get("")
@@ -151,7 +149,7 @@ def list_instances():
 @bp.get("/<instance_id>")
 @access(case_scoped=True)
 def get_instance(instance_id: str):
-    return jsonify(_full(instance_id))
+    return jsonify(full_instance(instance_id))
 
 
 @bp.get("/<instance_id>/diagram")
@@ -201,9 +199,9 @@ def _change(instance_id: str, fields: dict, required: tuple[str, ...], action):
     body = json_body(fields, required=required)
     _check_if_match(instance_id)
     unit = uow()
-    action(unit, body)
+    after_advance(unit, action(unit, body))
     unit.commit()
-    return jsonify(_full(instance_id))
+    return jsonify(full_instance(instance_id))
 
 
 @bp.post("/<instance_id>/messages")
@@ -238,6 +236,7 @@ def migrate(instance_id: str):
     _check_if_match(instance_id)
     unit = uow()
     advance = services().engine.migrate(unit, instance_id, body["to_version"])
+    after_advance(unit, advance)
     unit.commit()
     row = advance.instance
     return jsonify(

@@ -101,3 +101,14 @@ def decode_cursor() -> list | None:
         return values
     except ValueError:
         raise ApiError(400, "bad_request", "cursor is not valid.") from None
+
+
+def if_match() -> int | None:
+    """api.md: ``If-Match: <version>`` makes a change conditional on the version read."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    expected = raw.strip().removeprefix("W/").strip('"')
+    if not is_whole_number(expected) or int(expected) > MAX_INT:
+        raise ApiError(400, "bad_request", "If-Match must be a version number.")
+    return int(expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from service.errors import ApiError
@@ -38,6 +39,31 @@ def task(row: Task) -> dict:
         "due_at": iso(row.due_at),
         "version": row.version,
     }
+
+
+def worklist_task(row: Task, process_key: str | None, now: datetime) -> dict:
+    """A task as the worklist shows it (api.md, "Tasks")."""
+    return {
+        "id": row.id,
+        "instance_id": row.instance_id,
+        "process_key": process_key,
+        "name": row.name,
+        "element_id": row.element_id,
+        "role": row.lane,
+        "assignee": row.assignee,
+        "candidate_roles": list(row.candidate_roles or ()),
+        "created_at": iso(row.created_at),
+        "due_at": iso(row.due_at),
+        "reminded_at": None,
+        "overdue": row.due_at is not None and row.due_at < now and row.status == "open",
+        "priority": None,
+        "version": row.version,
+    }
+
+
+def jsonable(data: dict) -> dict:
+    """Task data as JSON (dates and other objects from scripts become strings)."""
+    return json.loads(json.dumps(data, default=str))
 
 
 def instance(row: ProcessInstance, definition_version: int | None = None) -> dict:

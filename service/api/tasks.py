@@ -1,0 +1,130 @@
+"""Tasks: the worklist, one task with its form, claim/unclaim/assign/complete (api.md, "Tasks")."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from service.access import access, viewer
+from service.api import shapes
+from service.api.instances import full_instance
+from service.api.requests import if_match, is_whole_number, json_body, limit_arg, max_length
+from service.app import after_advance, services, uow
+from service.auth import current_user
+from service.errors import ApiError
+from storage.models import Task
+from tasks import forms, work
+from tasks.worklist import VIEWS, page, worklist_query
+
+bp = Blueprint("tasks", __name__)
+MANAGERS = ("manager", "csc_manager", "dsl")
+
+
+def _flag(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(400, "bad_request", f"{name} must be true or false.")
+    return raw == "true"
+
+
+def _offset() -> int:
+    raw = request.args.get("cursor") or "0"
+    if not is_whole_number(raw) or int(raw) > 10_000_000:
+        raise ApiError(400, "bad_request", "cursor is not valid.")
+    return int(raw)
+
+
+@bp.get("")
+@access()
+def list_tasks():
+    view = request.args.get("view", "mine")
+    if view not in VIEWS:
+        raise ApiError(400, "bad_request", f"view must be one of {', '.join(VIEWS)}.")
+    if request.args.get("sort", "due_at") != "due_at":
+        raise ApiError(400, "bad_request", "sort must be due_at.")
+    user = current_user()
+    if view == "team" and not (user.roles & {*MANAGERS, "admin"}):
+        raise ApiError(403, "forbidden", "The team view is for managers.")
+    now = services().clock.now()
+    query = worklist_query(
+        viewer(user),
+        view,
+        now,
+        overdue=_flag("overdue"),
+        process_key=request.args.get("process_key") or None,
+    )
+    offset, limit = _offset(), limit_arg()
+    rows, more = page(uow().session, query, offset, limit)
+    items = [shapes.worklist_task(task, key, now) for task, key, _child in rows]
+    return jsonify({"items": items, "next_cursor": str(offset + limit) if more else None})
+
+
+@bp.get("/<task_id>")
+@access(case_scoped=True)
+def get_task(task_id: str):
+    unit = uow()
+    engine = services().engine
+    task = unit.session.get(Task, task_id)
+    body = shapes.worklist_task(task, None, services().clock.now())
+    row, _ = engine.load(unit, task.instance_id)
+    body["process_key"] = row.process_key
+    body["business_key"] = row.business_key
+    body["status"] = task.status
+    if task.status == "open":
+        _, spec, data = engine.open_task(unit, task_id)
+        body["form"] = forms.form_json(forms.form_of(spec))
+        body["data"] = shapes.jsonable(data)
+    else:
+        body["form"] = []
+        body["data"] = task.data or {}
+    return jsonify(body)
+
+
+def _task_answer(task) -> dict:
+    return shapes.worklist_task(task, None, services().clock.now())
+
+
+@bp.post("/<task_id>/claim")
+@access(case_scoped=True)
+def claim(task_id: str):
+    unit = uow()
+    user = current_user()
+    task = work.claim(unit.session, task_id, viewer(user), services().clock.now(), if_match())
+    unit.commit()
+    return jsonify(_task_answer(task))
+
+
+@bp.post("/<task_id>/unclaim")
+@access(case_scoped=True)
+def unclaim(task_id: str):
+    unit = uow()
+    task = work.unclaim(unit.session, task_id, viewer(current_user()), if_match())
+    unit.commit()
+    return jsonify(_task_answer(task))
+
+
+@bp.post("/<task_id>/assign")
+@access(*MANAGERS, case_scoped=True)
+def assign(task_id: str):
+    body = json_body({"user": str}, required=("user",))
+    max_length(body, {"user": 80})
+    unit = uow()
+    now = services().clock.now()
+    task = work.assign(unit.session, task_id, body["user"], viewer(current_user()), now, if_match())
+    unit.commit()
+    return jsonify(_task_answer(task))
+
+
+@bp.post("/<task_id>/complete")
+@access(case_scoped=True)
+def complete(task_id: str):
+    body = json_body({"data": dict})
+    unit = uow()
+    engine = services().engine
+    advance = work.complete(
+        engine, unit, task_id, body.get("data") or {}, viewer(current_user()), if_match()
+    )
+    after_advance(unit, advance)
+    unit.commit()
+    return jsonify(full_instance(advance.instance.id))

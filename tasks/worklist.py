@@ -1,0 +1,63 @@
+"""The worklist: open tasks as each person should see them, read from task rows only.
+
+No instance is deserialised to build a worklist; it is a query on ``task`` (with its
+candidates, and the case parties for need-to-know).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import Session
+
+from storage.models import ProcessInstance, Task, TaskCandidate, User
+from tasks import parties
+
+VIEWS = ("mine", "candidate", "team", "all")
+
+
+def worklist_query(
+    viewer: parties.Viewer,
+    view: str,
+    now: datetime,
+    *,
+    overdue: bool | None = None,
+    process_key: str | None = None,
+) -> Select:
+    """Open tasks of ``view`` with their process key, soonest due first (no due time last)."""
+    query = (
+        select(Task, ProcessInstance.process_key, ProcessInstance.business_key)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(Task.status == "open")
+    )
+    if view == "mine":
+        query = query.where(Task.assignee == viewer.username)
+    elif view == "candidate":
+        roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(viewer.roles)))
+        query = query.where(Task.assignee.is_(None), Task.id.in_(roles))
+        query = _visible_only(query, viewer)
+    elif view == "team":
+        team = select(User.username).where(User.manager_id == viewer.id)
+        query = query.where(Task.assignee.in_(team))
+    else:
+        query = _visible_only(query, viewer)
+    if overdue is True:
+        query = query.where(Task.due_at < now)
+    elif overdue is False:
+        query = query.where((Task.due_at >= now) | Task.due_at.is_(None))
+    if process_key:
+        query = query.where(ProcessInstance.process_key == process_key)
+    no_due_last = case((Task.due_at.is_(None), 1), else_=0)
+    return query.order_by(no_due_last, Task.due_at, Task.id)
+
+
+def _visible_only(query: Select, viewer: parties.Viewer) -> Select:
+    clause = parties.instance_visible(viewer)
+    return query if clause is None else query.where(clause)
+
+
+def page(session: Session, query: Select, offset: int, limit: int) -> tuple[list, bool]:
+    """One page of rows and whether there are more."""
+    rows = list(session.execute(query.offset(offset).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
