@@ -40,7 +40,7 @@ def token_client(app, username: str):
     """A test client that sends a fresh bearer token of ``username`` on every request."""
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         user = uow.session.scalars(select(User).where(User.username == username)).one()
-        raw, _ = issue_token(uow.session, user, services().clock.now(), timedelta(hours=1))
+        raw, _ = issue_token(uow.session, user, services().clock.now(), timedelta(days=365))
         uow.commit()
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
