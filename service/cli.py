@@ -177,9 +177,15 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     from service.app import create_app
+    from service.scheduling import start_scheduler
 
+    app = create_app()
+    scheduler = start_scheduler(app)
     click.echo(f"safeguard-flow listening on http://{host}:{port}")
-    waitress_serve(create_app(), host=host, port=port, threads=threads)
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 if __name__ == "__main__":

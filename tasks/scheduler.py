@@ -103,6 +103,11 @@ class TimerScheduler:
         )
         self._rearm_from_database()
 
+    @property
+    def running(self) -> bool:
+        """Started and its APScheduler thread alive (what /healthz reports)."""
+        return self._running and self._scheduler.running
+
     def shutdown(self, wait: bool = True) -> None:
         if self._running:
             self._running = False
@@ -244,7 +249,9 @@ class TimerScheduler:
             log.exception("could not record the failure of timer %s", timer.id)
 
 
-def bpmn_timer_handler(engine, scheduler: TimerScheduler | None = None) -> Handler:
+def bpmn_timer_handler(
+    engine, scheduler: TimerScheduler | None = None, after: Callable | None = None
+) -> Handler:
     """The handler for ``bpmn_timer`` rows: let the instance's timer event fire in the engine.
 
     ``engine`` is a :class:`workflows.instances.Engine` sharing the scheduler's clock. Timers
@@ -258,6 +265,9 @@ def bpmn_timer_handler(engine, scheduler: TimerScheduler | None = None) -> Handl
         if instance is None or instance.status != "running":
             return
         advance = engine.fire_timer(uow, timer.instance_id, timer.task_id)
+        if after is not None:  # the service's own follow-up: parties, timers, reminders
+            after(uow, advance)
+            return
         added = timers.sync_bpmn_timers(
             uow.session, timer.instance_id, advance.timers, now=engine.clock.now(), keep=timer.id
         )

@@ -41,7 +41,7 @@ class ClockedTimeDateEventDefinition(TimeDateEventDefinition):
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             my_task._set_internal_data(event_value=event_value)
         due = TimerEventDefinition.parse_time_or_duration(event_value)
-        if due < clock_now(my_task):
+        if due <= clock_now(my_task):  # due means due: as the timers table decides
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -56,7 +56,7 @@ class ClockedDurationTimerEventDefinition(DurationTimerEventDefinition):
             delta = TimerEventDefinition.get_timedelta_from_start(parsed, now)
             event_value = (now + delta).isoformat()
             my_task._set_internal_data(event_value=event_value)
-        if TimerEventDefinition.get_datetime(event_value) < now:
+        if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -76,7 +76,7 @@ class ClockedCycleTimerEventDefinition(CycleTimerEventDefinition):
         ready = False
         if event_value["cycles"] != 0:
             next_event = datetime.fromisoformat(event_value["next"])
-            if next_event < now:
+            if next_event <= now:
                 event_value["next"] = (
                     next_event + timedelta(seconds=event_value["duration"])
                 ).isoformat()

@@ -12,12 +12,15 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @access(public=True)
 def healthz():
-    checks = {"status": "ok", "db": "ok", "scheduler": "not_started"}
+    scheduler = services().scheduler
+    state = "not_started" if scheduler is None else ("ok" if scheduler.running else "down")
+    checks = {"status": "ok", "db": "ok", "scheduler": state}
+    if state == "down":
+        checks["status"] = "down"
     try:
         with services().db.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception:
         checks["db"] = "down"
         checks["status"] = "down"
-        return jsonify(checks), 503
-    return jsonify(checks)
+    return jsonify(checks), (503 if checks["status"] == "down" else 200)
