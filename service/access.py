@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -103,11 +103,15 @@ def viewer(user: CurrentUser) -> parties.Viewer:
 
 
 def _check_case(db: Session, user: CurrentUser) -> None:
+    """404 unless the caller may see the case; remembers the case for the audit trail."""
     args = request.view_args or {}
+    instance_id = None
     if "instance_id" in args:
-        key, what = parties.case_of_instance(db, args["instance_id"]), "process instance"
+        instance_id = args["instance_id"]
+        key, what = parties.case_of_instance(db, instance_id), "process instance"
     elif "task_id" in args:
-        key, what = parties.case_of_task(db, args["task_id"]), "task"
+        found, what = parties.instance_of_task(db, args["task_id"]), "task"
+        key, instance_id = found if found else (None, None)
     elif "business_key" in args:
         key, what = args["business_key"], "case"
     else:
@@ -115,6 +119,7 @@ def _check_case(db: Session, user: CurrentUser) -> None:
     if key is None or not parties.can_see_case(db, viewer(user), key):
         name = next(iter(args.values()))
         raise ApiError(404, "not_found", f"{what} {name} does not exist")
+    g.case = (key, instance_id)
 
 
 def login_redirect():

@@ -15,6 +15,7 @@ from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
+from service.records import trail
 from storage import UnitOfWork, make_engine, make_session_factory
 from tasks import effects
 from tasks.assignment import make_task_policy
@@ -79,7 +80,15 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     def check_access() -> None:
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and request.endpoint != "static":
-            authorize(getattr(view, "access_rule", None), uow().session, clock.now())
+            try:
+                authorize(getattr(view, "access_rule", None), uow().session, clock.now())
+            except ApiError as err:
+                if err.status in (403, 404):  # a signed-in person refused: worth a record
+                    trail.begin(app)
+                raise
+            trail.begin(app)
+
+    app.after_request(trail.finish)
 
     @app.teardown_request
     def close_unit_of_work(_exc) -> None:

@@ -182,3 +182,31 @@ class Timer(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """One thing someone did or read, chained to the one before by its hash.
+
+    ``hash`` covers every column and the previous event's hash, so changing, inserting or
+    deleting a row behind the service's back breaks the chain at that row.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_instance", "instance_id", "seq"),
+        Index("ix_audit_event_case", "case_key", "seq"),
+        Index("ix_audit_event_actor", "actor", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(40))
+    case_key: Mapped[str | None] = mapped_column(String(200))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

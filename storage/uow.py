@@ -19,10 +19,12 @@ class UnitOfWork:
         self._session_factory = session_factory
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._before_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._after_commit = []
+        self._before_commit = []
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -35,7 +37,14 @@ class UnitOfWork:
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
 
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Work that must be in the same transaction, done last (the audit event of a change)."""
+        self._before_commit.append(callback)
+
     def commit(self) -> None:
+        callbacks, self._before_commit = self._before_commit, []
+        for callback in callbacks:
+            callback()
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -43,4 +52,5 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._after_commit = []
+        self._before_commit = []
         self.session.rollback()

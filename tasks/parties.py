@@ -126,9 +126,15 @@ def case_of_instance(session: Session, instance_id: str) -> str | None:
 
 
 def case_of_task(session: Session, task_id: str) -> str | None:
+    found = instance_of_task(session, task_id)
+    return found[0] if found else None
+
+
+def instance_of_task(session: Session, task_id: str) -> tuple[str, str] | None:
+    """The case key and instance id of a task."""
     found = session.execute(
         select(ProcessInstance.business_key, ProcessInstance.id)
         .join(Task, Task.instance_id == ProcessInstance.id)
         .where(Task.id == task_id)
     ).first()
-    return case_key(found[0], found[1]) if found else None
+    return (case_key(found[0], found[1]), found[1]) if found else None

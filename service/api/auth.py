@@ -13,6 +13,7 @@ from service.app import services, uow
 from service.auth import CurrentUser, ThrottlePolicy, check_login, current_user, issue_token
 from service.auth import revoke_token as revoke
 from service.errors import ApiError
+from service.records import trail
 
 bp = Blueprint("auth", __name__)
 
@@ -27,6 +28,7 @@ def sign_in(username: str, password: str):
         password,
         ThrottlePolicy.from_config(current_app.config),
     )
+    trail.note(actor=username[:80], outcome="ok" if refused is None else refused.code)
     unit.commit()
     if refused is not None:
         raise refused

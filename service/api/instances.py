@@ -20,6 +20,7 @@ from service.api.requests import (
 from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
+from service.records import trail
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import parties
 from workflows.state import highlights
@@ -99,6 +100,7 @@ def start():
     key = parties.case_key(row.business_key, row.id)
     parties.add_party(unit.session, key, user.username, "started", row.started_at)
     after_advance(unit, advance)
+    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     unit.commit()
     return jsonify(full_instance(advance.instance.id)), 201
 

@@ -1,0 +1,1 @@
+"""The records the protocol promises: audit trail (and, later, the registers)."""
