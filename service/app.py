@@ -95,8 +95,10 @@ class SessionInterface(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     from service.api.auth import bp as auth
     from service.api.definitions import bp as definitions
+    from service.api.escalations import bp as escalations
     from service.api.health import bp as health
     from service.api.instances import bp as instances
+    from service.api.notifications import bp as notifications
     from service.pages.auth import bp as pages
 
     app.register_blueprint(health)
@@ -104,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
+    app.register_blueprint(notifications, url_prefix="/api/notifications")
+    app.register_blueprint(escalations, url_prefix="/api")
 
 
 def services() -> Services:
