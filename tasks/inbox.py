@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Escalation, Task
+from storage.models import Escalation, Task, User
 from tasks import notify, reminders
 from tasks.reminders import ReminderPolicy
 from workflows.errors import Conflict, NotFound
@@ -110,6 +110,23 @@ def resolve_for_task(
 ) -> int:
     """Resolve a task's open overdue escalations (e.g. ``"reassigned to sam"``); how many."""
     return reminders.resolve_task_escalations(session, task_id, now, by, resolution)
+
+
+def resolve_for_instance(
+    session: Session, instance_id: str, by: str | None, resolution: str, now: datetime
+) -> int:
+    """Resolve every open escalation of an instance that ended or was cancelled; how many."""
+    return session.execute(
+        update(Escalation)
+        .where(Escalation.instance_id == instance_id, Escalation.status == "open")
+        .values(status="resolved", resolved_at=now, resolved_by=by, resolution=resolution)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def managed_usernames(manager_id: str) -> Select:
+    """The usernames of the people a manager manages (for the worklist's ``view=team``)."""
+    return select(User.username).where(User.manager_id == manager_id)
 
 
 def extend_due(

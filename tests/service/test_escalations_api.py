@@ -14,7 +14,7 @@ from sqlalchemy import select
 from service.app import create_app, services
 from service.reminders import timer_handlers
 from storage import UnitOfWork
-from storage.models import Task, Timer
+from storage.models import Escalation, Task, Timer
 from tasks import parties, reminders
 from tasks.scheduler import TimerScheduler
 from tests.service.helpers import assert_error, start_instance
@@ -88,6 +88,14 @@ def test_a_reminder_reaches_the_assignee_by_email_and_in_the_app(case, smtp):
     assert read.status_code == 200 and read.get_json()["read_at"]
     assert case["pat"].get("/api/notifications?unread=true").get_json()["items"] == []
     assert case["maya"].get("/api/notifications").get_json()["items"] == []
+
+
+def test_reminders_sent_are_counted_in_the_metrics(case, anonymous):
+    case["clock"].advance(timedelta(days=1))
+    case["scheduler"].fire_due()
+    text = anonymous.get("/metrics").get_data(as_text=True)
+    assert 'safeguard_reminders_sent_total{channel="email"} 1.0' in text
+    assert 'safeguard_reminders_sent_total{channel="in_app"} 1.0' in text
 
 
 def test_notifications_are_paginated_newest_first(case):
@@ -169,6 +177,26 @@ def test_extending_the_due_time_needs_a_reason_and_clears_the_inbox(app, case):
     assert (done.get_json()["status"], done.get_json()["resolved_by"]) == ("resolved", "maya")
     assert_error(case["maya"].post(resolve, json={"resolution": "again"}), 409, "conflict")
     assert case["maya"].get("/api/escalations").get_json()["items"] == []
+
+
+def test_escalations_are_paginated_and_an_admin_sees_them_all(app, case, client):
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        for n in range(3):
+            uow.session.add(
+                Escalation(
+                    kind="advice_request",
+                    manager_username="maya",
+                    since=case["t0"] + timedelta(minutes=n),
+                    status="open",
+                )
+            )
+        uow.commit()
+    first = case["maya"].get("/api/escalations?limit=2").get_json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = case["maya"].get(f"/api/escalations?limit=2&cursor={first['next_cursor']}").get_json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    assert len(client.get("/api/escalations").get_json()["items"]) == 3
+    assert case["mike"].get("/api/escalations").get_json()["items"] == []
 
 
 def test_a_closed_task_leaves_nothing_in_the_inbox(app, case, smtp):
