@@ -24,6 +24,7 @@ from tasks.reminders import ReminderPolicy
 from workflows.errors import Conflict, NotFound
 
 MAX_RESOLUTION = 4000
+KINDS = ("overdue_task", "disagreement", "advice_request")
 
 
 class Person(Protocol):
@@ -109,7 +110,41 @@ def resolve_for_task(
     session: Session, task_id: str, by: str | None, resolution: str, now: datetime
 ) -> int:
     """Resolve a task's open overdue escalations (e.g. ``"reassigned to sam"``); how many."""
-    return reminders.resolve_task_escalations(session, task_id, now, by, resolution)
+    return reminders.resolve_task_escalations(
+        session, task_id, now, by, resolution, kinds=("overdue_task",)
+    )
+
+
+def raise_item(
+    session: Session,
+    kind: str,
+    now: datetime,
+    *,
+    task_id: str | None = None,
+    instance_id: str | None = None,
+    manager_username: str | None = None,
+    role: str | None = None,
+    agency: str | None = None,
+    due_at: datetime | None = None,
+) -> Escalation:
+    """Put an item in an inbox: e.g. an ``advice_request`` or a ``disagreement`` at a stage,
+    addressed to a manager by name or to a role (within ``agency``) when nobody is named."""
+    if kind not in KINDS:
+        raise ValueError(f"escalation kind must be one of {KINDS}")
+    row = Escalation(
+        kind=kind,
+        task_id=task_id,
+        instance_id=instance_id,
+        manager_username=manager_username,
+        role=role,
+        agency=agency,
+        since=now,
+        due_at=due_at,
+        status="open",
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def resolve_for_instance(
@@ -159,7 +194,7 @@ def extend_due(
     written = reminders.schedule_for_task(session, task, now, policy)
     when = policy.when(new_due)
     resolution = f"due time extended to {new_due.isoformat()} by {by}: {reason}"
-    reminders.resolve_task_escalations(session, task_id, now, by, resolution[:MAX_RESOLUTION])
+    resolve_for_task(session, task_id, by, resolution[:MAX_RESOLUTION], now)
     if task.assignee:
         notify.notify(
             session,

@@ -129,10 +129,10 @@ def cancel_for_task(
     by: str | None = None,
     resolution: str = "completed",
 ) -> int:
-    """The task closed (completed or cancelled): cancel its timers, resolve its overdue items.
+    """The task closed (completed or cancelled): cancel its timers, resolve its inbox items.
 
-    Returns how many timers were cancelled. Resolving here is why a manager's inbox empties by
-    itself when the work gets done.
+    Returns how many timers were cancelled. Every open escalation of the task (overdue, advice
+    request, disagreement) is resolved: a manager's inbox empties by itself when the work is done.
     """
     cancelled = timers.cancel_for_task(session, task_id, kinds=TASK_TIMER_KINDS)
     resolve_task_escalations(session, task_id, now or datetime.now(UTC), by, resolution)
@@ -140,16 +140,20 @@ def cancel_for_task(
 
 
 def resolve_task_escalations(
-    session: Session, task_id: str, now: datetime, by: str | None, resolution: str
+    session: Session,
+    task_id: str,
+    now: datetime,
+    by: str | None,
+    resolution: str,
+    kinds: tuple[str, ...] | None = None,
 ) -> int:
-    """Resolve the open ``overdue_task`` escalations of a task; how many."""
+    """Resolve the open escalations of a task (of ``kinds``; all when ``None``); how many."""
+    conditions = [Escalation.task_id == task_id, Escalation.status == "open"]
+    if kinds is not None:
+        conditions.append(Escalation.kind.in_(kinds))
     return session.execute(
         update(Escalation)
-        .where(
-            Escalation.task_id == task_id,
-            Escalation.status == "open",
-            Escalation.kind == "overdue_task",
-        )
+        .where(*conditions)
         .values(status="resolved", resolved_at=now, resolved_by=by, resolution=resolution)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -260,7 +264,8 @@ def make_handlers(
     def tell(uow: UnitOfWork, rows: list, counted: bool) -> None:
         outgoing = notify.outgoing_for(uow.session, rows, base_url)
         if counted and on_reminder is not None and rows:
-            uow.on_commit(lambda: [on_reminder("in_app") for _ in rows])
+            sent = len(rows)
+            uow.on_commit(lambda: _count(on_reminder, "in_app", sent))
         notify.email_on_commit(uow, mailer, outgoing, now_of, on_reminder if counted else None)
 
     def open_task(uow: UnitOfWork, timer: Timer) -> Task | None:
@@ -311,6 +316,11 @@ def make_handlers(
         escalate_overdue(uow, task, timer.due_at, name, when, tell)
 
     return {REMINDER: on_reminder_timer, DUE: on_due_timer}
+
+
+def _count(on_reminder: Callable[[str], None], channel: str, n: int) -> None:
+    for _ in range(n):
+        on_reminder(channel)
 
 
 def escalate_overdue(uow: UnitOfWork, task: Task, now: datetime, name: str, when: str, tell):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Escalation, Notification, Task, Timer, User, new_id
-from tasks import notify, parties, reminders
+from tasks import inbox, notify, parties, reminders
 from tasks.scheduler import TimerScheduler
 from tests.smtp_sink import SmtpSink
 from tests.workflows.helpers import deploy, open_tasks, start
@@ -268,3 +268,28 @@ def test_smtp_urls_and_policies_parse():
     assert reminders.ReminderPolicy.parse("").fractions == (0.5, 1.0)
     with pytest.raises(ValueError):
         reminders.ReminderPolicy.parse("1.5")
+
+
+def test_an_advice_request_reaches_the_role_in_its_agency_and_closes_with_the_task(
+    world, uow_factory
+):
+    with uow_factory() as uow:
+        inbox.raise_item(
+            uow.session,
+            "advice_request",
+            T0,
+            task_id=world["task_id"],
+            role="manager",
+            agency="school",
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        people = {u.username: u for u in uow.session.scalars(select(User))}
+        assert len(inbox.open_escalations(uow.session, people["maya"])) == 1
+        assert inbox.open_escalations(uow.session, people["mike"]) == []
+        assert inbox.open_escalations(uow.session, people["pat"]) == []
+        reminders.cancel_for_task(uow.session, world["task_id"], T0, by="pat")
+        uow.commit()
+    with uow_factory() as uow:
+        maya = uow.session.scalars(select(User).where(User.username == "maya")).one()
+        assert inbox.open_escalations(uow.session, maya) == []
