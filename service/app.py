@@ -109,8 +109,10 @@ class SessionInterface(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     from service.api.auth import bp as auth
     from service.api.definitions import bp as definitions
+    from service.api.escalations import bp as escalations
     from service.api.health import bp as health
     from service.api.instances import bp as instances
+    from service.api.notifications import bp as notifications
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
 
@@ -120,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
     app.register_blueprint(tasks, url_prefix="/api/tasks")
+    app.register_blueprint(notifications, url_prefix="/api/notifications")
+    app.register_blueprint(escalations, url_prefix="/api")
 
 
 def services() -> Services:

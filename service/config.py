@@ -38,6 +38,15 @@ class Config:
     LOGIN_LOCK_AFTER: int = 10
     LOGIN_LOCK_MINUTES: int = 15
 
+    # Reminders (tasks/reminders.py, tasks/notify.py): no SMTP_URL → in-app notifications only.
+    # smtp://host:port[?starttls=true&from=addr], smtps://user:pass@host:port.
+    SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
+    MAIL_FROM: str | None = os.environ.get("MAIL_FROM") or None
+    # Links in emails point here (the service's own pages).
+    BASE_URL: str = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Reminders at these fractions of the time allowed for a task; 1 = when due.
+    REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
+
 
 class TestConfig(Config):
     TESTING = True

@@ -210,3 +210,53 @@ class AuditEvent(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Notification(Base):
+    """An in-app message to one person (reminders, overdue notices, escalations, information).
+
+    ``title`` names the step and its due time only, never the child or the case's data, because
+    the same words go into emails that leave the service; ``link`` is where the work is done.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_read", "username", "read_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))  # reminder | overdue | escalation | info
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(400))
+    link: Mapped[str | None] = mapped_column(String(400))
+    # In-app only (behind sign-in), never emailed: e.g. a manager's reason for a new due time.
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Escalation(Base):
+    """An item in a manager's inbox: an overdue task, a disagreement at their stage, a request
+    for advice. Addressed to a named manager, or — when nobody is named — to a role (the team
+    manager of that role, within the agency of ``agency`` when the role works inside one)."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        Index("ix_escalation_manager_status", "manager_username", "status"),
+        Index("ix_escalation_task_status", "task_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(30))  # overdue_task | disagreement | advice_request
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    manager_username: Mapped[str | None] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(80))
+    agency: Mapped[str | None] = mapped_column(String(80))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))  # open | resolved
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolution: Mapped[str | None] = mapped_column(Text)

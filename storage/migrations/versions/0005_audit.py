@@ -1,7 +1,7 @@
 """audit trail: a hash chain of events
 
 Revision ID: 0005
-Revises: 0003 (re-chained onto 0004 when the notifications migration lands)
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import storage.types
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,126 @@
+"""A manager's inbox (api.md, "Escalations and notifications") and giving a task more time.
+
+``GET /api/escalations`` lists what is addressed to the caller (``tasks/inbox.py``); items carry
+the step's name and who holds it, never case data, and link to the task. Resolving one needs a
+written resolution; extending a task's due time needs a reason (both kept on the escalation).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from service import reminders as reminder_config
+from service.access import access
+from service.api import shapes
+from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg, max_length
+from service.app import services, uow
+from service.auth import current_user
+from service.errors import ApiError
+from storage.models import Escalation, Task
+from tasks import inbox
+
+bp = Blueprint("escalations", __name__)
+
+
+def escalation_json(row: Escalation, task: Task | None) -> dict:
+    links = {}
+    if row.task_id:
+        links = {"task": f"/tasks/{row.task_id}", "api": f"/api/tasks/{row.task_id}"}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "since": shapes.iso(row.since),
+        "due_at": shapes.iso(row.due_at),
+        "task_id": row.task_id,
+        "instance_id": row.instance_id,
+        "task_name": task.name if task is not None else None,
+        "assignee": task.assignee if task is not None else None,
+        "addressed_to": {
+            "manager": row.manager_username,
+            "role": row.role,
+            "agency": row.agency,
+        },
+        "status": row.status,
+        "resolved_at": shapes.iso(row.resolved_at),
+        "resolved_by": row.resolved_by,
+        "resolution": row.resolution,
+        "links": links,
+    }
+
+
+@bp.get("/escalations")
+@access("manager", "dsl", "csc_manager", "board", "admin")
+def list_escalations():
+    """Open items addressed to the caller, oldest first."""
+    after = None
+    cursor = decode_cursor()
+    if cursor:
+        if len(cursor) != 2 or not all(isinstance(v, str) for v in cursor):
+            raise ApiError(400, "bad_request", "cursor is not valid.")
+        after = (shapes.parse_iso(cursor[0]), cursor[1])
+    limit = limit_arg()
+    rows = inbox.open_escalations(uow().session, current_user(), after=after, limit=limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = encode_cursor([shapes.iso(last.since), last.id])
+    return jsonify({"items": [escalation_json(e, t) for e, t in rows], "next_cursor": next_cursor})
+
+
+@bp.post("/escalations/<escalation_id>/resolve")
+@access("manager", "dsl", "csc_manager", "board", "admin")
+def resolve(escalation_id: str):
+    body = json_body({"resolution": str}, required=("resolution",))
+    max_length(body, {"resolution": inbox.MAX_RESOLUTION})
+    unit = uow()
+    user = current_user()
+    row = inbox.find_for(unit.session, escalation_id, user)
+    inbox.resolve(unit.session, row, user.username, body["resolution"], services().clock.now())
+    unit.commit()
+    task = unit.session.get(Task, row.task_id) if row.task_id else None
+    return jsonify(escalation_json(row, task))
+
+
+@bp.post("/tasks/<task_id>/extend")
+@access("manager", "csc_manager", "admin", case_scoped=True)
+def extend(task_id: str):
+    """New due time (ISO 8601 with offset, in the future) and a reason → the task, rescheduled."""
+    body = json_body({"due_at": str, "reason": str}, required=("due_at", "reason"))
+    max_length(body, {"reason": inbox.MAX_RESOLUTION})
+    if not body["reason"].strip():
+        raise ApiError(
+            422,
+            "invalid_input",
+            "Some fields are not valid.",
+            [{"field": "reason", "message": "is required"}],
+        )
+    try:
+        new_due = shapes.parse_iso(body["due_at"])
+    except ApiError:
+        new_due = None
+    now = services().clock.now()
+    if new_due is None or new_due <= now:
+        message = "must be a future ISO 8601 time with a UTC offset"
+        raise ApiError(
+            422,
+            "invalid_input",
+            "Some fields are not valid.",
+            [{"field": "due_at", "message": message}],
+        )
+    unit = uow()
+    user = current_user()
+    written = inbox.extend_due(
+        unit.session,
+        task_id,
+        new_due,
+        body["reason"].strip(),
+        user.username,
+        now,
+        reminder_config.policy(current_app),
+    )
+    scheduler = getattr(services(), "scheduler", None)
+    if scheduler is not None and written:
+        scheduler.rearm_on_commit(unit, min(written))
+    unit.commit()
+    return jsonify(shapes.task(unit.session.get(Task, task_id)))

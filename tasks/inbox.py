@@ -1,0 +1,210 @@
+"""A manager's inbox: the open escalations addressed to them, and what resolves one.
+
+An escalation is addressed to a person (``manager_username``) or, when nobody is named, to a role
+within an agency (see ``tasks/reminders.py``). A manager sees the ones naming them and the ones of
+a role they hold — within their own agency when the escalation names one. Administrators see all.
+
+Resolving removes the item from the inbox: explicitly (``resolve``, with a resolution text), by
+moving the due time (``extend_due``, with a reason), or by the work itself — completing the task
+(``reminders.cancel_for_task``) or reassigning it (``resolve_for_task``, called by the assignment
+code).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Escalation, Task, User
+from tasks import notify, reminders
+from tasks.reminders import ReminderPolicy
+from workflows.errors import Conflict, NotFound
+
+MAX_RESOLUTION = 4000
+KINDS = ("overdue_task", "disagreement", "advice_request")
+
+
+class Person(Protocol):
+    """A ``User`` row or the signed-in ``CurrentUser``: what addressing needs."""
+
+    username: str
+    roles: Any
+    agency: str | None
+
+
+def addressed_to(who: Person) -> ColumnElement[bool] | None:
+    """A WHERE clause for escalations addressed to this person; ``None``: all (an admin)."""
+    username, roles, agency = who.username, set(who.roles or ()), who.agency
+    if "admin" in roles:
+        return None
+    by_role = and_(
+        Escalation.role.in_(sorted(roles)),
+        or_(Escalation.agency.is_(None), Escalation.agency == agency),
+    )
+    return or_(Escalation.manager_username == username, by_role)
+
+
+def open_escalations(
+    session: Session,
+    who: Person,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[tuple[Escalation, Task | None]]:
+    """The open escalations for this person, oldest first, each with its task row.
+
+    ``after`` is a ``(since, id)`` cursor from the last item of a previous page.
+    """
+    query = (
+        select(Escalation, Task)
+        .outerjoin(Task, Task.id == Escalation.task_id)
+        .where(Escalation.status == "open")
+    )
+    clause = addressed_to(who)
+    if clause is not None:
+        query = query.where(clause)
+    if after is not None:
+        since, last_id = after
+        query = query.where(
+            or_(Escalation.since > since, and_(Escalation.since == since, Escalation.id > last_id))
+        )
+    query = query.order_by(Escalation.since, Escalation.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [(e, t) for e, t in session.execute(query).all()]
+
+
+def find_for(session: Session, escalation_id: str, who: Person) -> Escalation:
+    """The escalation if it is addressed to this person; ``NotFound`` otherwise (no leak)."""
+    query = select(Escalation).where(Escalation.id == escalation_id)
+    clause = addressed_to(who)
+    if clause is not None:
+        query = query.where(clause)
+    row = session.scalars(query).first()
+    if row is None:
+        raise NotFound(f"escalation {escalation_id} does not exist")
+    return row
+
+
+def resolve(
+    session: Session, escalation: Escalation | str, by: str, resolution: str, now: datetime
+) -> Escalation:
+    """Close one escalation with a written resolution; ``Conflict`` if it is already closed."""
+    row = escalation if isinstance(escalation, Escalation) else session.get(Escalation, escalation)
+    if row is None:
+        raise NotFound(f"escalation {escalation} does not exist")
+    if row.status != "open":
+        raise Conflict(f"escalation {row.id} is already resolved")
+    row.status = "resolved"
+    row.resolved_at = now
+    row.resolved_by = by
+    row.resolution = resolution[:MAX_RESOLUTION]
+    session.flush()
+    return row
+
+
+def resolve_for_task(
+    session: Session, task_id: str, by: str | None, resolution: str, now: datetime
+) -> int:
+    """Resolve a task's open overdue escalations (e.g. ``"reassigned to sam"``); how many."""
+    return reminders.resolve_task_escalations(
+        session, task_id, now, by, resolution, kinds=("overdue_task",)
+    )
+
+
+def raise_item(
+    session: Session,
+    kind: str,
+    now: datetime,
+    *,
+    task_id: str | None = None,
+    instance_id: str | None = None,
+    manager_username: str | None = None,
+    role: str | None = None,
+    agency: str | None = None,
+    due_at: datetime | None = None,
+) -> Escalation:
+    """Put an item in an inbox: e.g. an ``advice_request`` or a ``disagreement`` at a stage,
+    addressed to a manager by name or to a role (within ``agency``) when nobody is named."""
+    if kind not in KINDS:
+        raise ValueError(f"escalation kind must be one of {KINDS}")
+    row = Escalation(
+        kind=kind,
+        task_id=task_id,
+        instance_id=instance_id,
+        manager_username=manager_username,
+        role=role,
+        agency=agency,
+        since=now,
+        due_at=due_at,
+        status="open",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def resolve_for_instance(
+    session: Session, instance_id: str, by: str | None, resolution: str, now: datetime
+) -> int:
+    """Resolve every open escalation of an instance that ended or was cancelled; how many."""
+    return session.execute(
+        update(Escalation)
+        .where(Escalation.instance_id == instance_id, Escalation.status == "open")
+        .values(status="resolved", resolved_at=now, resolved_by=by, resolution=resolution)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def managed_usernames(manager_id: str) -> Select:
+    """The usernames of the people a manager manages (for the worklist's ``view=team``)."""
+    return select(User.username).where(User.manager_id == manager_id)
+
+
+def extend_due(
+    session: Session,
+    task_id: str,
+    new_due: datetime,
+    reason: str,
+    by: str,
+    now: datetime,
+    policy: ReminderPolicy | None = None,
+) -> list[datetime]:
+    """Give a task more time: new due time, fresh timers, its overdue escalation resolved.
+
+    The reason is kept on the resolved escalation and in an in-app notification to the assignee
+    (its ``body``, which is never emailed: a reason may name the child). Returns the due times of
+    the timers written, for the caller to re-arm the scheduler after its commit.
+    """
+    if new_due.tzinfo is None:
+        raise ValueError("new_due must be timezone-aware")
+    if new_due <= now:
+        raise ValueError("the new due time must be in the future")
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    if task.status != "open":
+        raise Conflict(f"task {task_id} is {task.status}; only an open task can be given time")
+    policy = policy or ReminderPolicy()
+    task.due_at = new_due
+    session.flush()
+    written = reminders.schedule_for_task(session, task, now, policy)
+    when = policy.when(new_due)
+    resolution = f"due time extended to {new_due.isoformat()} by {by}: {reason}"
+    resolve_for_task(session, task_id, by, resolution[:MAX_RESOLUTION], now)
+    if task.assignee:
+        notify.notify(
+            session,
+            [task.assignee],
+            "info",
+            f"'{task.name or task.element_id}' is now due {when}",
+            now,
+            task_id=task.id,
+            instance_id=task.instance_id,
+            link=notify.task_link(task.id),
+            body=f"New due time set by {by}. Reason: {reason}",
+        )
+    return written
