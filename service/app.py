@@ -17,6 +17,7 @@ from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.records import trail
 from storage import UnitOfWork, make_engine, make_session_factory
+from storage.database import READ_ONLY
 from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
@@ -69,6 +70,12 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     _register_blueprints(app)
 
     @app.before_request
+    def declare_reads() -> None:
+        # GET/HEAD only read case data (their audit event is written apart, see records.trail).
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            g.read_only = READ_ONLY.set(True)
+
+    @app.before_request
     def refuse_nul_characters() -> None:
         # PostgreSQL cannot compare or store NUL; no id, key or filter value contains one.
         if "\x00" in request.path or any(
@@ -95,6 +102,9 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         unit = g.pop("uow", None)
         if unit is not None:
             unit.__exit__(None, None, None)
+        token = g.pop("read_only", None)
+        if token is not None:
+            READ_ONLY.reset(token)
 
     return app
 
@@ -139,6 +149,16 @@ def uow() -> UnitOfWork:
 
 def after_advance(unit: UnitOfWork, advance: Advance) -> None:
     """Parties, timers and reminders that an advance implies, in the request's transaction."""
+    from service.auth import current_user
+    from service.reminders import policy
+
     scheduler = services().scheduler
-    rearm = scheduler.rearm if scheduler is not None else None
-    effects.after_advance(unit, advance, services().clock.now(), rearm)
+    user = current_user()
+    effects.after_advance(
+        unit,
+        advance,
+        services().clock.now(),
+        scheduler.rearm if scheduler is not None else None,
+        policy(current_app),
+        by=user.username if user else None,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from service.reminders import policy, timer_handlers
 from storage.uow import UnitOfWork
 from tasks import effects
 from tasks.scheduler import TimerScheduler, bpmn_timer_handler
@@ -15,13 +16,19 @@ def start_scheduler(app: Flask) -> TimerScheduler:
     services = app.extensions["safeguard"]
     scheduler: TimerScheduler | None = None
 
+    reminder_policy = policy(app)
+
     def after(uow: UnitOfWork, advance: Advance) -> None:
-        effects.after_advance(uow, advance, services.clock.now(), scheduler.rearm)
+        now = services.clock.now()
+        effects.after_advance(uow, advance, now, scheduler.rearm, reminder_policy, by="timer")
 
     scheduler = TimerScheduler(
         services.session_factory,
         services.clock,
-        handlers={"bpmn_timer": bpmn_timer_handler(services.engine, after=after)},
+        handlers={
+            **timer_handlers(app),
+            "bpmn_timer": bpmn_timer_handler(services.engine, after=after),
+        },
     )
     services.scheduler = scheduler
     scheduler.start()

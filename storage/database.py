@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -30,8 +33,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
 
 
+# SQLite has one writer. A deferred transaction that reads, then writes after another
+# connection committed, fails at once ("database is locked", no busy wait): under concurrent
+# requests that is a spurious 500 or 409. So transactions take the write lock when they begin
+# (BEGIN IMMEDIATE) and wait their turn — except where the caller declares it will only read.
+READ_ONLY: ContextVar[bool] = ContextVar("sqlite_read_only", default=False)
+
+
+@contextmanager
+def read_only(flag: bool = True) -> Iterator[None]:
+    """Transactions begun inside only read (SQLite may then run them beside the writer)."""
+    token = READ_ONLY.set(flag)
+    try:
+        yield
+    finally:
+        READ_ONLY.reset(token)
+
+
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:

@@ -1,35 +1,48 @@
 """What follows an engine advance, in the same transaction: parties, timers, reminders.
 
 Every caller that advances an instance (start, complete, message, cancel, migrate, a timer)
-hands the :class:`~workflows.events.Advance` here, so no path forgets to arm a timer or to make
-the new assignee a party to the case.
+hands the :class:`~workflows.events.Advance` here, so no path forgets to arm a reminder, to clear
+a manager's inbox when the work is done, or to make the new assignee a party to the case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from storage.uow import UnitOfWork
-from tasks import parties, timers
+from tasks import inbox, parties, reminders, timers
 from workflows.events import Advance
 
 
-def after_advance(uow: UnitOfWork, advance: Advance, now: datetime, rearm=None) -> None:
-    """Record what ``advance`` implies; ``rearm(due_at)`` runs after the commit if given."""
+def after_advance(
+    uow: UnitOfWork,
+    advance: Advance,
+    now: datetime,
+    rearm: Callable[[datetime], None] | None = None,
+    policy: reminders.ReminderPolicy | None = None,
+    by: str | None = None,
+) -> None:
+    """Record what ``advance`` implies; ``rearm(earliest due)`` runs after the commit."""
     session = uow.session
     row = advance.instance
-    key = parties.case_key(row.business_key, row.id) if row.business_key is not None else None
-    if key is None and any(task.assignee for task in advance.opened):
+    due_times: list[datetime] = []
+    if any(task.assignee for task in advance.opened):
         key = parties.case_of_instance(session, row.id) or row.id
-    for task in advance.opened:
-        if task.assignee:
-            parties.add_party(session, key, task.assignee, "assigned", now)
+        for task in advance.opened:
+            if task.assignee:
+                parties.add_party(session, key, task.assignee, "assigned", now)
     for task_id in advance.closed:
-        timers.cancel_for_task(session, task_id)
+        reminders.cancel_for_task(session, task_id, now, by=by)
     if advance.ended:
         timers.cancel_for_instance(session, row.id)
+        inbox.resolve_for_instance(session, row.id, by, f"instance {row.status}", now)
         return
-    added = timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
-    if rearm is not None and added:
-        earliest = min(t.due_at for t in added)
+    for task in advance.opened:
+        due_times += reminders.schedule_for_task(session, task, now, policy)
+    due_times += [
+        t.due_at for t in timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
+    ]
+    if rearm is not None and due_times:
+        earliest = min(due_times)
         uow.on_commit(lambda: rearm(earliest))

@@ -12,7 +12,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from storage.models import Task
-from tasks import forms, work
+from tasks import forms, inbox, work
 from tasks.worklist import VIEWS, page, worklist_query
 
 bp = Blueprint("tasks", __name__)
@@ -111,7 +111,11 @@ def assign(task_id: str):
     max_length(body, {"user": 80})
     unit = uow()
     now = services().clock.now()
-    task = work.assign(unit.session, task_id, body["user"], viewer(current_user()), now, if_match())
+    user = current_user()
+    task = work.assign(unit.session, task_id, body["user"], viewer(user), now, if_match())
+    inbox.resolve_for_task(
+        unit.session, task_id, user.username, f"reassigned to {task.assignee}", now
+    )
     unit.commit()
     return jsonify(_task_answer(task))
 

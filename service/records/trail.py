@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from service.auth import current_user
 from service.records.audit import Intent, append
-from storage.database import is_write_conflict
+from storage.database import is_write_conflict, read_only
 
 _ATTEMPTS = 50
 
@@ -83,8 +83,9 @@ def finish(response: Response) -> Response:
     for attempt in range(_ATTEMPTS):
         unit.rollback()  # nothing uncommitted of the request may ride along with its audit event
         try:
-            append(unit.session, intent, services().clock.now())
-            unit.session.commit()
+            with read_only(False):  # SQLite: take the write lock up front, wait for our turn
+                append(unit.session, intent, services().clock.now())
+                unit.session.commit()
             return response
         except OperationalError as err:
             # SQLite: another writer committed since this transaction's snapshot. Try again;

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from storage import UnitOfWork, make_engine, make_session_factory
+from storage.database import read_only
 from storage.models import ProcessInstance, Task
 from tests.conftest import fixture_bytes
 from tests.workflows.helpers import (
@@ -97,12 +98,14 @@ def test_a_second_engine_never_uses_a_stale_cached_copy(engine, uow_factory):
 def test_two_stale_writers_exactly_one_wins(engine, uow_factory):
     instance_id = start(engine, uow_factory).instance.id
     task_id = the_open_task(uow_factory, instance_id).id
-    with uow_factory() as stale:
+    # A's transaction begins as a reader (on SQLite a writer would hold the lock and B wait).
+    with read_only(), uow_factory() as stale:
         # Writer A reads the instance and task ...
         stale.session.get(ProcessInstance, instance_id)
         stale.session.get(Task, task_id)
         # ... writer B (another process) completes the same task and commits first ...
-        complete(Engine(), uow_factory, task_id, {"concern": "B's answer", "severity": 1})
+        with read_only(False):
+            complete(Engine(), uow_factory, task_id, {"concern": "B's answer", "severity": 1})
         # ... so A's change, made on its stale copy, must fail rather than overwrite B's.
         with pytest.raises(Conflict):
             engine.complete_task(stale, task_id, {"concern": "A's answer", "severity": 9})
