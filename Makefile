@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: run test install lint format bench clean
+.PHONY: run test install lint format bench bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/engine.py
+
+# The service over HTTP (waitress), CLIENTS concurrent users; POSTGRES_URL=... for PostgreSQL.
+CLIENTS ?= 8
+INSTANCES ?= 20
+bench-api: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/api.py --clients $(CLIENTS) --instances $(INSTANCES) \
+		$(if $(POSTGRES_URL),--postgres-url $(POSTGRES_URL))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

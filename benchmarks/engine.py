@@ -74,11 +74,19 @@ class Result:
 
 
 # -- (a) bare SpiffWorkflow ----------------------------------------------------------------------
-def bare_runner() -> Callable[[list[int] | None], None]:
-    """Parse once; return a function running one instance, recording each state's size."""
+def bare_runner(
+    diagram: Path = DIAGRAM,
+    process_key: str = PROCESS_KEY,
+    path: list[tuple[str, dict]] = PATH,
+) -> Callable[[list[int] | None], None]:
+    """Parse once; return a function running one instance, recording each state's size.
+
+    By default ``three_steps`` along ``PATH``; ``benchmarks/api.py`` passes another diagram and
+    the answers of its path (one ready user task at a time).
+    """
     parser = SafeguardParser()
-    parser.add_bpmn_xml(parse_xml(DIAGRAM.read_bytes()).getroot(), DIAGRAM.name)
-    spec, subprocess_specs = parser.get_spec(PROCESS_KEY), parser.get_subprocess_specs(PROCESS_KEY)
+    parser.add_bpmn_xml(parse_xml(diagram.read_bytes()).getroot(), diagram.name)
+    spec, subprocess_specs = parser.get_spec(process_key), parser.get_subprocess_specs(process_key)
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
     script_engine = make_script_engine()
 
@@ -86,7 +94,7 @@ def bare_runner() -> Callable[[list[int] | None], None]:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
         workflow.do_engine_steps()
         state = serializer.serialize_json(workflow)
-        for element_id, data in PATH:
+        for element_id, data in path:
             if sizes is not None:
                 sizes.append(len(state))
             workflow = serializer.deserialize_json(state)

@@ -1,0 +1,439 @@
+"""Instances per second through the HTTP API: N concurrent clients, ``information_sharing``.
+
+The real thing: ``safeguard db upgrade``, ``safeguard deploy`` and ``safeguard serve`` (waitress)
+as subprocesses on a scratch database, then ``--clients`` threads, each with its own keep-alive
+``http.client`` connection and its own practitioner (all in agency ``school``), sign in and run
+``--instances`` instances each along the "share with consent" path (``ANSWERS``): start, then
+complete the task in ``active_tasks`` until the instance is ``completed``. After the service is
+stopped, the same answers run on bare SpiffWorkflow with the serialise-per-step loop of
+``benchmarks/engine.py`` variant (a), and the ratio is printed.
+
+Usage: ``.venv/bin/python benchmarks/api.py [--clients 8] [--instances 20] [--threads 8]
+[--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import engine as engine_bench  # benchmarks/engine.py, next to this file
+
+from storage import UnitOfWork, make_engine, make_session_factory
+from workflows.clock import SystemClock
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAM = ROOT / "bpmn" / "information_sharing.bpmn"
+PROCESS_KEY = "information_sharing"
+PASSWORD = "bench-password-not-secret"
+# "Share with consent": a legitimate purpose, restricted (identifies a living person, confidential),
+# no safeguarding grounds (so no referral and no advice), consent safe to seek and given.
+ANSWERS: list[tuple[str, dict]] = [
+    (
+        "describe_request",
+        {
+            "information": "Attendance record for the autumn term",
+            "recipient_agency": "health",
+            "recipient_person": "School nurse",
+            "purpose": "Support a health assessment",
+            "urgent": False,
+            "legitimate_purpose": "yes",
+            "identifies_living_person": True,
+            "confidential": True,
+        },
+    ),
+    (
+        "safeguarding_check",
+        {
+            "significant_harm": False,
+            "prevent_serious_crime": False,
+            "cse_concern": False,
+            "child_age": 14,
+            "sexual_activity": False,
+            "consent_unsafe": False,
+            "in_doubt": False,
+        },
+    ),
+    ("seek_consent", {"consent_outcome": "given", "views_of_child_or_family": "Happy to share"}),
+    (
+        "share_information",
+        {
+            "information_shared": "Attendance record",
+            "method": "secure_email",
+            "necessary_and_proportionate": True,
+        },
+    ),
+    ("inform_family", {"subject_informed": True}),
+]
+START = "POST /api/process-instances"
+
+
+class HttpError(RuntimeError):
+    """A non-2xx answer (already counted in ``Stats.errors``)."""
+
+
+@dataclass
+class Stats:
+    """What the client threads saw; one lock around all of it (appends are cheap)."""
+
+    measuring: bool = False
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+    completed: int = 0
+    failed: dict[str, int] = field(default_factory=lambda: {"warm-up": 0, "measured": 0})
+    cpu: tuple[float, float] = (float("nan"), float("nan"))  # service, clients (seconds)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, route: str, seconds: float) -> None:
+        if self.measuring:
+            with self.lock:
+                self.latencies[route].append(seconds)
+
+
+class Client:
+    """One user on one keep-alive connection."""
+
+    def __init__(self, port: int, stats: Stats):
+        self.port, self.stats, self.token = port, stats, None
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def call(self, method: str, path: str, route: str, body: dict | None = None):
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        payload = json.dumps(body) if body is not None else None
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                self.connection.request(method, path, body=payload, headers=headers)
+                response = self.connection.getresponse()
+                raw = response.read()
+                break
+            except (http.client.HTTPException, OSError) as err:
+                self.connection.close()  # the server closed the keep-alive connection: reconnect
+                if attempt == 2:
+                    raise RuntimeError(f"{route}: {err!r}") from err
+        self.stats.record(route, time.perf_counter() - started)
+        answer = json.loads(raw) if raw else None
+        if not 200 <= response.status < 300:
+            with self.stats.lock:
+                self.stats.errors.append(f"{route} -> {response.status} {raw[:300]!r}")
+            raise HttpError(f"{route} -> {response.status}")
+        return answer
+
+    def sign_in(self, username: str) -> None:
+        body = {"username": username, "password": PASSWORD}
+        self.token = self.call("POST", "/api/auth/token", "POST /api/auth/token", body)["token"]
+
+    def run_instance(self) -> None:
+        key = f"child-{uuid.uuid4().hex[:12]}"
+        body = {"process_key": PROCESS_KEY, "business_key": key}
+        instance = self.call("POST", "/api/process-instances", START, body)
+        for element_id, data in ANSWERS:
+            [task] = instance["active_tasks"]
+            if task["element_id"] != element_id:
+                raise RuntimeError(f"expected {element_id}, got {task['element_id']}")
+            route = f"POST /api/tasks/{{id}}/complete [{element_id}]"
+            instance = self.call("POST", f"/api/tasks/{task['id']}/complete", route, {"data": data})
+        entry = instance["variables"].get("register_entry") or {}
+        if instance["state"] != "completed" or instance["active_tasks"]:
+            raise RuntimeError(f"instance {instance['id']} ended {instance['state']}")
+        if entry.get("decision") != "share" or entry.get("with_consent") is not True:
+            raise RuntimeError(f"instance {instance['id']} recorded {entry}")
+
+
+def client_loop(client: Client, username: str, args, barrier: threading.Barrier) -> None:
+    stats = client.stats
+
+    def run(count: int) -> None:
+        for _ in range(count):
+            try:
+                client.run_instance()
+                if stats.measuring:
+                    with stats.lock:
+                        stats.completed += 1
+            except RuntimeError as err:
+                with stats.lock:
+                    stats.failed["measured" if stats.measuring else "warm-up"] += 1
+                    if not isinstance(err, HttpError):
+                        stats.errors.append(f"instance went wrong: {err}")
+
+    try:
+        client.sign_in(username)
+    except RuntimeError as err:  # still meet the others at the barriers, then give up
+        stats.errors.append(f"{username} could not sign in: {err}")
+    run(args.warmup if client.token else 0)
+    barrier.wait()  # everybody warmed up; the main thread starts the clock
+    barrier.wait()
+    run(args.instances if client.token else 0)
+    client.connection.close()
+
+
+# -- the service ---------------------------------------------------------------------------------
+def safeguard(env: dict, *args: str) -> str:
+    command = [str(Path(sys.executable).parent / "safeguard"), *args]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"safeguard {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout.strip()
+
+
+def add_users(url: str, count: int) -> list[str]:
+    """Practitioners of one agency, through the Python API (one argon2 hash each, one commit)."""
+    from service.users import create_user
+
+    db = make_engine(url)
+    names = [f"bench{i:02d}" for i in range(count)]
+    try:
+        with UnitOfWork(make_session_factory(db)) as uow:
+            for name in names:
+                create_user(
+                    uow.session, SystemClock(), name, roles=["practitioner"], password=PASSWORD,
+                    agency="school",
+                )  # fmt: skip
+            uow.commit()
+    finally:
+        db.dispose()
+    return names
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(env: dict, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "safeguard"), "serve", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*command, "--threads", str(threads)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the service exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    sys.exit(f"the service did not come up within 60 s:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def service_problems(log: Path) -> list[str]:
+    """The service's log lines above info level, counted by (logger, route, status or error);
+    the first traceback of each distinct error in full."""
+    counts: dict[str, int] = defaultdict(int)
+    tracebacks: dict[str, str] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            level = str(entry.get("level", "")).lower()
+        except (ValueError, AttributeError):
+            entry, level = {"message": line}, "text"  # waitress and Python warnings
+        if level in ("info", "debug") or line.startswith("safeguard-flow listening"):
+            continue
+        what = entry.get("exc_type", "") + ": " + entry.get("exc", "") if "exc" in entry else ""
+        key = (
+            " ".join(
+                str(x)
+                for x in (entry.get("logger"), entry.get("route"), entry.get("status"), what)
+                if x
+            )
+            or entry.get("message", "")[:200]
+        )
+        counts[key] += 1
+        if "traceback" in entry and key not in tracebacks:
+            tracebacks[key] = entry["traceback"]
+    lines = [f"{n:>5} x {key}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    for key, trace in tracebacks.items():
+        lines.append(f"first traceback of {key}:\n{trace}")
+    return lines
+
+
+# -- the run -------------------------------------------------------------------------------------
+def run_api(url: str, args, workdir: Path) -> tuple[Stats, float, list[str]]:
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    safeguard(env, "db", "upgrade")
+    print(safeguard(env, "deploy", str(DIAGRAM), "--by", "bench"))
+    names = add_users(url, args.clients)
+    log = args.log or workdir / "service.log"
+    log.write_bytes(b"")
+    process, port = serve(env, args.threads, log)
+    stats = Stats()
+    barrier = threading.Barrier(args.clients + 1)
+    try:
+        clients = [Client(port, stats) for _ in names]
+        threads = [
+            threading.Thread(target=client_loop, args=(c, n, args, barrier), daemon=True)
+            for c, n in zip(clients, names, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        barrier.wait()  # warm-up done
+        stats.measuring = True
+        cpu = (cpu_seconds(process.pid), time.process_time())
+        started = time.perf_counter()
+        barrier.wait()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - started
+        stats.cpu = (cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1])
+    finally:
+        stop(process)
+    return stats, wall, service_problems(log)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return (values[0],) * 3 if values else (float("nan"),) * 3
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+def print_environment(pg: dict[str, str] | None) -> None:
+    print(f"{'Machine':<15}{os.cpu_count()} CPUs, {platform.platform()}")
+    print(f"{'Python':<15}{platform.python_version()} ({platform.python_implementation()})")
+    for package in ("SpiffWorkflow", "SQLAlchemy", "Flask", "waitress"):
+        print(f"{package:<15}{version(package)}")
+    if pg:
+        durability = ", ".join(f"{k}={v}" for k, v in pg.items() if k != "server_version")
+        print(f"{'Database':<15}PostgreSQL {pg['server_version']} ({durability})")
+    else:
+        print(f"{'Database':<15}SQLite {sqlite3.sqlite_version} (temp file, WAL)")
+
+
+def print_api(stats: Stats, wall: float, problems: list[str], args) -> float:
+    rate = stats.completed / wall
+    requests = sum(len(v) for k, v in stats.latencies.items() if k.startswith("POST /api/"))
+    print(
+        f"\nAPI: {args.clients} clients x {args.instances} instances after {args.warmup} warm-up "
+        f"each; waitress threads={args.threads}; an instance = 1 start + {len(ANSWERS)} completions"
+    )
+    print(
+        f"completed {stats.completed} instances in {wall:.2f} s: {rate:.1f} instances/s, "
+        f"{requests / wall:.1f} requests/s; failed instances {stats.failed}"
+    )
+    service, clients = stats.cpu
+    print(
+        f"CPU during the measured phase: service {service:.1f} s, client threads {clients:.1f} s "
+        f"(of {wall * (os.cpu_count() or 1):.1f} CPU-seconds available; PostgreSQL not counted)"
+    )
+    print(f"\n{'route':<58}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    order = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
+    for route in order + sorted(set(stats.latencies) - set(order)):
+        values = stats.latencies.get(route, [])
+        if values:
+            p50, p95, p99 = (v * 1000 for v in percentiles(values))
+            print(f"{route:<58}{len(values):>6}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}")
+    every = [v for values in stats.latencies.values() for v in values]
+    p50, p95, p99 = (v * 1000 for v in percentiles(every))
+    print(f"{'all requests':<58}{len(every):>6}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}")
+    print(f"\nerrors (non-2xx answers, wrong paths; warm-up included): {len(stats.errors)}")
+    for error, n in sorted(Counter(stats.errors).items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>5} x {error}")
+    print("service log above info level:" + ("" if problems else " nothing"))
+    for line in problems:
+        print(f"  {line}")
+    return rate
+
+
+def bare_rates(args) -> tuple[float, float]:
+    """Variant (a) of benchmarks/engine.py on information_sharing (same answers) and three_steps."""
+    settings = argparse.Namespace(instances=args.bare_instances, warmup=20, repeat=3)
+    ours = engine_bench.bare_runner(DIAGRAM, PROCESS_KEY, ANSWERS)
+    sharing = engine_bench.measure("bare information_sharing", ours, settings)
+    three = engine_bench.measure("bare three_steps", engine_bench.bare_runner(), settings)
+    return sharing.median, three.median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--instances", type=int, default=20, help="timed instances per client")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed instances per client first")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--postgres-url", default=None, help="admin URL: use a scratch database")
+    parser.add_argument("--log", type=Path, default=None, help="keep the service log here")
+    parser.add_argument("--bare-instances", type=int, default=200, help="per bare timed run")
+    args = parser.parse_args()
+
+    pg = engine_bench.postgres_server(args.postgres_url) if args.postgres_url else None
+    if args.postgres_url and pg is None:
+        sys.exit(1)
+    print_environment(pg)
+    before = bare_rates(args)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_api_")))
+        if args.postgres_url:
+            url = stack.enter_context(engine_bench.postgres_database(args.postgres_url))
+        else:
+            url = f"sqlite:///{workdir}/bench.db"
+        stats, wall, problems = run_api(url, args, workdir)
+    rate = print_api(stats, wall, problems, args)
+    after = bare_rates(args)
+    sharing, three = ((b + a) / 2 for b, a in zip(before, after, strict=True))
+    print(
+        f"\nbare SpiffWorkflow (engine.py variant (a), median of 3 x {args.bare_instances}; "
+        "mean of the runs before and after the API phase):"
+    )
+    print(
+        f"  information_sharing, same answers: {sharing:.1f} instances/s "
+        f"(before {before[0]:.1f}, after {after[0]:.1f})"
+    )
+    print(
+        f"  three_steps:                       {three:.1f} instances/s "
+        f"(before {before[1]:.1f}, after {after[1]:.1f})"
+    )
+    print(f"ratio API / bare information_sharing: {rate / sharing:.2f}")
+    print(
+        f"ratio API information_sharing / bare three_steps (not like for like): {rate / three:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
