@@ -94,7 +94,12 @@ def _full(instance_id: str) -> dict:
 
 @bp.post("")
 @access("practitioner", "manager", "dsl", "csc", "csc_manager")
-@spec("Start a process instance", body=StartInstance, responses={201: InstanceFull})
+@spec(
+    "Start a process instance",
+    body=StartInstance,
+    responses={201: InstanceFull},
+    errors=(404,),
+)
 def start():
     body = body_of(StartInstance)
     unit = uow()

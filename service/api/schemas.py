@@ -133,7 +133,10 @@ class Step(Model):
 
 
 class SimulateIn(Model):
-    path: list[Step] = Field(description="user tasks to complete, in order")
+    path: list[Step] = Field(
+        description="user tasks to complete, in order",
+        examples=[[{"element_id": "describe", "data": {}}]],
+    )
     variables: dict[str, Any] | None = None
     version: Version | None = None
 
@@ -205,8 +208,8 @@ class InstanceQuery(Model):
 
 
 class StartInstance(Model):
-    process_key: Name
-    business_key: Annotated[str, Field(max_length=200)] | None = None
+    process_key: Name = Field(examples=["three_steps"])
+    business_key: Annotated[str, Field(max_length=200)] | None = Field(None, examples=["child-1"])
     variables: dict[str, Any] | None = None
     version: Version | None = Field(None, description="default: the latest")
 
