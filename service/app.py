@@ -119,6 +119,7 @@ class SessionInterface(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     from service.api.auth import bp as auth
     from service.api.definitions import bp as definitions
+    from service.api.docs import bp as docs
     from service.api.escalations import bp as escalations
     from service.api.health import bp as health
     from service.api.instances import bp as instances
@@ -128,6 +129,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health)
     app.register_blueprint(auth, url_prefix="/api")
+    app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")

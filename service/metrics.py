@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from service.access import access
 from service.errors import error_response
+from service.openapi import spec
 from storage import models
 from storage.models import ProcessInstance, Task
 
@@ -232,6 +233,13 @@ def _token_ok(expected: str) -> bool:
 
 @bp.get("/metrics")
 @access(public=True)
+@spec(
+    "Prometheus metrics (text format 0.0.4)",
+    description="Needs 'Authorization: Bearer <METRICS_TOKEN>' when that is set.",
+    responses={200: {"text/plain": {"type": "string"}}},
+    errors=(401,),
+    tag="operations",
+)
 def scrape():
     token = current_app.config.get("METRICS_TOKEN")
     if token and not _token_ok(token):

@@ -8,11 +8,13 @@ from flask import Blueprint, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
 from service.access import access
-from service.api.requests import json_body, max_length
+from service.api.requests import body_of
+from service.api.schemas import MeOut, TokenIn, TokenOut
 from service.app import services, uow
 from service.auth import CurrentUser, ThrottlePolicy, check_login, current_user, issue_token
 from service.auth import revoke_token as revoke
 from service.errors import ApiError
+from service.openapi import spec
 from service.records import trail
 
 bp = Blueprint("auth", __name__)
@@ -37,9 +39,15 @@ def sign_in(username: str, password: str):
 
 @bp.post("/auth/token")
 @access(public=True, csrf_exempt=True)
+@spec(
+    "Sign in: a bearer token",
+    body=TokenIn,
+    responses={200: TokenOut},
+    errors=(401, 429),
+    tag="auth",
+)
 def create_token():
-    body = json_body({"username": str, "password": str}, required=("username", "password"))
-    max_length(body, {"username": 80, "password": 1000})
+    body = body_of(TokenIn)
     user = sign_in(body["username"], body["password"])
     unit = uow()
     now = services().clock.now()
@@ -52,6 +60,7 @@ def create_token():
 
 @bp.delete("/auth/token")
 @access()
+@spec("Revoke the bearer token sent", responses={204: None})
 def revoke_token():
     user = current_user()
     if user.token_id is None:
@@ -64,6 +73,7 @@ def revoke_token():
 
 @bp.get("/me")
 @access()
+@spec("Who am I (and the CSRF token of a browser session)", responses={200: MeOut})
 def me():
     user = current_user()
     body = {"user": user.to_dict()}

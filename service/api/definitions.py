@@ -6,16 +6,42 @@ from flask import Blueprint, Response, jsonify, request
 
 from service.access import access
 from service.api import shapes
-from service.api.requests import MAX_INT, is_whole_number, json_body
+from service.api.requests import MAX_INT, body_of, is_whole_number
+from service.api.schemas import (
+    DefinitionPage,
+    DeployQuery,
+    DeployResult,
+    SimulateIn,
+    Simulation,
+    ValidationReport,
+    XmlQuery,
+)
 from service.app import services, uow
 from service.auth import current_user
 from service.errors import ApiError, error_response
+from service.openapi import spec
 from workflows import definitions
 from workflows.errors import InvalidDefinition
 from workflows.simulation import simulate
 from workflows.validation import validate
 
 bp = Blueprint("definitions", __name__)
+
+XML_TYPES = ("application/xml", "text/xml", "application/bpmn+xml")
+BPMN_BODY = {
+    **{media: {"type": "string", "description": "one BPMN 2.0 file"} for media in XML_TYPES},
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "description": "one or more .bpmn files",
+            }
+        },
+    },
+}
+XML = {"application/xml": {"type": "string"}}
 
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
@@ -31,7 +57,7 @@ def _uploaded_files() -> list[tuple[str, bytes]]:
             _check_filename(filename)
         return files
     mimetype = request.mimetype or ""
-    if mimetype not in ("application/xml", "text/xml", "application/bpmn+xml"):
+    if mimetype not in XML_TYPES:
         raise ApiError(
             415, "unsupported_media_type", "Send the BPMN as application/xml or multipart files."
         )
@@ -56,6 +82,7 @@ def _check_filename(filename: str) -> None:
 
 @bp.get("")
 @access()
+@spec("The latest version of each process definition", responses={200: DefinitionPage})
 def list_definitions():
     rows = definitions.list_latest(uow().session)
     return jsonify({"items": [shapes.definition(r) for r in rows], "next_cursor": None})
@@ -63,6 +90,7 @@ def list_definitions():
 
 @bp.get("/<key>/versions")
 @access()
+@spec("Every version of one process definition", responses={200: DefinitionPage})
 def list_versions(key: str):
     rows = definitions.list_versions(uow().session, key)
     return jsonify({"items": [shapes.definition(r) for r in rows], "next_cursor": None})
@@ -70,6 +98,7 @@ def list_versions(key: str):
 
 @bp.get("/<key>/xml")
 @access()
+@spec("The BPMN of a definition as deployed", query=XmlQuery, responses={200: XML})
 def get_xml(key: str):
     version = request.args.get("version")
     if version is not None and not (is_whole_number(version) and int(version) <= MAX_INT):
@@ -80,6 +109,14 @@ def get_xml(key: str):
 
 @bp.post("")
 @access("process_owner", "admin")
+@spec(
+    "Deploy one or more diagrams",
+    description="A body of XML, or multipart .bpmn files. Content equal to the latest version "
+    "makes no new version (200). Invalid: 422 with details [{file, element_id, line, message}].",
+    body=BPMN_BODY,
+    query=DeployQuery,
+    responses={201: DeployResult, 200: DeployResult},
+)
 def deploy():
     files = _uploaded_files()
     unit = uow()
@@ -103,6 +140,12 @@ def deploy():
 
 @bp.post("/validate")
 @access("process_owner", "admin")
+@spec(
+    "Check diagrams without deploying them",
+    body=BPMN_BODY,
+    query=DeployQuery,
+    responses={200: ValidationReport},
+)
 def validate_only():
     problems = []
     for filename, content in _uploaded_files():
@@ -115,8 +158,9 @@ def validate_only():
 
 @bp.post("/<key>/simulate")
 @access("process_owner", "admin")
+@spec("Run a diagram in memory along a path", body=SimulateIn, responses={200: Simulation})
 def simulate_path(key: str):
-    body = json_body({"path": list, "variables": dict, "version": int}, required=("path",))
+    body = body_of(SimulateIn)
     _check_path(body["path"])
     row = definitions.find(uow().session, key, body.get("version"))
     spec, subprocess_specs = services().engine.specs.get(uow().session, row.id)

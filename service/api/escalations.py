@@ -13,9 +13,18 @@ from service import reminders as reminder_config
 from service.access import access
 from service.api import shapes
 from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg, max_length
+from service.api.schemas_work import (
+    EscalationOut,
+    EscalationPage,
+    ExtendIn,
+    PageQuery,
+    PlainTask,
+    ResolveIn,
+)
 from service.app import services, uow
 from service.auth import current_user
 from service.errors import ApiError
+from service.openapi import spec
 from storage.models import Escalation, Task
 from tasks import inbox
 
@@ -50,6 +59,11 @@ def escalation_json(row: Escalation, task: Task | None) -> dict:
 
 @bp.get("/escalations")
 @access("manager", "dsl", "csc_manager", "board", "admin")
+@spec(
+    "My inbox: overdue work of my team, disagreements, advice requests",
+    query=PageQuery,
+    responses={200: EscalationPage},
+)
 def list_escalations():
     """Open items addressed to the caller, oldest first."""
     after = None
@@ -70,6 +84,7 @@ def list_escalations():
 
 @bp.post("/escalations/<escalation_id>/resolve")
 @access("manager", "dsl", "csc_manager", "board", "admin")
+@spec("Resolve an inbox item", body=ResolveIn, responses={200: EscalationOut}, errors=(409,))
 def resolve(escalation_id: str):
     body = json_body({"resolution": str}, required=("resolution",))
     max_length(body, {"resolution": inbox.MAX_RESOLUTION})
@@ -84,6 +99,12 @@ def resolve(escalation_id: str):
 
 @bp.post("/tasks/<task_id>/extend")
 @access("manager", "csc_manager", "admin", case_scoped=True)
+@spec(
+    "Move a task's due time, with a reason",
+    body=ExtendIn,
+    responses={200: PlainTask},
+    errors=(409,),
+)
 def extend(task_id: str):
     """New due time (ISO 8601 with offset, in the future) and a reason → the task, rescheduled."""
     body = json_body({"due_at": str, "reason": str}, required=("due_at", "reason"))

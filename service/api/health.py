@@ -4,13 +4,16 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from service.access import access
+from service.api.schemas import Health
 from service.app import services
+from service.openapi import spec
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 @access(public=True)
+@spec("Liveness and database check", responses={200: Health, 503: Health}, tag="operations")
 def healthz():
     scheduler = services().scheduler
     state = "not_started" if scheduler is None else ("ok" if scheduler.running else "down")

@@ -10,24 +10,36 @@ from sqlalchemy import and_, or_, select
 from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import (
+    body_of,
     decode_cursor,
     encode_cursor,
     if_match,
-    json_body,
     limit_arg,
-    max_length,
+)
+from service.api.schemas import (
+    STATES,
+    CancelIn,
+    Diagram,
+    History,
+    IfMatch,
+    InstanceFull,
+    InstancePage,
+    InstanceQuery,
+    MessageIn,
+    Migrated,
+    MigrateIn,
+    StartInstance,
 )
 from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
+from service.openapi import spec
 from service.records import trail
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import parties
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
-
-STATES = ("running", "completed", "cancelled", "error")
 
 
 def _variables(workflow) -> dict:
@@ -80,12 +92,14 @@ def full_instance(instance_id: str) -> dict:
 
 @bp.post("")
 @access("practitioner", "manager", "dsl", "csc", "csc_manager")
+@spec(
+    "Start a process instance",
+    body=StartInstance,
+    responses={201: InstanceFull},
+    errors=(404,),
+)
 def start():
-    body = json_body(
-        {"process_key": str, "business_key": str, "variables": dict, "version": int},
-        required=("process_key",),
-    )
-    max_length(body, {"process_key": 200, "business_key": 200})
+    body = body_of(StartInstance)
     unit = uow()
     user = current_user()
     advance = services().engine.start(
@@ -107,6 +121,9 @@ def start():
 
 @bp.get("")
 @access()
+@spec(
+    "Instances the caller may see, newest first", query=InstanceQuery, responses={200: InstancePage}
+)
 def list_instances():
     query = select(ProcessInstance)
     visible = parties.instance_visible(viewer(current_user()))
@@ -150,12 +167,14 @@ def list_instances():
 
 @bp.get("/<instance_id>")
 @access(case_scoped=True)
+@spec("One instance with its variables and open tasks", responses={200: InstanceFull})
 def get_instance(instance_id: str):
     return jsonify(full_instance(instance_id))
 
 
 @bp.get("/<instance_id>/diagram")
 @access(case_scoped=True)
+@spec("The diagram with active, overdue and completed elements", responses={200: Diagram})
 def get_diagram(instance_id: str):
     row, workflow = services().engine.load(uow(), instance_id)
     definition = uow().session.get(ProcessDefinition, row.definition_id)
@@ -169,6 +188,7 @@ def get_diagram(instance_id: str):
 
 @bp.get("/<instance_id>/history")
 @access(case_scoped=True)
+@spec("The instance's events, oldest first", responses={200: History})
 def get_history(instance_id: str):
     row = uow().session.get(ProcessInstance, instance_id)
     if row is None:
@@ -196,9 +216,9 @@ def get_history(instance_id: str):
     return jsonify({"items": events, "next_cursor": None})
 
 
-def _change(instance_id: str, fields: dict, required: tuple[str, ...], action):
+def _change(instance_id: str, model, action):
     """A change to one instance: strict body, If-Match, one engine call, one commit."""
-    body = json_body(fields, required=required)
+    body = body_of(model)
     _check_if_match(instance_id)
     unit = uow()
     after_advance(unit, action(unit, body))
@@ -208,11 +228,17 @@ def _change(instance_id: str, fields: dict, required: tuple[str, ...], action):
 
 @bp.post("/<instance_id>/messages")
 @access(case_scoped=True)
+@spec(
+    "Deliver a BPMN message",
+    body=MessageIn,
+    headers=IfMatch,
+    responses={200: InstanceFull},
+    errors=(409,),
+)
 def deliver_message(instance_id: str):
     return _change(
         instance_id,
-        {"name": str, "payload": dict},
-        ("name",),
+        MessageIn,
         lambda unit, body: services().engine.deliver_message(
             unit, instance_id, body["name"], body.get("payload")
         ),
@@ -221,20 +247,33 @@ def deliver_message(instance_id: str):
 
 @bp.post("/<instance_id>/cancel")
 @access("manager", "csc_manager", "admin", case_scoped=True)
+@spec(
+    "Cancel an instance",
+    body=CancelIn,
+    headers=IfMatch,
+    responses={200: InstanceFull},
+    errors=(409,),
+)
 def cancel(instance_id: str):
     return _change(
         instance_id,
-        {"reason": str},
-        ("reason",),
+        CancelIn,
         lambda unit, body: services().engine.cancel(unit, instance_id, body["reason"]),
     )
 
 
 @bp.post("/<instance_id>/migrate")
 @access("process_owner", "admin")
+@spec(
+    "Move an instance to another version of its definition",
+    body=MigrateIn,
+    headers=IfMatch,
+    responses={200: Migrated},
+    errors=(409,),
+)
 def migrate(instance_id: str):
     """Process owners move instances they are not party to: the answer holds no case data."""
-    body = json_body({"to_version": int}, required=("to_version",))
+    body = body_of(MigrateIn)
     _check_if_match(instance_id)
     unit = uow()
     advance = services().engine.migrate(unit, instance_id, body["to_version"])

@@ -11,9 +11,11 @@ from sqlalchemy import and_, or_, select, update
 from service.access import access
 from service.api import shapes
 from service.api.requests import decode_cursor, encode_cursor, limit_arg
+from service.api.schemas_work import NotificationOut, NotificationPage, NotificationQuery
 from service.app import services, uow
 from service.auth import current_user
 from service.errors import ApiError
+from service.openapi import spec
 from storage.models import Notification
 
 bp = Blueprint("notifications", __name__)
@@ -36,6 +38,9 @@ def notification_json(row: Notification) -> dict:
 
 @bp.get("")
 @access()
+@spec(
+    "My in-app reminders, newest first", query=NotificationQuery, responses={200: NotificationPage}
+)
 def list_notifications():
     """Newest first; ``?unread=true`` for those not yet read."""
     query = select(Notification).where(Notification.username == current_user().username)
@@ -70,6 +75,7 @@ def list_notifications():
 
 @bp.post("/<notification_id>/read")
 @access()
+@spec("Mark a notification read", responses={200: NotificationOut})
 def mark_read(notification_id: str):
     """Mark one of one's own notifications read (repeating it keeps the first time)."""
     unit = uow()

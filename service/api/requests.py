@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import types
+from functools import cache
+from typing import Annotated, Any, Union, get_args, get_origin
 
+from annotated_types import MaxLen
 from flask import request
+from pydantic import BaseModel
 
 from service.errors import ApiError
 
@@ -43,6 +47,55 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
     if problems:
         raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
     return body
+
+
+def body_of(model: type[BaseModel]) -> dict:
+    """``json_body`` (and ``max_length``) with the fields, types, required names and lengths
+    that ``model`` declares: the model is also the body's schema in the OpenAPI document."""
+    allowed, required, limits = _rules_of(model)
+    body = json_body(allowed, required)
+    max_length(body, limits)
+    return body
+
+
+@cache
+def _rules_of(model: type[BaseModel]) -> tuple[dict, tuple[str, ...], dict[str, int]]:
+    allowed, required, limits = {}, [], {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        kinds, limit = _kinds(info.annotation)
+        limit = next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), limit)
+        allowed[key] = kinds[0] if len(kinds) == 1 else kinds
+        if info.is_required():
+            required.append(key)
+        if limit is not None:
+            limits[key] = limit
+    return allowed, tuple(required), limits
+
+
+def _kinds(annotation: Any) -> tuple[tuple[type, ...], int | None]:
+    """The Python types ``json_body`` checks for an annotation, and a ``max_length`` in it."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *extras = get_args(annotation)
+        kinds, limit = _kinds(inner)
+        for extra in extras:
+            for meta in getattr(extra, "metadata", [extra]):
+                if isinstance(meta, MaxLen):
+                    limit = meta.max_length
+        return kinds, limit
+    if origin in (Union, types.UnionType):
+        kinds, limit = (), None
+        for option in get_args(annotation):
+            if option is not type(None):
+                more, more_limit = _kinds(option)
+                kinds, limit = kinds + more, limit if limit is not None else more_limit
+        return kinds, limit
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return (dict,), None
+    if origin is not None:
+        return (origin,), None
+    return (annotation,), None
 
 
 def _is(value: Any, kind: type | tuple[type, ...]) -> bool:

@@ -8,9 +8,19 @@ from service.access import access, viewer
 from service.api import shapes
 from service.api.instances import full_instance
 from service.api.requests import if_match, is_whole_number, json_body, limit_arg, max_length
+from service.api.schemas import IfMatch, InstanceFull
+from service.api.schemas_work import (
+    AssignIn,
+    CompleteIn,
+    TaskDetail,
+    WorklistPage,
+    WorklistQuery,
+    WorklistTask,
+)
 from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
+from service.openapi import spec
 from storage.models import Task
 from tasks import forms, inbox, work
 from tasks.worklist import VIEWS, page, worklist_query
@@ -37,6 +47,12 @@ def _offset() -> int:
 
 @bp.get("")
 @access()
+@spec(
+    "The worklist: open tasks by view, soonest due first",
+    query=WorklistQuery,
+    responses={200: WorklistPage},
+    errors=(403,),
+)
 def list_tasks():
     view = request.args.get("view", "mine")
     if view not in VIEWS:
@@ -62,6 +78,7 @@ def list_tasks():
 
 @bp.get("/<task_id>")
 @access(case_scoped=True)
+@spec("A task with its form and the data it needs", responses={200: TaskDetail}, errors=(409,))
 def get_task(task_id: str):
     unit = uow()
     engine = services().engine
@@ -87,6 +104,7 @@ def _task_answer(task) -> dict:
 
 @bp.post("/<task_id>/claim")
 @access(case_scoped=True)
+@spec("Claim a task", headers=IfMatch, responses={200: WorklistTask}, errors=(409,))
 def claim(task_id: str):
     unit = uow()
     user = current_user()
@@ -97,6 +115,7 @@ def claim(task_id: str):
 
 @bp.post("/<task_id>/unclaim")
 @access(case_scoped=True)
+@spec("Give a claimed task back", headers=IfMatch, responses={200: WorklistTask}, errors=(409,))
 def unclaim(task_id: str):
     unit = uow()
     task = work.unclaim(unit.session, task_id, viewer(current_user()), if_match())
@@ -106,6 +125,13 @@ def unclaim(task_id: str):
 
 @bp.post("/<task_id>/assign")
 @access(*MANAGERS, case_scoped=True)
+@spec(
+    "Give a task to someone (managers)",
+    body=AssignIn,
+    headers=IfMatch,
+    responses={200: WorklistTask},
+    errors=(409,),
+)
 def assign(task_id: str):
     body = json_body({"user": str}, required=("user",))
     max_length(body, {"user": 80})
@@ -122,6 +148,13 @@ def assign(task_id: str):
 
 @bp.post("/<task_id>/complete")
 @access(case_scoped=True)
+@spec(
+    "Complete a task with the answers to its form",
+    body=CompleteIn,
+    headers=IfMatch,
+    responses={200: InstanceFull},
+    errors=(409,),
+)
 def complete(task_id: str):
     body = json_body({"data": dict})
     unit = uow()

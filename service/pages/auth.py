@@ -11,6 +11,7 @@ from service.api.auth import sign_in
 from service.app import services
 from service.auth import current_user, end_session, start_session
 from service.errors import ApiError
+from service.openapi import HTML, spec
 
 bp = Blueprint("pages", __name__)
 
@@ -25,8 +26,26 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+LOGIN_FORM = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "properties": {
+            "username": {"type": "string"},
+            "password": {"type": "string"},
+            "csrf_token": {"type": "string"},
+        },
+    }
+}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access(public=True)
+@spec(
+    "The sign-in form (a page); POST signs in and redirects",
+    body=LOGIN_FORM,
+    responses={200: HTML, 302: None, 401: HTML, 429: HTML},
+    tag="pages",
+)
 def login():
     error, username = None, ""
     if request.method == "POST":
@@ -46,6 +65,7 @@ def login():
 
 @bp.route("/logout", methods=["GET", "POST"])
 @access(public=True)
+@spec("Sign out (a page); POST ends the session", responses={200: HTML, 302: None}, tag="pages")
 def logout():
     if request.method == "POST":
         end_session()
@@ -55,5 +75,6 @@ def logout():
 
 @bp.get("/")
 @access()
+@spec("My work (a page)", responses={200: HTML, 302: None}, tag="pages")
 def home():
     return render_template("home.html", user=current_user())
