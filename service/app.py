@@ -117,6 +117,7 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def _register_blueprints(app: Flask) -> None:
+    from service.api.audit import bp as audit
     from service.api.auth import bp as auth
     from service.api.definitions import bp as definitions
     from service.api.docs import bp as docs
@@ -129,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health)
     app.register_blueprint(auth, url_prefix="/api")
+    app.register_blueprint(audit, url_prefix="/api")
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")

@@ -168,6 +168,29 @@ def users_seed_demo(url: str) -> None:
     click.echo(f"Log in at {url}/login (API: POST {url}/api/auth/token)")
 
 
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the first broken link if it is broken."""
+    from service.records.audit import verify
+
+    with UnitOfWork(_session_factory()) as uow:
+        result = verify(uow.session)
+    if result.ok:
+        click.echo(f"audit trail intact: {result.checked} events checked")
+        return
+    click.echo(
+        f"audit trail BROKEN at event {result.broken_at}: {result.reason} "
+        f"({result.checked} events before it are intact)",
+        err=True,
+    )
+    sys.exit(1)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)

@@ -35,8 +35,9 @@ def begin(app: Flask) -> None:
     if rule.public and request.method == "GET":
         return  # showing the login form is not an event
     user = current_user()
-    case_key, instance_id = g.get("case", (None, None))
     args = request.view_args or {}
+    # A refused attempt has no case (telling would leak it); the URL's instance is kept.
+    case_key, instance_id = g.get("case", (None, args.get("instance_id")))
     g.audit = Intent(
         action=endpoint,
         actor=user.username if user else None,

@@ -1,0 +1,102 @@
+"""The audit trail: who read or changed which case, sign-ins, and a chain that shows tampering."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from service.app import services
+from service.cli import main
+from tests.service.helpers import assert_error, deploy_xml, make_user, token_client
+
+
+@pytest.fixture
+def people(app, client):
+    assert deploy_xml(client).status_code == 201
+    make_user(app, "pat", ["practitioner"], agency="school", password="correct-horse-battery")
+    make_user(app, "hugo", ["practitioner"], agency="health")
+    return {"pat": token_client(app, "pat"), "hugo": token_client(app, "hugo"), "admin": client}
+
+
+def _events(client, **args) -> list[dict]:
+    response = client.get("/api/audit", query_string={"limit": 500, **args})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
+
+
+def test_reads_changes_and_refusals_of_a_case_are_recorded(people):
+    started = (
+        people["pat"]
+        .post(
+            "/api/process-instances", json={"process_key": "three_steps", "business_key": "child-7"}
+        )
+        .get_json()
+    )
+    people["pat"].get(f"/api/process-instances/{started['id']}")
+    people["hugo"].get(f"/api/process-instances/{started['id']}")  # an outsider: 404
+    events = _events(people["admin"], instance_id=started["id"])
+    assert [(e["actor"], e["action"], e["outcome"]) for e in events] == [
+        ("pat", "instances.start", "ok"),
+        ("pat", "instances.get_instance", "ok"),
+        ("hugo", "instances.get_instance", "404"),
+    ]
+    assert [e["case_key"] for e in events] == ["child-7", "child-7", None]
+    assert events[0]["detail"]["process_key"] == "three_steps"
+
+
+def test_sign_ins_are_recorded_with_their_outcome(app, people):
+    anonymous = app.test_client()
+    bad = {"username": "pat", "password": "wrong-password"}
+    assert anonymous.post("/api/auth/token", json=bad).status_code == 401
+    good = {"username": "pat", "password": "correct-horse-battery"}
+    assert anonymous.post("/api/auth/token", json=good).status_code == 200
+    events = _events(people["admin"], user="pat")
+    assert [(e["action"], e["outcome"]) for e in events] == [
+        ("auth.create_token", "invalid_credentials"),
+        ("auth.create_token", "ok"),
+    ]
+
+
+def test_only_admins_and_the_board_read_the_trail(people):
+    assert_error(people["pat"].get("/api/audit"), 403)
+    assert_error(people["pat"].get("/api/audit/verify"), 403)
+
+
+def test_an_edit_behind_the_services_back_breaks_the_chain_there(app, people):
+    for _ in range(3):
+        people["pat"].get("/api/tasks")
+    total = len(_events(people["admin"])) + 1  # and this read of the trail itself
+    assert people["admin"].get("/api/audit/verify").get_json() == {"ok": True, "checked": total}
+    with services_of(app).db.begin() as connection:
+        connection.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 2"))
+    report = people["admin"].get("/api/audit/verify").get_json()
+    assert report["ok"] is False and report["broken_at"]["seq"] == 2
+    assert "changed" in report["broken_at"]["reason"]
+    result = CliRunner().invoke(main, ["audit", "verify"], env=_env(app))
+    assert result.exit_code == 1 and "event 2" in result.output
+
+
+def test_a_removed_event_is_found(app, people):
+    for _ in range(3):
+        people["pat"].get("/api/tasks")
+    with services_of(app).db.begin() as connection:
+        connection.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+    report = people["admin"].get("/api/audit/verify").get_json()
+    assert report["broken_at"] == {"seq": 2, "reason": "an event is missing"}
+
+
+def test_the_command_line_reports_an_intact_chain(app, people):
+    people["pat"].get("/api/tasks")
+    result = CliRunner().invoke(main, ["audit", "verify"], env=_env(app))
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+
+
+def services_of(app):
+    with app.app_context():
+        return services()
+
+
+def _env(app) -> dict:
+    return {"DATABASE_URL": app.config["DATABASE_URL"]}
