@@ -37,14 +37,14 @@ def begin(app: Flask) -> None:
     user = current_user()
     args = request.view_args or {}
     # A refused attempt has no case (telling would leak it); the URL's instance is kept.
-    case_key, instance_id = g.get("case", (None, args.get("instance_id")))
+    case_key, instance_id = g.get("case", (None, _id(args.get("instance_id"))))
     g.audit = Intent(
         action=endpoint,
         actor=user.username if user else None,
         remote_addr=request.remote_addr,
         case_key=case_key,
         instance_id=instance_id,
-        task_id=args.get("task_id"),
+        task_id=_id(args.get("task_id")),
         detail={"method": request.method},
     )
     from service.app import services, uow
@@ -57,6 +57,11 @@ def begin(app: Flask) -> None:
             append(unit.session, intent, services().clock.now())
 
     unit.before_commit(write)
+
+
+def _id(value: str | None) -> str | None:
+    """Ids from a URL as far as the column holds them (a refused URL may carry anything)."""
+    return value[:36] if value else None
 
 
 def note(**fields) -> None:
