@@ -127,3 +127,27 @@ def test_roles_are_checked_before_anything_else(people, case):
         .status_code
         == 200
     )
+
+
+def test_an_outsider_gets_404_on_every_task_route(people, case):
+    task_id = (
+        people["pat"].get(f"/api/process-instances/{case}").get_json()["active_tasks"][0]["id"]
+    )
+    outsider = people["hugo"]
+    for method, url, body in [
+        ("GET", f"/api/tasks/{task_id}", None),
+        ("POST", f"/api/tasks/{task_id}/claim", None),
+        ("POST", f"/api/tasks/{task_id}/unclaim", None),
+        ("POST", f"/api/tasks/{task_id}/assign", {"user": "hugo"}),
+        ("POST", f"/api/tasks/{task_id}/complete", {"data": {"concern": "x"}}),
+        (
+            "POST",
+            f"/api/tasks/{task_id}/extend",
+            {"due_at": "2030-01-01T00:00:00+00:00", "reason": "x"},
+        ),
+    ]:
+        error = assert_error(outsider.open(url, method=method, json=body), 404, "not_found")
+        assert "does not exist" in error["message"], url
+    for view in ("mine", "candidate", "all"):
+        items = outsider.get("/api/tasks", query_string={"view": view}).get_json()["items"]
+        assert task_id not in {t["id"] for t in items}, view
