@@ -208,3 +208,16 @@ def test_a_closed_task_leaves_nothing_in_the_inbox(app, case, smtp):
     assert case["scheduler"].fire_due() == 0
     assert smtp.received() == []
     assert case["maya"].get("/api/escalations").get_json()["items"] == []
+
+
+def test_reassigning_overdue_work_clears_the_inbox(app, case, client_for):
+    sam = client_for("sam", ["practitioner"], agency="school", manager="maya")
+    case["clock"].advance(timedelta(days=2))
+    case["scheduler"].fire_due()
+    assert len(case["maya"].get("/api/escalations").get_json()["items"]) == 1
+    given = case["maya"].post(f"/api/tasks/{case['task_id']}/assign", json={"user": "sam"})
+    assert given.status_code == 200, given.get_json()
+    assert case["maya"].get("/api/escalations").get_json()["items"] == []
+    assert [t["id"] for t in sam.get("/api/tasks?view=mine").get_json()["items"]] == [
+        case["task_id"]
+    ]
