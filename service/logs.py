@@ -161,6 +161,9 @@ def install_handler(level: str | int = "INFO") -> logging.Handler:
     return handler
 
 
+QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.metrics")
+
+
 def init_app(app: Flask) -> None:
     """Request ids, one access-log line per request, and the JSON handler on stderr.
 
@@ -170,6 +173,12 @@ def init_app(app: Flask) -> None:
     """
     app.config.setdefault("LOG_LEVEL", os.environ.get("LOG_LEVEL", "INFO"))
     install_handler(app.config["LOG_LEVEL"])
+    # SpiffWorkflow logs every task state change at INFO: a dozen lines per step, which cost
+    # as much CPU as the step itself and tell operations nothing. Its warnings still show.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(
+            max(logging.WARNING, logging.getLevelName(app.config["LOG_LEVEL"].upper()))
+        )
 
     @app.before_request
     def assign_request_id() -> None:
