@@ -151,18 +151,25 @@ def uow() -> UnitOfWork:
     return g.uow
 
 
-def after_advance(unit: UnitOfWork, advance: Advance) -> None:
-    """Parties, timers and reminders that an advance implies, in the request's transaction."""
+def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
+    """Parties, timers, reminders and hand-offs an advance implies, in the request's transaction."""
     from service.auth import current_user
     from service.reminders import policy
 
     scheduler = services().scheduler
     user = current_user()
+    by = user.username if user else None
+    now = services().clock.now()
     effects.after_advance(
         unit,
         advance,
-        services().clock.now(),
+        now,
         scheduler.rearm if scheduler is not None else None,
         policy(current_app),
-        by=user.username if user else None,
+        by,
     )
+    if depth >= 3:  # a chain of hand-offs deeper than this is a diagram loop, not casework
+        return
+    starts = current_app.config["MESSAGE_STARTS"]
+    for started in effects.start_from_messages(unit, services().engine, advance, starts, by, now):
+        after_advance(unit, started, depth + 1)

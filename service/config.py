@@ -32,6 +32,13 @@ class Config:
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = None  # valid for the session's life
 
+    # Messages a diagram throws to start another process for the same child (processes.md).
+    MESSAGE_STARTS = {
+        "start_referral": "referral",
+        "start_escalation": "escalation",
+        "start_early_help": "early_help_caf",
+    }
+
     TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
     LOGIN_FREE_FAILURES: int = 3
     LOGIN_FIRST_WAIT_SECONDS: int = 2

@@ -7,11 +7,12 @@ a manager's inbox when the work is done, or to make the new assignee a party to 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from storage.uow import UnitOfWork
 from tasks import inbox, parties, reminders, timers
+from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 
 
@@ -46,3 +47,40 @@ def after_advance(
     if rearm is not None and due_times:
         earliest = min(due_times)
         uow.on_commit(lambda: rearm(earliest))
+
+
+def start_from_messages(
+    uow: UnitOfWork,
+    engine,
+    advance: Advance,
+    starts: Mapping[str, str],
+    started_by: str | None,
+    now: datetime,
+) -> list[Advance]:
+    """Start the instances that ``advance``'s thrown messages call for, for the same child.
+
+    A message like ``start_referral`` (``starts`` maps it to a process key) is how a diagram
+    says "this must go to children's social care": nobody can skip it, so a process that is
+    not deployed fails the step instead of losing the referral.
+    """
+    started = []
+    for message in advance.messages:
+        key = starts.get(message.name)
+        if key is None:
+            continue
+        row = advance.instance
+        child = parties.case_of_instance(uow.session, row.id) if row.business_key is None else None
+        child = row.business_key or child
+        try:
+            new = engine.start(
+                uow, key, business_key=child, variables=message.payload, started_by=started_by
+            )
+        except NotFound:
+            raise Conflict(
+                f"this step must start a {key!r} process, which is not deployed: "
+                "ask a process owner to deploy it"
+            ) from None
+        new_key = parties.case_key(new.instance.business_key, new.instance.id)
+        parties.add_party(uow.session, new_key, started_by, "started", now)
+        started.append(new)
+    return started

@@ -20,6 +20,14 @@ class PendingTimer:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message the instance threw to the outside (e.g. "start a referral for this child")."""
+
+    name: str
+    payload: dict
+
+
 @dataclass
 class Advance:
     instance: ProcessInstance
@@ -28,3 +36,4 @@ class Advance:
     timers: list[PendingTimer] = field(default_factory=list)
     ended: bool = False
     error: dict | None = None
+    messages: list[ThrownMessage] = field(default_factory=list)

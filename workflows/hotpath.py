@@ -30,7 +30,7 @@ from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
-from workflows.state import error_details, open_user_tasks, pending_timers
+from workflows.state import error_details, open_user_tasks, pending_timers, thrown_messages
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
@@ -173,6 +173,7 @@ def complete_cached(
 
     now: datetime = engine.clock.now()
     status, error = run_step(workflow, step)
+    messages = thrown_messages(workflow)
     after = open_user_tasks(workflow)
     state = engine.serializer.dumps(workflow)
     connection = uow.session.connection()
@@ -218,4 +219,5 @@ def complete_cached(
         timers=pending_timers(workflow) if status == "running" else [],
         ended=status != "running",
         error=error,
+        messages=messages,
     )

@@ -33,7 +33,7 @@ from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
-from workflows.state import open_user_tasks, pending_timers
+from workflows.state import open_user_tasks, pending_timers, thrown_messages
 
 STALE = "the instance was changed by someone else; reload and try again"
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
@@ -119,6 +119,7 @@ class Engine:
             task.data.update(variables)
         now = self.clock.now()
         status, error = hotpath.run_step(workflow, workflow.do_engine_steps)
+        messages = thrown_messages(workflow)
         after = open_user_tasks(workflow)
         row = ProcessInstance(
             id=new_id(),
@@ -147,6 +148,7 @@ class Engine:
             timers=pending_timers(workflow) if status == "running" else [],
             ended=status != "running",
             error=error,
+            messages=messages,
         )
 
     def complete_task(
@@ -328,6 +330,7 @@ class Engine:
         status: str | None = None,
     ) -> Advance:
         outcome, error = hotpath.run_step(workflow, step)
+        messages = thrown_messages(workflow)
         status = status or outcome
         now = self.clock.now()
         after = open_user_tasks(workflow)
@@ -360,4 +363,5 @@ class Engine:
             timers=pending_timers(workflow) if status == "running" else [],
             ended=status != "running",
             error=error,
+            messages=messages,
         )

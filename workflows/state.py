@@ -10,7 +10,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
-from workflows.events import PendingTimer
+from workflows.events import PendingTimer, ThrownMessage
 
 
 def open_user_tasks(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
@@ -36,6 +36,22 @@ def pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:
                 )
             )
     return timers
+
+
+def thrown_messages(workflow: BpmnWorkflow) -> list[ThrownMessage]:
+    """Messages thrown to the outside during the last step (taken off the workflow)."""
+    messages = []
+    for event in workflow.get_events():
+        name = getattr(event.event_definition, "name", None)
+        if name:
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            # Camunda-style throws wrap the expression's value: {"payload": ..., "result_var": ...}
+            if set(payload) <= {"payload", "result_var"} and isinstance(
+                payload.get("payload"), dict
+            ):
+                payload = payload["payload"]
+            messages.append(ThrownMessage(name, payload))
+    return messages
 
 
 def _parse(value: str) -> datetime:

@@ -1,0 +1,84 @@
+"""Automatic hand-offs: a significant-harm decision starts a referral nobody can skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.service.helpers import assert_error, make_user, token_client
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+DESCRIBE = {
+    "information": "Bruises seen on the child's arms",
+    "recipient_agency": "childrens_social_care",
+    "purpose": "Protect the child",
+    "legitimate_purpose": "yes",
+    "identifies_living_person": True,
+    "confidential": True,
+}
+HARM = {
+    "significant_harm": True,
+    "prevent_serious_crime": False,
+    "cse_concern": False,
+    "child_age": 9,
+    "sexual_activity": False,
+    "consent_unsafe": True,
+    "consent_unsafe_reason": "Telling the parents could put the child at risk",
+    "in_doubt": False,
+}
+
+
+def _deploy(client, *names):
+    for name in names:
+        response = client.post(
+            "/api/process-definitions",
+            data=(BPMN / f"{name}.bpmn").read_bytes(),
+            headers={"Content-Type": "application/xml"},
+        )
+        assert response.status_code in (200, 201), response.get_json()
+
+
+@pytest.fixture
+def pat(app):
+    make_user(app, "pat", ["practitioner"], agency="school")
+    return token_client(app, "pat")
+
+
+def _to_safeguarding_check(pat) -> dict:
+    started = pat.post(
+        "/api/process-instances",
+        json={"process_key": "information_sharing", "business_key": "child-42"},
+    ).get_json()
+    [task] = started["active_tasks"]
+    done = pat.post(f"/api/tasks/{task['id']}/complete", json={"data": DESCRIBE})
+    assert done.status_code == 200, done.get_json()
+    [check] = done.get_json()["active_tasks"]
+    assert check["element_id"] == "safeguarding_check"
+    return check
+
+
+def test_significant_harm_starts_a_referral_for_the_same_child(client, pat):
+    _deploy(client, "information_sharing", "referral")
+    check = _to_safeguarding_check(pat)
+    response = pat.post(f"/api/tasks/{check['id']}/complete", json={"data": HARM})
+    assert response.status_code == 200, response.get_json()
+    referrals = pat.get(
+        "/api/process-instances", query_string={"process_key": "referral"}
+    ).get_json()["items"]
+    assert [(r["business_key"], r["started_by"]) for r in referrals] == [("child-42", "pat")]
+    mine = pat.get("/api/tasks", query_string={"view": "mine"}).get_json()["items"]
+    [make] = [t for t in mine if t["element_id"] == "make_referral"]
+    task = pat.get(f"/api/tasks/{make['id']}").get_json()
+    assert task["assignee"] == "pat"
+    assert task["data"].get("concerns") == DESCRIBE["information"]  # prefilled
+
+
+def test_without_the_referral_process_the_step_fails_rather_than_skip_it(client, pat):
+    _deploy(client, "information_sharing")
+    check = _to_safeguarding_check(pat)
+    response = pat.post(f"/api/tasks/{check['id']}/complete", json={"data": HARM})
+    assert "not deployed" in assert_error(response, 409, "conflict")["message"]
+    # Nothing moved on: the safeguarding check is still waiting.
+    again = pat.get(f"/api/tasks/{check['id']}").get_json()
+    assert again["status"] == "open"
