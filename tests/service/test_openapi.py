@@ -106,6 +106,9 @@ ROLES = {
     "practitioner": ["practitioner"],
     "manager": ["manager"],
     "board": ["board"],
+    "dsl": ["dsl"],
+    "csc": ["csc"],
+    "csc_manager": ["csc_manager"],
 }
 # Valid input (positive), and input that breaks the schema (negative: only ever a 4xx).
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
