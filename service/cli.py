@@ -80,12 +80,25 @@ def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
                     element = f" [{p.element_id}]" if p.element_id else ""
                     click.echo(f"  {path}{where}{element}: {p.message}", err=True)
                 continue
+            if result.created:
+                _audit(uow, "cli.deploy", {"key": result.definition.key, "file": path.name})
             uow.commit()
         d = result.definition
         state = "deployed" if result.created else "unchanged"
         click.echo(f"{path}: {d.key} version {d.version} ({state})")
     if failed:
         sys.exit(1)
+
+
+def _audit(uow: UnitOfWork, action: str, detail: dict) -> None:
+    """Changes made at the command line are events of the audit trail like any other."""
+    import getpass
+
+    from service.records.audit import Intent, append
+
+    actor = f"cli:{getpass.getuser()}"[:80]
+    intent = Intent(action=action, actor=actor, remote_addr=None, detail=detail)
+    append(uow.session, intent, SystemClock().now())
 
 
 @main.group()
@@ -126,6 +139,7 @@ def users_add(username, roles, agency, manager, email, display_name, password_st
             )
         except ValueError as err:
             raise click.ClickException(str(err)) from None
+        _audit(uow, "cli.users.add", {"username": username, "roles": list(roles)})
         uow.commit()
     click.echo(f"added {username} ({', '.join(roles)})")
 
@@ -146,6 +160,7 @@ def users_disable(username: str) -> None:
         if user is None:
             raise click.ClickException(f"no user called {username!r}")
         user.active = False
+        _audit(uow, "cli.users.disable", {"username": username})
         uow.commit()
     click.echo(f"disabled {username}")
 
@@ -158,6 +173,8 @@ def users_seed_demo(url: str) -> None:
 
     with UnitOfWork(_session_factory()) as uow:
         created = seed_demo(uow.session, SystemClock())
+        if created:
+            _audit(uow, "cli.users.seed_demo", {"usernames": [c[0] for c in created]})
         uow.commit()
     if created:
         click.echo("Demo users (one-time passwords, shown only now):")

@@ -100,3 +100,20 @@ def services_of(app):
 
 def _env(app) -> dict:
     return {"DATABASE_URL": app.config["DATABASE_URL"]}
+
+
+def test_changes_at_the_command_line_are_audited(app, client):
+    env = _env(app)
+    runner = CliRunner()
+    added = runner.invoke(
+        main,
+        ["users", "add", "zoe", "--role", "practitioner", "--password-stdin"],
+        input="long-enough-password\n",
+        env=env,
+    )
+    assert added.exit_code == 0, added.output
+    assert runner.invoke(main, ["users", "disable", "zoe"], env=env).exit_code == 0
+    actions = [(e["action"], e["detail"]) for e in _events(client)]
+    assert ("cli.users.add", {"username": "zoe", "roles": ["practitioner"]}) in actions
+    assert ("cli.users.disable", {"username": "zoe"}) in actions
+    assert client.get("/api/audit/verify").get_json()["ok"] is True
