@@ -119,6 +119,7 @@ class SessionInterface(SecureCookieSessionInterface):
 def _register_blueprints(app: Flask) -> None:
     from service.api.audit import bp as audit
     from service.api.auth import bp as auth
+    from service.api.consents import bp as consents
     from service.api.definitions import bp as definitions
     from service.api.docs import bp as docs
     from service.api.escalations import bp as escalations
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
     app.register_blueprint(auth, url_prefix="/api")
     app.register_blueprint(audit, url_prefix="/api")
+    app.register_blueprint(consents, url_prefix="/api/consents")
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")

@@ -260,3 +260,23 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Consent(Base):
+    """Consent to share, per child (and family member), with its scope; withdrawn, never deleted."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_child", "child", "recorded_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    child: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(200))  # "child" or the family member who gave it
+    agencies: Mapped[list[str]] = mapped_column(JSON)
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    how: Mapped[str] = mapped_column(String(40))  # verbal | written | electronic
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(80))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)

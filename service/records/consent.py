@@ -1,0 +1,91 @@
+"""The consent register: consent per child and family member, its scope, and its withdrawal.
+
+Consents are never deleted: a withdrawal is recorded on the consent (who, when, why) and told
+to every running instance of the child as the BPMN message ``consent_withdrawn``, so a process
+waiting for it (early help) stops sharing beyond what safeguarding requires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Consent, ProcessInstance
+from storage.uow import UnitOfWork
+from workflows.errors import Conflict, NotFound
+from workflows.events import Advance
+from workflows.instances import Engine
+
+WITHDRAWN_MESSAGE = "consent_withdrawn"
+
+
+def record(
+    session: Session,
+    *,
+    child: str,
+    person: str,
+    agencies: list[str],
+    purposes: list[str],
+    how: str,
+    notes: str | None,
+    by: str,
+    now: datetime,
+) -> Consent:
+    consent = Consent(
+        child=child,
+        person=person,
+        agencies=agencies,
+        purposes=purposes,
+        how=how,
+        notes=notes,
+        recorded_by=by,
+        recorded_at=now,
+    )
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def for_child(session: Session, child: str) -> list[Consent]:
+    return list(
+        session.scalars(select(Consent).where(Consent.child == child).order_by(Consent.recorded_at))
+    )
+
+
+def status(session: Session, child: str) -> str:
+    """``given`` if a consent is in force, ``withdrawn`` if all were withdrawn, else ``none``."""
+    consents = for_child(session, child)
+    if any(c.withdrawn_at is None for c in consents):
+        return "given"
+    return "withdrawn" if consents else "none"
+
+
+def withdraw(
+    engine: Engine, uow: UnitOfWork, consent_id: str, *, by: str, reason: str, now: datetime
+) -> tuple[Consent, list[Advance]]:
+    """Record the withdrawal and deliver it to the child's running instances that await it."""
+    consent = uow.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(f"consent {consent_id} does not exist")
+    if consent.withdrawn_at is not None:
+        raise Conflict("this consent was already withdrawn")
+    consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_reason = now, by, reason
+    uow.session.flush()
+    running = uow.session.scalars(
+        select(ProcessInstance.id).where(
+            ProcessInstance.business_key == consent.child, ProcessInstance.status == "running"
+        )
+    ).all()
+    payload = {"consent_id": consent.id, "person": consent.person, "reason": reason}
+    advances = []
+    for instance_id in running:
+        savepoint = uow.session.begin_nested()
+        try:
+            advances.append(engine.deliver_message(uow, instance_id, WITHDRAWN_MESSAGE, payload))
+        except Conflict:
+            savepoint.rollback()  # this instance does not wait for the message
+            continue
+        savepoint.commit()
+    return consent, advances
