@@ -20,6 +20,19 @@ class PendingTimer:
     due_at: datetime
 
 
+@dataclass(frozen=True)
+class ScriptRun:
+    """A script task that completed during the advance, with its task data afterwards.
+
+    ``data`` is the live task's dict: read it, do not change it. Whoever acts on a script's
+    output (e.g. the sharing register on ``register_entry``) can use ``task_id`` to act once.
+    """
+
+    task_id: str
+    element_id: str
+    data: dict
+
+
 @dataclass
 class Advance:
     instance: ProcessInstance
@@ -28,3 +41,4 @@ class Advance:
     timers: list[PendingTimer] = field(default_factory=list)
     ended: bool = False
     error: dict | None = None
+    scripts: list[ScriptRun] = field(default_factory=list)

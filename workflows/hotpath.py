@@ -11,6 +11,7 @@ written yet, so the caller simply takes the ordinary path that reads the row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
-from workflows.state import error_details, open_user_tasks, pending_timers
+from workflows.state import error_details, open_user_tasks, pending_timers, scripts_run
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
@@ -172,6 +173,7 @@ def complete_cached(
         workflow.do_engine_steps()
 
     now: datetime = engine.clock.now()
+    since = time.time()
     status, error = run_step(workflow, step)
     after = open_user_tasks(workflow)
     state = engine.serializer.dumps(workflow)
@@ -218,4 +220,5 @@ def complete_cached(
         timers=pending_timers(workflow) if status == "running" else [],
         ended=status != "running",
         error=error,
+        scripts=scripts_run(workflow, since),
     )
