@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.access import access, viewer
 from service.api import shapes
-from service.api.requests import body_of, is_whole_number, limit_arg
+from service.api.requests import MAX_INT, body_of, is_whole_number, limit_arg
 from service.api.schemas_records import CorrectionIn, SharingPage, SharingQuery, SharingRecordOut
 from service.app import services, uow
 from service.auth import current_user
@@ -65,7 +65,7 @@ def list_records():
     if cursor:
         if not (is_whole_number(cursor) and len(cursor) <= 12):
             raise ApiError(400, "bad_request", "cursor is not valid.")
-        query = query.where(SharingRecord.id > int(cursor))
+        query = query.where(SharingRecord.id > min(int(cursor), MAX_INT))
     limit = limit_arg()
     rows = list(uow().session.scalars(query.order_by(SharingRecord.id).limit(limit + 1)))
     more = len(rows) > limit
@@ -84,6 +84,8 @@ def list_records():
 )
 def correct(record_id: int):
     body = body_of(CorrectionIn)
+    if record_id > MAX_INT:
+        raise ApiError(404, "not_found", "No such register entry.")
     unit = uow()
     query = _visible(select(SharingRecord).where(SharingRecord.id == record_id))
     original = unit.session.scalars(query).first()
