@@ -15,7 +15,7 @@ from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
-from service.records import trail
+from service.records import register, trail
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks import effects
@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.health import bp as health
     from service.api.instances import bp as instances
     from service.api.notifications import bp as notifications
+    from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
 
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks, url_prefix="/api/tasks")
     app.register_blueprint(notifications, url_prefix="/api/notifications")
     app.register_blueprint(escalations, url_prefix="/api")
+    app.register_blueprint(sharing, url_prefix="/api")
 
 
 def services() -> Services:
@@ -154,7 +156,8 @@ def uow() -> UnitOfWork:
 
 
 def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
-    """Parties, timers, reminders and hand-offs an advance implies, in the request's transaction."""
+    """Parties, timers, reminders, register entries and hand-offs an advance implies, in the
+    request's transaction."""
     from service.auth import current_user
     from service.reminders import policy
 
@@ -170,6 +173,12 @@ def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
         policy(current_app),
         by,
     )
+    try:
+        register.after_advance(unit.session, advance, by, now)
+    except register.RegisterError as err:
+        raise ApiError(
+            422, "invalid_input", "The decision cannot be recorded.", err.problems
+        ) from None
     if depth >= 3:  # a chain of hand-offs deeper than this is a diagram loop, not casework
         return
     starts = current_app.config["MESSAGE_STARTS"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from service.records import register
 from service.reminders import policy, timer_handlers
 from storage.uow import UnitOfWork
 from tasks import effects
@@ -21,6 +22,7 @@ def start_scheduler(app: Flask) -> TimerScheduler:
     def after(uow: UnitOfWork, advance: Advance) -> None:
         now = services.clock.now()
         effects.after_advance(uow, advance, now, scheduler.rearm, reminder_policy, by="timer")
+        register.after_advance(uow.session, advance, "timer", now)
 
     scheduler = TimerScheduler(
         services.session_factory,

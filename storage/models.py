@@ -10,7 +10,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -280,3 +290,65 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by: Mapped[str | None] = mapped_column(String(80))
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SharingRecord(Base):
+    """One entry of the information-sharing register: a decision to share or not, and why.
+
+    Append-only: a correction is a new row naming the one it corrects (``corrects``). Updates
+    and deletes are refused by database triggers (migration 0006) and, before SQL is even
+    sent, by the mapper events below. ``hash`` covers every column and the previous row's hash.
+    ``source_task_id`` is the script task that produced the entry: unique, so a decision is
+    recorded once however often its advance is retried.
+    """
+
+    __tablename__ = "sharing_record"
+    __table_args__ = (
+        Index("ix_sharing_record_child", "child", "id"),
+        Index("ix_sharing_record_instance", "instance_id"),
+        Index("ix_sharing_record_decided_at", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    source_task_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    child: Mapped[str | None] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))  # share | not_share
+    with_consent: Mapped[bool] = mapped_column(Boolean)
+    consent_status: Mapped[str | None] = mapped_column(String(40))
+    consent_override_reason: Mapped[str | None] = mapped_column(Text)
+    lawful_basis: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    information_shared: Mapped[str | None] = mapped_column(Text)
+    recipients: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    method: Mapped[str | None] = mapped_column(String(40))
+    necessity_and_proportionality: Mapped[str | None] = mapped_column(Text)
+    advice_sought_from: Mapped[str | None] = mapped_column(String(80))
+    views_of_child_or_family: Mapped[str | None] = mapped_column(Text)
+    subject_informed: Mapped[bool | None] = mapped_column(Boolean)
+    not_informed_reason: Mapped[str | None] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    corrects: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or remove a row of an append-only table."""
+
+
+def _refuse(action: str):
+    def listener(_mapper, _connection, target) -> None:
+        raise AppendOnlyError(
+            f"{target.__tablename__} is append-only: a row cannot be {action}; "
+            "record a correction instead"
+        )
+
+    return listener
+
+
+event.listen(SharingRecord, "before_update", _refuse("updated"))
+event.listen(SharingRecord, "before_delete", _refuse("deleted"))

@@ -28,6 +28,19 @@ class ThrownMessage:
     payload: dict
 
 
+@dataclass(frozen=True)
+class ScriptRun:
+    """A script task that completed during the advance, with its task data afterwards.
+
+    ``data`` is the live task's dict: read it, do not change it. Whoever acts on a script's
+    output (e.g. the sharing register on ``register_entry``) can use ``task_id`` to act once.
+    """
+
+    task_id: str
+    element_id: str
+    data: dict
+
+
 @dataclass
 class Advance:
     instance: ProcessInstance
@@ -37,3 +50,4 @@ class Advance:
     ended: bool = False
     error: dict | None = None
     messages: list[ThrownMessage] = field(default_factory=list)
+    scripts: list[ScriptRun] = field(default_factory=list)

@@ -11,6 +11,7 @@ written yet, so the caller simply takes the ordinary path that reads the row.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,13 @@ from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
-from workflows.state import error_details, open_user_tasks, pending_timers, thrown_messages
+from workflows.state import (
+    error_details,
+    open_user_tasks,
+    pending_timers,
+    scripts_run,
+    thrown_messages,
+)
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
@@ -172,6 +179,7 @@ def complete_cached(
         workflow.do_engine_steps()
 
     now: datetime = engine.clock.now()
+    since = time.time()
     status, error = run_step(workflow, step)
     messages = thrown_messages(workflow)
     after = open_user_tasks(workflow)
@@ -220,4 +228,5 @@ def complete_cached(
         ended=status != "running",
         error=error,
         messages=messages,
+        scripts=scripts_run(workflow, since),
     )

@@ -9,6 +9,7 @@ fails with :class:`Conflict` instead of overwriting someone else's work.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
@@ -33,7 +34,7 @@ from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
-from workflows.state import open_user_tasks, pending_timers, thrown_messages
+from workflows.state import open_user_tasks, pending_timers, scripts_run, thrown_messages
 
 STALE = "the instance was changed by someone else; reload and try again"
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
@@ -118,6 +119,7 @@ class Engine:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         now = self.clock.now()
+        since = time.time()
         status, error = hotpath.run_step(workflow, workflow.do_engine_steps)
         messages = thrown_messages(workflow)
         after = open_user_tasks(workflow)
@@ -149,6 +151,7 @@ class Engine:
             ended=status != "running",
             error=error,
             messages=messages,
+            scripts=scripts_run(workflow, since),
         )
 
     def complete_task(
@@ -329,6 +332,7 @@ class Engine:
         completed: set[str] = frozenset(),
         status: str | None = None,
     ) -> Advance:
+        since = time.time()
         outcome, error = hotpath.run_step(workflow, step)
         messages = thrown_messages(workflow)
         status = status or outcome
@@ -364,4 +368,5 @@ class Engine:
             ended=status != "running",
             error=error,
             messages=messages,
+            scripts=scripts_run(workflow, since),
         )

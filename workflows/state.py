@@ -6,16 +6,27 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 
-from workflows.events import PendingTimer, ThrownMessage
+from workflows.events import PendingTimer, ScriptRun, ThrownMessage
 
 
 def open_user_tasks(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
     """Tasks waiting for a person, by task id."""
     return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def scripts_run(workflow: BpmnWorkflow, since: float) -> list[ScriptRun]:
+    """Script tasks completed at or after ``since`` (a ``time.time()`` taken before the step)."""
+    return [
+        ScriptRun(str(task.id), task.task_spec.bpmn_id, task.data)
+        for task in workflow.get_tasks(
+            state=TaskState.COMPLETED, spec_class=ScriptTask, updated_ts=since
+        )
+    ]
 
 
 def pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:

@@ -34,7 +34,7 @@ class ConsentIn(Model):
     person: Short = Field(description='"child", or the family member who gave consent')
     agencies: list[Short] = Field(min_length=1)
     purposes: list[Short] = Field(min_length=1)
-    how: Literal["verbal", "written", "electronic"]
+    how: Short = Field(description="verbal, written or electronic")
     notes: Annotated[str, Field(max_length=4000)] | None = None
 
 
@@ -110,6 +110,7 @@ def _list_strings(body: dict, name: str) -> list[str]:
     "A child's consents and whether one is in force",
     query=ConsentQuery,
     responses={200: ConsentPage},
+    errors=(404,),
 )
 def list_consents():
     child = request.args.get("child", "")

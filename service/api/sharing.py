@@ -1,0 +1,114 @@
+"""The information-sharing register: read it, and correct an entry by adding a new one.
+
+There is deliberately no PUT, PATCH or DELETE: entries are append-only (see
+``service.records.register``). Admins and the Board read the whole register; managers and
+DSLs read the entries of the cases they may see (need-to-know).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import func, select
+
+from service.access import access, viewer
+from service.api import shapes
+from service.api.requests import MAX_INT, body_of, is_whole_number, limit_arg
+from service.api.schemas_records import CorrectionIn, SharingPage, SharingQuery, SharingRecordOut
+from service.app import services, uow
+from service.auth import current_user
+from service.errors import ApiError
+from service.openapi import spec
+from service.records import register, trail
+from storage.models import SharingRecord
+from tasks import parties
+
+bp = Blueprint("sharing", __name__)
+READERS = ("admin", "board", "manager", "dsl")
+CORRECTORS = ("admin", "dsl", "manager")
+
+
+def _out(row: SharingRecord) -> dict:
+    body = {name: getattr(row, name) for name in SharingRecordOut.model_fields}
+    body["decided_at"] = shapes.iso(row.decided_at)
+    body["recorded_at"] = shapes.iso(row.recorded_at)
+    body["recipients"] = [dict(r) for r in row.recipients or []]
+    return body
+
+
+def _visible(query):
+    """Only the entries of cases the caller may see, unless they see everything."""
+    who = viewer(current_user())
+    if who.sees_everything or "board" in who.roles:
+        return query
+    keys = parties.visible_case_keys(who).subquery()
+    case = func.coalesce(SharingRecord.child, SharingRecord.instance_id)
+    return query.where(case.in_(select(keys.c[0])))
+
+
+@bp.get("/sharing-records")
+@access(*READERS)
+@spec("The sharing register, oldest first", query=SharingQuery, responses={200: SharingPage})
+def list_records():
+    query = _visible(select(SharingRecord))
+    if request.args.get("child"):
+        query = query.where(SharingRecord.child == request.args["child"])
+    decision = request.args.get("decision")
+    if decision:
+        if decision not in register.DECISIONS:
+            raise ApiError(400, "bad_request", "decision must be share or not_share.")
+        query = query.where(SharingRecord.decision == decision)
+    if request.args.get("from"):
+        query = query.where(SharingRecord.decided_at >= shapes.parse_iso(request.args["from"]))
+    if request.args.get("to"):
+        query = query.where(SharingRecord.decided_at < shapes.parse_iso(request.args["to"]))
+    cursor = request.args.get("cursor")
+    if cursor:
+        if not (is_whole_number(cursor) and len(cursor) <= 12):
+            raise ApiError(400, "bad_request", "cursor is not valid.")
+        query = query.where(SharingRecord.id > min(int(cursor), MAX_INT))
+    limit = limit_arg()
+    rows = list(uow().session.scalars(query.order_by(SharingRecord.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify(
+        {"items": [_out(r) for r in rows], "next_cursor": str(rows[-1].id) if more else None}
+    )
+
+
+@bp.post("/sharing-records/<int:record_id>/corrections")
+@access(*CORRECTORS)
+@spec(
+    "Correct a register entry: a new entry that references it",
+    body=CorrectionIn,
+    responses={201: SharingRecordOut},
+)
+def correct(record_id: int):
+    body = body_of(CorrectionIn)
+    if record_id > MAX_INT:
+        raise ApiError(404, "not_found", "No such register entry.")
+    unit = uow()
+    query = _visible(select(SharingRecord).where(SharingRecord.id == record_id))
+    original = unit.session.scalars(query).first()
+    if original is None:
+        raise ApiError(404, "not_found", "No such register entry.")
+    entry = {**body, "instance_id": original.instance_id}
+    try:
+        row = register.record(
+            unit.session,
+            entry,
+            instance=None,
+            decided_by=current_user().username,
+            now=services().clock.now(),
+            child=original.child,
+            corrects=original.id,
+        )
+    except register.RegisterError as err:
+        message = "The correction cannot be recorded."
+        raise ApiError(422, "invalid_input", message, err.problems) from None
+    trail.note(
+        instance_id=original.instance_id,
+        case_key=original.child,
+        detail={"corrects": original.id, "record": row.id},
+    )
+    unit.commit()
+    return jsonify(_out(row)), 201

@@ -1,0 +1,233 @@
+"""The information-sharing register: every decision to share or not, append-only, hash-chained.
+
+The diagram decides; this module records. ``information_sharing``'s script task
+``record_decision`` leaves a ``register_entry`` dict in its task data. The engine reports every
+script task that completed during an advance (``Advance.scripts``), and :func:`after_advance` —
+called by the service after each advance, in the same transaction — writes one record per
+script run that produced a ``register_entry``, enriched with what the script cannot know (who
+decided, when, the child, who gave advice). The run's task id is stored in the unique
+``source_task_id`` column, so a retried or replayed advance records nothing twice.
+
+Rows are never changed: a correction is a new record whose ``corrects`` names the old one. The
+chain works like the audit trail's (``service.records.audit``): each record's hash covers its
+columns and the previous record's hash, appended under a transaction-wide lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from storage.models import ProcessInstance, SharingRecord, Task
+from workflows.events import Advance
+
+GENESIS = "0" * 64
+_LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
+DECISIONS = ("share", "not_share")
+ENTRY_KEY = "register_entry"
+PROPORTIONATE = (
+    "Confirmed necessary, proportionate, relevant, adequate, accurate, timely and secure"
+)
+TEXT_FIELDS = (
+    "consent_status",
+    "consent_override_reason",
+    "lawful_basis",
+    "purpose",
+    "information_shared",
+    "method",
+    "necessity_and_proportionality",
+    "advice_sought_from",
+    "views_of_child_or_family",
+    "not_informed_reason",
+    "reasons",
+)
+HASHED = (
+    "id",
+    "instance_id",
+    "source_task_id",
+    "child",
+    "decision",
+    "with_consent",
+    *TEXT_FIELDS,
+    "recipients",
+    "subject_informed",
+    "decided_by",
+    "decided_at",
+    "recorded_at",
+    "corrects",
+    "prev_hash",
+)
+
+
+class RegisterError(ValueError):
+    """An entry that cannot be recorded; ``problems`` name each field (422)."""
+
+    def __init__(self, problems: list[dict[str, str]]):
+        super().__init__("; ".join(f"{p['field']} {p['message']}" for p in problems))
+        self.problems = problems
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check(entry: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What is wrong with ``entry`` (empty when it can be recorded)."""
+    problems = []
+    if entry.get("decision") not in DECISIONS:
+        problems.append({"field": "decision", "message": "must be share or not_share"})
+    if not isinstance(entry.get("with_consent", False), bool):
+        problems.append({"field": "with_consent", "message": "must be true or false"})
+    if _blank(entry.get("reasons")):
+        problems.append({"field": "reasons", "message": "is required"})
+    if entry.get("decision") == "share" and not entry.get("with_consent"):
+        if _blank(entry.get("lawful_basis")):
+            problems.append(
+                {"field": "lawful_basis", "message": "is required to share without consent"}
+            )
+        if _blank(entry.get("reasons")) and _blank(entry.get("consent_override_reason")):
+            problems.append(
+                {
+                    "field": "consent_override_reason",
+                    "message": "a justification is required to share without consent",
+                }
+            )
+    recipients = entry.get("recipients") or []
+    if not isinstance(recipients, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("agency"), str) for r in recipients
+    ):
+        problems.append({"field": "recipients", "message": "must be a list of {agency, person?}"})
+    return problems
+
+
+def _digest(row: SharingRecord) -> str:
+    body = {name: getattr(row, name) for name in HASHED}
+    for name in ("decided_at", "recorded_at"):
+        body[name] = body[name].isoformat()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    entry: Mapping[str, Any],
+    *,
+    instance: ProcessInstance | None,
+    decided_by: str | None,
+    now: datetime,
+    child: str | None = None,
+    source_task_id: str | None = None,
+    corrects: int | None = None,
+) -> SharingRecord:
+    """Append ``entry`` to the register in the session's transaction; :class:`RegisterError`
+    when it cannot be recorded (e.g. a share without consent and without a lawful basis)."""
+    problems = check(entry)
+    if problems:
+        raise RegisterError(problems)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    last = session.execute(
+        select(SharingRecord.id, SharingRecord.hash).order_by(SharingRecord.id.desc()).limit(1)
+    ).first()
+    row = SharingRecord(
+        id=(last[0] + 1) if last else 1,
+        instance_id=instance.id if instance is not None else entry.get("instance_id"),
+        source_task_id=source_task_id,
+        child=child if child is not None else entry.get("child"),
+        decision=entry["decision"],
+        with_consent=bool(entry.get("with_consent")),
+        recipients=[
+            {"agency": r["agency"], **({"person": r["person"]} if r.get("person") else {})}
+            for r in entry.get("recipients") or []
+        ],
+        subject_informed=entry.get("subject_informed"),
+        decided_by=decided_by,
+        decided_at=entry.get("decided_at") or now,
+        recorded_at=now,
+        corrects=corrects,
+        prev_hash=last[1] if last else GENESIS,
+    )
+    for name in TEXT_FIELDS:
+        value = entry.get(name)
+        setattr(row, name, None if _blank(value) else str(value))
+    row.hash = _digest(row)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def from_process(data: Mapping[str, Any], advised_by: str | None) -> dict[str, Any]:
+    """The register entry of a ``record_decision`` run: the script's ``register_entry`` plus
+    what the answers given so far say about consent, recipients and proportionality."""
+    entry = dict(data[ENTRY_KEY])
+    sharing = entry.get("decision") == "share"
+    if data.get("consent_unsafe"):
+        consent = "not_sought"
+        override = data.get("consent_unsafe_reason") or entry.get("reasons")
+    else:
+        consent = data.get("consent_outcome")
+        refused = consent in ("refused", "not_obtained")
+        override = entry.get("reasons") if sharing and refused else None
+    agency = entry.get("recipient_agency") or data.get("recipient_agency")
+    person = data.get("recipient_person")
+    defaults = {
+        "consent_status": consent,
+        "consent_override_reason": override if sharing and not entry.get("with_consent") else None,
+        "purpose": data.get("purpose"),
+        "information_shared": data.get("information_shared") if sharing else None,
+        "recipients": [{"agency": agency, "person": person}] if agency else [],
+        "method": data.get("method") if sharing else None,
+        "necessity_and_proportionality": (
+            PROPORTIONATE if sharing and data.get("necessary_and_proportionate") else None
+        ),
+        "advice_sought_from": advised_by,
+        "views_of_child_or_family": data.get("views_of_child_or_family"),
+        "subject_informed": data.get("subject_informed"),
+        "not_informed_reason": data.get("not_informed_reason"),
+    }
+    for name, value in defaults.items():
+        if entry.get(name) is None:
+            entry[name] = value
+    return entry
+
+
+def after_advance(session: Session, advance: Advance, by: str | None, now: datetime) -> None:
+    """Record each ``register_entry`` a script produced during ``advance`` (once per run)."""
+    runs = [run for run in advance.scripts if isinstance(run.data.get(ENTRY_KEY), dict)]
+    if not runs:
+        return
+    instance_id = advance.instance.id
+    business_key = session.scalar(
+        select(ProcessInstance.business_key).where(ProcessInstance.id == instance_id)
+    )
+    advised_by = session.scalar(
+        select(Task.completed_by)
+        .where(
+            Task.instance_id == instance_id,
+            Task.element_id == "give_advice",
+            Task.status == "completed",
+        )
+        .order_by(Task.completed_at.desc())
+        .limit(1)
+    )
+    for run in runs:
+        done = session.scalar(
+            select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
+        )
+        if done is not None:
+            continue
+        record(
+            session,
+            from_process(run.data, advised_by),
+            instance=advance.instance,
+            decided_by=by,
+            now=now,
+            child=business_key,
+            source_task_id=run.task_id,
+        )

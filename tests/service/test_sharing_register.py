@@ -1,0 +1,201 @@
+"""The information-sharing register: one append-only, hash-chained entry per decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from service.app import services
+from storage import UnitOfWork
+from storage.models import AppendOnlyError, SharingRecord
+from tests.service.helpers import assert_error, deploy_xml, open_task_id, start_instance
+
+DIAGRAM = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
+REQUEST = {
+    "information": "Attendance and the child's account of home",
+    "recipient_agency": "health",
+    "recipient_person": "School nurse",
+    "purpose": "Arrange health support",
+    "urgent": False,
+    "legitimate_purpose": "yes",
+    "identifies_living_person": True,
+    "confidential": True,
+}
+CHECK = {
+    "significant_harm": False,
+    "prevent_serious_crime": False,
+    "cse_concern": False,
+    "child_age": 14,
+    "sexual_activity": False,
+    "consent_unsafe": False,
+    "in_doubt": False,
+}
+SHARE = {
+    "information_shared": "Attendance record",
+    "method": "secure_email",
+    "necessary_and_proportionate": True,
+}
+
+
+@pytest.fixture
+def pat(client, client_for):
+    response = deploy_xml(client, DIAGRAM.read_bytes(), filename="information_sharing.bpmn")
+    assert response.status_code == 201, response.get_json()
+    return client_for("pat", ["practitioner"], agency="school")
+
+
+def _do(app, pat, instance_id: str, element_id: str, data: dict) -> dict:
+    task_id = open_task_id(app, instance_id, element_id)
+    response = pat.post(f"/api/tasks/{task_id}/complete", json={"data": data})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _start(pat, child: str) -> str:
+    response = start_instance(pat, "information_sharing", business_key=child)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def _share_with_consent(app, pat, child: str = "child-1") -> str:
+    instance_id = _start(pat, child)
+    _do(app, pat, instance_id, "describe_request", REQUEST)
+    _do(app, pat, instance_id, "safeguarding_check", CHECK)
+    consent = {"consent_outcome": "given", "views_of_child_or_family": "Happy for it"}
+    _do(app, pat, instance_id, "seek_consent", consent)
+    _do(app, pat, instance_id, "share_information", SHARE)
+    _do(app, pat, instance_id, "inform_family", {"subject_informed": True})
+    return instance_id
+
+
+def _not_share(app, pat, child: str = "child-2") -> str:
+    instance_id = _start(pat, child)
+    body = _do(app, pat, instance_id, "describe_request", {**REQUEST, "legitimate_purpose": "no"})
+    assert body["state"] == "completed"
+    return instance_id
+
+
+def _records(app) -> list[SharingRecord]:
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        rows = list(uow.session.scalars(select(SharingRecord).order_by(SharingRecord.id)))
+        uow.session.expunge_all()
+        return rows
+
+
+def test_each_decision_is_recorded_once_and_listed(app, client, pat):
+    shared = _share_with_consent(app, pat)
+    not_shared = _not_share(app, pat)
+    rows = _records(app)
+    assert [(r.instance_id, r.decision) for r in rows] == [
+        (shared, "share"),
+        (not_shared, "not_share"),
+    ]
+    share, refuse = rows
+    assert share.with_consent is True and share.lawful_basis == "Informed consent"
+    assert share.child == "child-1" and share.decided_by == "pat"
+    assert share.consent_status == "given" and share.method == "secure_email"
+    assert share.recipients == [{"agency": "health", "person": "School nurse"}]
+    assert share.views_of_child_or_family == "Happy for it"
+    assert refuse.with_consent is False and refuse.lawful_basis is None
+    assert refuse.reasons == "No clear and legitimate purpose for sharing"
+    assert refuse.prev_hash == share.hash
+
+    body = client.get("/api/sharing-records").get_json()
+    assert [item["decision"] for item in body["items"]] == ["share", "not_share"]
+    assert body["next_cursor"] is None
+    only = client.get("/api/sharing-records?decision=not_share&child=child-2").get_json()
+    assert [item["instance_id"] for item in only["items"]] == [not_shared]
+    page = client.get("/api/sharing-records?limit=1").get_json()
+    assert len(page["items"]) == 1 and page["next_cursor"] == "1"
+
+
+def test_a_manager_sees_only_the_cases_they_may_see(app, client_for, pat):
+    _not_share(app, pat)
+    outsider = client_for("olga", ["manager"], agency="police")
+    assert outsider.get("/api/sharing-records").get_json()["items"] == []
+    boss = client_for("maya", ["manager"], agency="school")
+    assert boss.get("/api/sharing-records").get_json()["items"] == []
+    board = client_for("bea", ["board"])
+    assert len(board.get("/api/sharing-records").get_json()["items"]) == 1
+    assert_error(pat.get("/api/sharing-records"), 403)
+
+
+def test_records_cannot_be_changed_or_removed(app, db_url, pat):
+    _not_share(app, pat)
+    for statement in (
+        "UPDATE sharing_record SET decision = 'share'",
+        "DELETE FROM sharing_record",
+    ):
+        with (
+            app.app_context(),
+            UnitOfWork(services().session_factory) as uow,
+            pytest.raises(DatabaseError, match="append-only"),
+        ):
+            uow.session.execute(text(statement))
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        row = uow.session.scalars(select(SharingRecord)).one()
+        row.reasons = "rewritten"
+        with pytest.raises(AppendOnlyError):
+            uow.session.flush()
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        row = uow.session.scalars(select(SharingRecord)).one()
+        uow.session.delete(row)
+        with pytest.raises(AppendOnlyError):
+            uow.session.flush()
+    assert [r.reasons for r in _records(app)] == ["No clear and legitimate purpose for sharing"]
+
+
+def test_no_route_changes_or_removes_an_entry(app, client, pat):
+    _not_share(app, pat)
+    for method in ("put", "patch", "delete"):
+        response = getattr(client, method)("/api/sharing-records/1", json={})
+        assert response.status_code in (404, 405)
+
+
+def test_a_correction_is_a_new_entry_that_references_the_old(app, client, pat):
+    _not_share(app, pat)
+    correction = {
+        "decision": "share",
+        "with_consent": False,
+        "lawful_basis": "UK GDPR Art. 6(1)(e); DPA 2018 Sch. 1 para 18",
+        "reasons": "The purpose was misread: this is a safeguarding share",
+        "recipients": [{"agency": "police"}],
+    }
+    response = client.post("/api/sharing-records/1/corrections", json=correction)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["corrects"] == 1 and body["id"] == 2 and body["child"] == "child-2"
+    assert body["decided_by"] == "ada" and body["recipients"] == [{"agency": "police"}]
+    original, fixed = _records(app)
+    assert original.decision == "not_share" and fixed.prev_hash == original.hash
+
+
+def test_a_share_without_consent_needs_a_lawful_basis(app, client, pat):
+    _not_share(app, pat)
+    bad = {"decision": "share", "with_consent": False, "reasons": "Because"}
+    error = assert_error(client.post("/api/sharing-records/1/corrections", json=bad), 422)
+    assert [d["field"] for d in error["details"]] == ["lawful_basis"]
+    assert len(_records(app)) == 1
+    assert_error(client.post("/api/sharing-records/99/corrections", json=bad), 404)
+
+
+def test_a_replayed_advance_records_nothing_twice(app, pat):
+    from datetime import UTC, datetime
+
+    from service.records import register
+    from workflows.events import Advance, ScriptRun
+
+    _not_share(app, pat)
+    (row,) = _records(app)
+    assert row.source_task_id is not None
+    entry = {"decision": "not_share", "with_consent": False, "reasons": "No purpose"}
+    run = ScriptRun(row.source_task_id, "record_decision", {"register_entry": entry})
+    instance = type("Snapshot", (), {"id": row.instance_id})()
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        advance = Advance(instance=instance, scripts=[run])
+        register.after_advance(uow.session, advance, "pat", datetime.now(UTC))
+        uow.commit()
+    assert len(_records(app)) == 1
