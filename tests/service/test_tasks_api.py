@@ -166,6 +166,10 @@ def test_bad_worklist_arguments_are_400(people, args):
 
 def test_two_people_completing_at_once_exactly_one_wins(app, people):
     task_id = _describe(people["pat"])
+    # sam held the task once, so stays a party to the case: losing the race is a 409 for him,
+    # not a 404 (a mere candidate stops seeing the case once the task is done).
+    people["sam"].post(f"/api/tasks/{task_id}/claim")
+    people["sam"].post(f"/api/tasks/{task_id}/unclaim")
     clients = [token_client(app, name) for name in ("pat", "sam", "pat", "sam")]
     barrier = threading.Barrier(len(clients), timeout=30)
     statuses: list[int] = []
