@@ -19,10 +19,10 @@ bp = Blueprint("pages", __name__)
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never send a freshly signed-in user to another site."""
     if not target:
-        return url_for("pages.home")
+        return url_for("work.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("pages.home")
+        return url_for("work.home")
     return target
 
 
@@ -71,10 +71,3 @@ def logout():
         end_session()
         return redirect(url_for("pages.login"))
     return render_template("logout.html", user=current_user())
-
-
-@bp.get("/")
-@access()
-@spec("My work (a page)", responses={200: HTML, 302: None}, tag="pages")
-def home():
-    return render_template("home.html", user=current_user())

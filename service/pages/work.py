@@ -1,0 +1,288 @@
+"""My work, one task with its form, and starting a process: pages for people using a browser.
+
+The pages use the same rules as the API (``@access``) and the same domain functions
+(``tasks.worklist``, ``tasks.work``, ``tasks.forms``); they only turn form strings into typed
+answers and answers, problems and conflicts into HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from service.access import access, viewer
+from service.app import after_advance, services, uow
+from service.auth import current_user
+from service.errors import ApiError
+from service.openapi import HTML, spec
+from service.records import trail
+from storage.models import ProcessDefinition, Task
+from tasks import forms, parties, work
+from tasks.errors import FormInvalid
+from tasks.worklist import page, worklist_query
+from workflows.errors import Conflict
+
+bp = Blueprint("work", __name__)
+CASEWORK = ("practitioner", "manager", "dsl", "csc", "csc_manager")
+DUE_SOON = timedelta(hours=24)
+SHOWN = 200  # tasks per list on "My work"
+WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
+CSRF_ONLY = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "properties": {"csrf_token": {"type": "string"}},
+    }
+}
+ANSWERS = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "properties": {"csrf_token": {"type": "string"}},
+        "additionalProperties": {"type": "string"},
+    }
+}
+
+
+def lateness(due: datetime | None, now: datetime) -> tuple[str, str]:
+    """The CSS class and the words for how a due time stands: overdue, due soon, or neither."""
+    if due is None:
+        return "", ""
+    if due < now:
+        late = now - due
+        if late >= timedelta(days=1):
+            days = late.days
+            return "overdue", f"{days} day{'s' if days != 1 else ''} late"
+        hours = max(1, int(late.total_seconds() // 3600))
+        return "overdue", f"late by {hours} hour{'s' if hours != 1 else ''}"
+    if due - now <= DUE_SOON:
+        return "due-soon", "due within 24 hours"
+    return "", ""
+
+
+def _rows(view: str, now: datetime) -> list[dict]:
+    query = worklist_query(viewer(current_user()), view, now)
+    rows, _more = page(uow().session, query, 0, SHOWN)
+    shown = []
+    for task, process_key, business_key in rows:
+        status, words = lateness(task.due_at, now)
+        shown.append(
+            {"task": task, "process_key": process_key, "business_key": business_key}
+            | {"status": status, "lateness": words}
+        )
+    return shown
+
+
+@bp.get("/")
+@access()
+@spec(
+    "My work: tasks assigned to me and tasks I can claim (a page)",
+    responses={200: HTML, 302: None},
+    tag="pages",
+)
+def home():
+    now = services().clock.now()
+    mine, candidate = _rows("mine", now), _rows("candidate", now)
+    return render_template("work.html", user=current_user(), mine=mine, candidate=candidate)
+
+
+def typed_answers(fields: list[forms.FormField], form) -> dict:
+    """Form strings as the typed answers ``forms.validate`` expects; empty means not answered.
+
+    A string that is not a value of the field's type is passed on as it is, so that the
+    validator names the problem (``"Enter a whole number"``) beside the field.
+    """
+    data = {}
+    for item in fields:
+        raw = form.get(item.id, "")
+        if not raw.strip():
+            continue
+        if item.type == "boolean" and raw in ("true", "false"):
+            data[item.id] = raw == "true"
+        elif item.type == "long" and WHOLE_NUMBER.fullmatch(raw.strip()):
+            data[item.id] = int(raw.strip())
+        else:
+            data[item.id] = raw
+    return data
+
+
+def _shown_values(fields: list[forms.FormField], data: dict) -> dict[str, str]:
+    """Instance data (already typed) as the strings the inputs show."""
+    values = {}
+    for item in fields:
+        value = data.get(item.id)
+        if value is None:
+            continue
+        values[item.id] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return values
+
+
+def _task_page(task_id: str, *, values=None, problems=(), message=None, status=200):
+    unit = uow()
+    task = unit.session.get(Task, task_id)
+    if task is None:
+        raise ApiError(404, "not_found", f"task {task_id} does not exist")
+    now = services().clock.now()
+    fields: list[forms.FormField] = []
+    if task.status == "open":
+        _, task_spec, data = services().engine.open_task(unit, task_id)
+        fields = forms.form_of(task_spec)
+        if values is None:
+            values = _shown_values(fields, data)
+    errors: dict[str, str] = {}
+    general = []
+    for problem in problems:
+        if problem.field in {item.id for item in fields} and problem.field not in errors:
+            errors[problem.field] = problem.message
+        else:
+            general.append(
+                f"{problem.field}: {problem.message}" if problem.field else problem.message
+            )
+    user = current_user()
+    css, words = lateness(task.due_at, now)
+    body = render_template(
+        "task.html",
+        user=user,
+        task=task,
+        fields=fields,
+        values=values or {},
+        errors=errors,
+        general=general,
+        message=message,
+        status_class=css,
+        lateness=words,
+        mine=task.assignee == user.username,
+        may_claim=task.status == "open"
+        and not task.assignee
+        and work.may_claim(viewer(user), task),
+    )
+    return body, status
+
+
+@bp.get("/tasks/<task_id>")
+@access(case_scoped=True)
+@spec("A task and its form (a page)", responses={200: HTML, 302: None}, tag="pages")
+def task(task_id: str):
+    return _task_page(task_id)
+
+
+@bp.post("/tasks/<task_id>")
+@access(case_scoped=True)
+@spec(
+    "Complete a task with the form's answers (a page); redirects to My work",
+    body=ANSWERS,
+    responses={302: None, 409: HTML, 422: HTML},
+    errors=(403,),
+    tag="pages",
+)
+def submit(task_id: str):
+    unit = uow()
+    engine = services().engine
+    task_row = unit.session.get(Task, task_id)
+    fields: list[forms.FormField] = []
+    if task_row is not None and task_row.status == "open":
+        _, task_spec, _data = engine.open_task(unit, task_id)
+        fields = forms.form_of(task_spec)
+    raw = {item.id: request.form.get(item.id, "")[: forms.MAX_TEXT] for item in fields}
+    try:
+        advance = work.complete(
+            engine, unit, task_id, typed_answers(fields, request.form), viewer(current_user())
+        )
+    except FormInvalid as err:
+        unit.rollback()
+        return _task_page(task_id, values=raw, problems=err.problems, status=422)
+    except Conflict as err:
+        unit.rollback()
+        return _task_page(task_id, values=raw, message=str(err), status=409)
+    after_advance(unit, advance)
+    unit.commit()
+    flash("Done")
+    return redirect(url_for("work.home"))
+
+
+def _act(task_id: str, action) -> object:
+    unit = uow()
+    try:
+        action(unit.session, viewer(current_user()))
+    except Conflict as err:
+        unit.rollback()
+        flash(str(err))
+    else:
+        unit.commit()
+    return redirect(url_for("work.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@access(case_scoped=True)
+@spec(
+    "Claim a task (a page); redirects to it",
+    body=CSRF_ONLY,
+    responses={302: None},
+    errors=(403,),
+    tag="pages",
+)
+def claim(task_id: str):
+    now = services().clock.now()
+    return _act(task_id, lambda session, who: work.claim(session, task_id, who, now, None))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@access(case_scoped=True)
+@spec(
+    "Give a claimed task back (a page); redirects to it",
+    body=CSRF_ONLY,
+    responses={302: None},
+    tag="pages",
+)
+def unclaim(task_id: str):
+    return _act(task_id, lambda session, who: work.unclaim(session, task_id, who, None))
+
+
+def _definition(process_key: str) -> ProcessDefinition:
+    found = (
+        uow()
+        .session.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == process_key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    if found is None:
+        raise ApiError(404, "not_found", f"process {process_key} is not deployed")
+    return found
+
+
+@bp.route("/start/<process_key>", methods=["GET", "POST"])
+@access(*CASEWORK)
+@spec(
+    "Start a process (a page); POST starts it and redirects to its first task",
+    body=CSRF_ONLY,
+    responses={200: HTML, 302: None},
+    tag="pages",
+)
+def start(process_key: str):
+    definition = _definition(process_key)
+    if request.method == "GET":
+        return render_template("start.html", user=current_user(), definition=definition)
+    unit = uow()
+    user = current_user()
+    advance = services().engine.start(unit, process_key, started_by=user.username)
+    row = advance.instance
+    key = parties.case_key(row.business_key, row.id)
+    parties.add_party(unit.session, key, user.username, "started", row.started_at)
+    after_advance(unit, advance)
+    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    first = unit.session.scalars(
+        select(Task.id)
+        .where(Task.instance_id == row.id, Task.status == "open")
+        .order_by(Task.created_at, Task.id)
+        .limit(1)
+    ).first()
+    unit.commit()
+    flash(f"Started {definition.name or process_key}")
+    if first is None:
+        return redirect(url_for("work.home"))
+    return redirect(url_for("work.task", task_id=first))

@@ -1,0 +1,182 @@
+"""The server-rendered work pages in the Flask test client, signed in through the login form."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.app import create_app
+from service.pages.work import lateness
+from tests.service.helpers import (
+    admin_client,
+    deploy_xml,
+    make_user,
+    open_task_id,
+    start_instance,
+    token_client,
+)
+
+PASSWORD = "correct-horse-battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app(db_url):
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+    make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
+    assert deploy_xml(admin_client(app), filename="three_steps.bpmn").status_code == 201
+    yield app
+    app.extensions["safeguard"].db.dispose()
+
+
+def _csrf(page) -> str:
+    return CSRF.search(page.get_data(as_text=True)).group(1)
+
+
+def sign_in(app, username="pat", password=PASSWORD):
+    browser = app.test_client()
+    form = browser.get("/login")
+    answer = browser.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": _csrf(form)},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return browser
+
+
+@pytest.fixture
+def task_id(app) -> str:
+    started = start_instance(token_client(app, "pat"), business_key="child-1")
+    assert started.status_code == 201, started.get_json()
+    return open_task_id(app, started.get_json()["id"], "describe")
+
+
+def _assert_clean(response) -> None:
+    """Served under the CSP, with no inline script and no inline style."""
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    html = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert "style=" not in html and "<style" not in html
+
+
+def test_my_work_lists_a_started_task(app, task_id):
+    browser = sign_in(app)
+    page = browser.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "I can claim" in html and "Describe the concern" in html
+    assert f'href="/tasks/{task_id}"' in html
+    assert 'href="/static/app.css"' in html
+    _assert_clean(page)
+
+
+def test_the_task_page_renders_the_form_of_the_diagram(app, task_id):
+    browser = sign_in(app)
+    page = browser.get(f"/tasks/{task_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<label for="concern">What is the concern? <span class="required">' in html
+    assert re.search(r'<input type="text" id="concern" name="concern"[^>]* required>', html)
+    assert '<label for="severity">How severe (1-10)?</label>' in html
+    assert re.search(r'<input type="number"[^>]*id="severity" name="severity"', html)
+    assert f'action="/tasks/{task_id}/claim"' in html
+    _assert_clean(page)
+
+
+def test_a_refused_answer_keeps_what_was_typed_and_shows_the_error_beside_the_field(app, task_id):
+    browser = sign_in(app)
+    page = browser.get(f"/tasks/{task_id}")
+    answer = browser.post(
+        f"/tasks/{task_id}", data={"csrf_token": _csrf(page), "concern": " ", "severity": "7"}
+    )
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert re.search(
+        r'id="concern" name="concern" value=" " aria-describedby="error-concern" aria-invalid',
+        html,
+    )
+    assert '<p class="field-error" id="error-concern">This field is required</p>' in html
+    assert re.search(r'id="severity" name="severity" value="7"', html)
+    _assert_clean(answer)
+    not_a_number = browser.post(
+        f"/tasks/{task_id}",
+        data={"csrf_token": _csrf(page), "concern": "Bruises", "severity": "seven"},
+    )
+    assert not_a_number.status_code == 422
+    html = not_a_number.get_data(as_text=True)
+    assert 'id="error-severity">Enter a whole number</p>' in html
+    assert 'value="seven"' in html and 'value="Bruises"' in html
+
+
+def test_a_good_answer_completes_the_task_and_goes_back_to_my_work(app, task_id):
+    browser = sign_in(app)
+    page = browser.get(f"/tasks/{task_id}")
+    done = browser.post(
+        f"/tasks/{task_id}",
+        data={"csrf_token": _csrf(page), "concern": "Bruises", "severity": "8"},
+    )
+    assert done.status_code == 302 and done.headers["Location"] == "/"
+    home = browser.get("/").get_data(as_text=True)
+    assert "Done" in home and f"/tasks/{task_id}" not in home
+    again = browser.post(f"/tasks/{task_id}", data={"csrf_token": _csrf(page), "concern": "Again"})
+    assert again.status_code == 409
+    assert "already completed" in again.get_data(as_text=True)
+
+
+def test_without_csrf_nothing_is_submitted(app, task_id):
+    browser = sign_in(app)
+    answer = browser.post(f"/tasks/{task_id}", data={"concern": "Bruises"})
+    assert answer.status_code == 400
+    assert f"/tasks/{task_id}" in browser.get("/").get_data(as_text=True)
+
+
+def test_claim_then_give_back(app, task_id):
+    browser = sign_in(app)
+    token = _csrf(browser.get(f"/tasks/{task_id}"))
+    claimed = browser.post(f"/tasks/{task_id}/claim", data={"csrf_token": token})
+    assert claimed.status_code == 302
+    page = browser.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "Claimed by pat." in page and f'action="/tasks/{task_id}/unclaim"' in page
+    assert "Assigned to me" in (home := browser.get("/").get_data(as_text=True))
+    assert home.index(f"/tasks/{task_id}") < home.index("I can claim")
+    browser.post(f"/tasks/{task_id}/unclaim", data={"csrf_token": token})
+    assert "Not claimed yet." in browser.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_an_outsider_gets_404_on_the_task(app, task_id):
+    make_user(app, "olly", ["practitioner"], agency="police", password=PASSWORD)
+    browser = sign_in(app, "olly")
+    assert browser.get(f"/tasks/{task_id}").status_code == 404
+    assert f"/tasks/{task_id}" not in browser.get("/").get_data(as_text=True)
+
+
+def test_pages_need_a_sign_in(app, task_id):
+    anonymous = app.test_client()
+    for path in ("/", f"/tasks/{task_id}", "/start/three_steps"):
+        response = anonymous.get(path)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_start_a_process_from_its_page(app):
+    browser = sign_in(app)
+    page = browser.get("/start/three_steps")
+    assert page.status_code == 200 and "Start Three steps" in page.get_data(as_text=True)
+    _assert_clean(page)
+    started = browser.post("/start/three_steps", data={"csrf_token": _csrf(page)})
+    assert started.status_code == 302 and started.headers["Location"].startswith("/tasks/")
+    task = browser.get(started.headers["Location"])
+    assert "Describe the concern" in task.get_data(as_text=True)
+    assert browser.get("/start/nothing_here").status_code == 404
+
+
+def test_lateness_words():
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert lateness(None, now) == ("", "")
+    assert lateness(now - timedelta(days=3, hours=2), now) == ("overdue", "3 days late")
+    assert lateness(now - timedelta(days=1), now) == ("overdue", "1 day late")
+    assert lateness(now - timedelta(hours=5, minutes=10), now) == ("overdue", "late by 5 hours")
+    assert lateness(now - timedelta(minutes=5), now) == ("overdue", "late by 1 hour")
+    assert lateness(now + timedelta(hours=23), now)[0] == "due-soon"
+    assert lateness(now + timedelta(days=3), now) == ("", "")
