@@ -82,3 +82,36 @@ def test_without_the_referral_process_the_step_fails_rather_than_skip_it(client,
     # Nothing moved on: the safeguarding check is still waiting.
     again = pat.get(f"/api/tasks/{check['id']}").get_json()
     assert again["status"] == "open"
+
+
+def test_the_referrer_gets_the_accept_or_challenge_step(app, client, pat):
+    _deploy(client, "referral")
+    make_user(app, "colin", ["csc"], agency="childrens_social_care")
+    colin = token_client(app, "colin")
+    started = pat.post(
+        "/api/process-instances", json={"process_key": "referral", "business_key": "child-8"}
+    ).get_json()
+    [make] = started["active_tasks"]
+    assert make["assignee"] == "pat"
+    referral = {
+        "concerns": "Unexplained injuries",
+        "threshold_level": "child_protection",
+        "family_aware": False,
+    }
+    steps = [
+        (pat, "make_referral", referral),
+        (
+            colin,
+            "decide_response",
+            {"mash_rating": "amber", "response": "assessment", "reasons": "Needs assessment"},
+        ),
+        (colin, "feedback_to_referrer", {"feedback": "An assessment will start"}),
+    ]
+    instance = started
+    for who, element_id, data in steps:
+        [task] = [t for t in instance["active_tasks"] if t["element_id"] == element_id]
+        response = who.post(f"/api/tasks/{task['id']}/complete", json={"data": data})
+        assert response.status_code == 200, (element_id, response.get_json())
+        instance = response.get_json()
+    [accept] = [t for t in instance["active_tasks"] if t["element_id"] == "accept_or_challenge"]
+    assert accept["assignee"] == "pat"
