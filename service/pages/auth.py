@@ -15,6 +15,23 @@ from service.openapi import HTML, spec
 
 bp = Blueprint("pages", __name__)
 
+# The "New" menu: what a practitioner may start, in their words (api.md, "Web pages").
+NEW_PROCESSES = (
+    ("information_sharing", "Should I share?"),
+    ("early_help_caf", "Early help"),
+    ("referral", "Refer to children's social care"),
+    ("escalation", "Raise a disagreement"),
+)
+CASEWORK = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager", "admin"})
+
+
+@bp.app_context_processor
+def signed_in() -> dict:
+    """Every page knows who is signed in (the header) and what they may start."""
+    user = current_user()
+    can_start = user is not None and bool(user.roles & CASEWORK)
+    return {"user": user, "new_processes": NEW_PROCESSES if can_start else ()}
+
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never send a freshly signed-in user to another site."""

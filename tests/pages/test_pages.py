@@ -180,3 +180,30 @@ def test_lateness_words():
     assert lateness(now - timedelta(minutes=5), now) == ("overdue", "late by 1 hour")
     assert lateness(now + timedelta(hours=23), now)[0] == "due-soon"
     assert lateness(now + timedelta(days=3), now) == ("", "")
+
+
+def test_the_header_shows_who_is_signed_in_and_the_new_menu(app):
+    make_user(
+        app,
+        "nia",
+        ["practitioner"],
+        agency="school",
+        password=PASSWORD,
+        display_name="Nia Shah (teacher)",
+    )
+    page = sign_in(app, "nia").get("/").get_data(as_text=True)
+    assert "Signed in as Nia Shah (teacher) (practitioner)" in page
+    for label in (
+        "Should I share?",
+        "Early help",
+        "Refer to children&#39;s social care",
+        "Raise a disagreement",
+    ):
+        assert label in page
+    assert 'href="/start/information_sharing"' in page
+
+
+def test_the_board_has_no_new_menu(app):
+    make_user(app, "bea", ["board"], agency="partnership", password=PASSWORD)
+    page = sign_in(app, "bea").get("/").get_data(as_text=True)
+    assert "Signed in as bea (board)" in page and "Should I share?" not in page
