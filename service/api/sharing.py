@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from service.access import access, viewer
 from service.api import shapes
+from service.api.audit import VerifyOut
 from service.api.requests import MAX_INT, body_of, is_whole_number, limit_arg
 from service.api.schemas_records import CorrectionIn, SharingPage, SharingQuery, SharingRecordOut
 from service.app import services, uow
@@ -112,3 +113,10 @@ def correct(record_id: int):
     )
     unit.commit()
     return jsonify(_out(row)), 201
+
+
+@bp.get("/sharing-records/verify")
+@access("admin", "board")
+@spec("Recompute the sharing register's hash chain", responses={200: VerifyOut})
+def verify_register():
+    return jsonify(register.verify(uow().session).to_dict())
