@@ -36,6 +36,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import engine as engine_bench  # benchmarks/engine.py, next to this file
+from answers import ANSWERS  # benchmarks/answers.py
 
 from storage import UnitOfWork, make_engine, make_session_factory
 from workflows.clock import SystemClock
@@ -46,43 +47,6 @@ PROCESS_KEY = "information_sharing"
 PASSWORD = "bench-password-not-secret"
 # "Share with consent": a legitimate purpose, restricted (identifies a living person, confidential),
 # no safeguarding grounds (so no referral and no advice), consent safe to seek and given.
-ANSWERS: list[tuple[str, dict]] = [
-    (
-        "describe_request",
-        {
-            "information": "Attendance record for the autumn term",
-            "recipient_agency": "health",
-            "recipient_person": "School nurse",
-            "purpose": "Support a health assessment",
-            "urgent": False,
-            "legitimate_purpose": "yes",
-            "identifies_living_person": True,
-            "confidential": True,
-        },
-    ),
-    (
-        "safeguarding_check",
-        {
-            "significant_harm": False,
-            "prevent_serious_crime": False,
-            "cse_concern": False,
-            "child_age": 14,
-            "sexual_activity": False,
-            "consent_unsafe": False,
-            "in_doubt": False,
-        },
-    ),
-    ("seek_consent", {"consent_outcome": "given", "views_of_child_or_family": "Happy to share"}),
-    (
-        "share_information",
-        {
-            "information_shared": "Attendance record",
-            "method": "secure_email",
-            "necessary_and_proportionate": True,
-        },
-    ),
-    ("inform_family", {"subject_informed": True}),
-]
 START = "POST /api/process-instances"
 
 

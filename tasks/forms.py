@@ -26,14 +26,14 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from workflows.sandbox import SAFE_BUILTINS, check_source, make_script_engine
-from workflows.validation import (
+from workflows.form_rules import (
     FORM_DATE,
     FORM_FIELD_TYPES,
     LONG_MAX,
     LONG_MIN,
     form_constraint_value,
 )
+from workflows.sandbox import SAFE_BUILTINS, check_source, make_script_engine
 
 MAX_STRING = 1_000  # characters of a one-line answer
 MAX_TEXT = 20_000  # characters of a free-text answer

@@ -13,12 +13,12 @@ from service import reminders as reminder_config
 from service.access import access
 from service.api import shapes
 from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg, max_length
+from service.api.schemas import TaskOut
 from service.api.schemas_work import (
     EscalationOut,
     EscalationPage,
     ExtendIn,
     PageQuery,
-    PlainTask,
     ResolveIn,
 )
 from service.app import services, uow
@@ -102,7 +102,7 @@ def resolve(escalation_id: str):
 @spec(
     "Move a task's due time, with a reason",
     body=ExtendIn,
-    responses={200: PlainTask},
+    responses={200: TaskOut},
     errors=(409,),
 )
 def extend(task_id: str):

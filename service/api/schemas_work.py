@@ -71,19 +71,6 @@ class CompleteIn(Model):
     data: dict[str, Any] | None = Field(None, description="answers keyed by form field id")
 
 
-class PlainTask(Model):
-    id: str
-    instance_id: str
-    element_id: str
-    name: str | None
-    lane: str | None
-    status: str
-    assignee: str | None
-    created_at: datetime
-    due_at: datetime | None
-    version: int
-
-
 class ExtendIn(Model):
     due_at: Annotated[str, Field(min_length=1, description="ISO 8601 with offset, in the future")]
     reason: Annotated[str, Field(min_length=1, max_length=4000)]

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from service.records.chain import GENESIS, Verification, verify_chain
 from storage.models import AuditEvent
 
-GENESIS = "0" * 64
 _LOCK_KEY = 7_401_001  # pg_advisory_xact_lock key of the audit chain
 
 
@@ -84,39 +84,6 @@ def append(session: Session, intent: Intent, now: datetime) -> AuditEvent:
     return event
 
 
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    checked: int
-    broken_at: int | None = None
-    reason: str | None = None
-
-    def to_dict(self) -> dict:
-        body: dict[str, Any] = {"ok": self.ok, "checked": self.checked}
-        if not self.ok:
-            body["broken_at"] = {"seq": self.broken_at, "reason": self.reason}
-        return body
-
-
-def verify(session: Session, batch: int = 5000) -> Verification:
+def verify(session: Session) -> Verification:
     """Recompute the chain from the start; name the first event that does not fit."""
-    expected_prev, expected_seq, checked = GENESIS, 1, 0
-    while True:
-        rows = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.seq >= expected_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return Verification(True, checked)
-        for event in rows:
-            if event.seq != expected_seq:
-                return Verification(False, checked, expected_seq, "an event is missing")
-            if event.prev_hash != expected_prev:
-                return Verification(False, checked, event.seq, "does not follow the one before")
-            if _digest(event) != event.hash:
-                return Verification(False, checked, event.seq, "its content was changed")
-            checked += 1
-            expected_prev, expected_seq = event.hash, event.seq + 1
-        session.expunge_all()
+    return verify_chain(session, AuditEvent, "seq", _digest, noun="event")

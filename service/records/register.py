@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from service.records.chain import GENESIS, Verification, verify_chain
 from storage.models import ProcessInstance, SharingRecord, Task
 from workflows.events import Advance
 
-GENESIS = "0" * 64
 _LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
 DECISIONS = ("share", "not_share")
 ENTRY_KEY = "register_entry"
@@ -233,31 +233,10 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         )
 
 
-def verify(session: Session, batch: int = 5000):
+def verify(session: Session) -> Verification:
     """Recompute the register's hash chain; the first entry that does not fit, if any.
 
     The database refuses updates and deletes, but someone with the database's owner rights can
     drop the triggers: this is how such an edit is found afterwards.
     """
-    from service.records.audit import Verification
-
-    expected_prev, expected_id, checked = GENESIS, 1, 0
-    while True:
-        rows = session.scalars(
-            select(SharingRecord)
-            .where(SharingRecord.id >= expected_id)
-            .order_by(SharingRecord.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return Verification(True, checked)
-        for row in rows:
-            if row.id != expected_id:
-                return Verification(False, checked, expected_id, "an entry is missing")
-            if row.prev_hash != expected_prev:
-                return Verification(False, checked, row.id, "does not follow the one before")
-            if _digest(row) != row.hash:
-                return Verification(False, checked, row.id, "its content was changed")
-            checked += 1
-            expected_prev, expected_id = row.hash, row.id + 1
-        session.expunge_all()
+    return verify_chain(session, SharingRecord, "id", _digest)
