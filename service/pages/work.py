@@ -153,6 +153,7 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         status_class=css,
         lateness=words,
         mine=task.assignee == user.username,
+        case_key=parties.case_of_instance(unit.session, task.instance_id),
         may_claim=task.status == "open"
         and not task.assignee
         and work.may_claim(viewer(user), task),

@@ -1,0 +1,84 @@
+"""A process owner changes a step's due time in the modeller, in Chromium, and deploys it.
+
+No XML is typed: the due time is edited in the properties panel, as a process owner would.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.served import FLAGS, SCREENSHOTS, api, served, sign_in, watch_console
+
+STEP = "describe_request"  # a user task of bpmn/information_sharing.bpmn, due in 1WD
+
+
+@pytest.fixture
+def service(tmp_path):
+    with served(tmp_path, {"olive": (["process_owner"], None)}) as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base = f"http://127.0.0.1:{service.port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=service.chromium, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(20_000)
+        problems = watch_console(page)
+        try:
+            sign_in(page, base, "olive")
+            page.goto(base + "/modeller")
+            page.get_by_role("link", name="Information sharing").click()
+            expect(page.locator("#modeller")).to_have_attribute("data-state", "ready")
+            expect(page.locator("#modeller-version")).to_have_text("1")
+
+            page.click(f'.djs-element[data-element-id="{STEP}"]')
+            group = page.locator('[data-group-id="group-CamundaPlatform__UserAssignment"]')
+            group.locator(".bio-properties-panel-group-header").click()
+            due = group.get_by_label("Due date")
+            expect(due).to_have_value("1WD")
+            candidates = group.get_by_label("Candidate groups")
+            expect(candidates).to_have_value("practitioner")
+            due.fill("2WD")
+
+            page.click("#modeller-validate")
+            expect(page.locator("#modeller-status")).to_have_text("No problems found.")
+            page.screenshot(path=str(SCREENSHOTS / "modeller.png"))
+
+            page.click("#modeller-deploy")
+            expect(page.locator("#modeller-status")).to_have_text("Deployed as version 2.")
+            expect(page.locator("#modeller-version")).to_have_text("2")
+
+            xml = page.request.get(
+                base + "/api/process-definitions/information_sharing/xml?version=2"
+            ).text()
+            assert f'id="{STEP}"' in xml and 'camunda:dueDate="2WD"' in xml
+            # What the panel does not touch survives the round trip: forms, roles, scripts.
+            assert 'camunda:formField id="legitimate_purpose"' in xml
+            assert 'camunda:candidateGroups="practitioner"' in xml
+
+            page.click("#modeller-diff")
+            expect(
+                page.locator(".diff-add").filter(has_text='camunda:dueDate="2WD"')
+            ).to_be_visible()
+            expect(
+                page.locator(".diff-del").filter(has_text='camunda:dueDate="1WD"')
+            ).to_be_visible()
+            assert problems == [], "\n".join(problems)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+        finally:
+            browser.close()
+
+    status, versions = api(
+        service, "olive", "GET", "/api/process-definitions/information_sharing/versions"
+    )
+    assert status == 200
+    assert [(v["version"], v["deployed_by"]) for v in versions["items"]] == [
+        (1, None),
+        (2, "olive"),
+    ]
