@@ -96,8 +96,9 @@ def case(business_key: str):
     now = services().clock.now()
     shown = []
     timeline = []
-    for row in instances:
+    for number, row in enumerate(instances, start=1):
         name, version = names.get(row.definition_id, (row.process_key, None))
+        name = f"{name} #{number}" if len(instances) > 1 else name
         steps = [(task, *lateness(task.due_at, now)) for task in waiting.get(row.id, [])]
         shown.append({"row": row, "name": name, "version": version, "open": steps})
         for event in history.events_of(session, row):

@@ -6,10 +6,39 @@
 
 (function () {
   const MARKERS = ['completed', 'active', 'overdue'];
+  const READABLE = 0.9; // the smallest scale at which a step's name can be read
 
   function statusOf(container) {
     const figure = container.closest('figure');
     return figure ? figure.querySelector('.diagram-status') : null;
+  }
+
+  // A wide diagram in a tall box is mostly empty: size the box to the diagram's proportions
+  // (within CSS limits), then fit the diagram into it.
+  function fitHeight(container, canvas) {
+    const { inner } = canvas.viewbox();
+    if (inner.width > 0) {
+      const wanted = (container.clientWidth * inner.height) / inner.width + 40;
+      container.style.height = `${Math.round(Math.min(Math.max(wanted, 160), 560))}px`;
+      canvas.resized();
+    }
+    canvas.zoom('fit-viewport', 'auto');
+  }
+
+  // The task page: the whole diagram if it is legible at that size, else this step in the
+  // middle at a readable scale (the viewer pans and zooms for the rest).
+  function around(canvas, element) {
+    canvas.zoom('fit-viewport', 'auto');
+    const { outer, scale: fitted } = canvas.viewbox();
+    if (fitted >= READABLE) return;
+    const width = outer.width / READABLE;
+    const height = outer.height / READABLE;
+    canvas.viewbox({
+      x: element.x + element.width / 2 - width / 2,
+      y: element.y + element.height / 2 - height / 2,
+      width,
+      height,
+    });
   }
 
   async function draw(container) {
@@ -32,9 +61,13 @@
           if (elements.get(id)) canvas.addMarker(id, marker);
         }
       }
-      const current = container.dataset.current;
-      if (current && elements.get(current)) canvas.addMarker(current, 'current');
-      canvas.zoom('fit-viewport', 'auto');
+      const current = elements.get(container.dataset.current || '');
+      if (current) {
+        canvas.addMarker(current.id, 'current');
+        around(canvas, current);
+      } else {
+        fitHeight(container, canvas);
+      }
       container.dataset.state = 'ready';
     } catch (err) {
       container.dataset.state = 'failed';
