@@ -10,6 +10,16 @@ import pytest
 from tests.browser.served import FLAGS, SCREENSHOTS, api, served, sign_in, watch_console
 
 STEP = "describe_request"  # a user task of bpmn/information_sharing.bpmn, due in 1WD
+ROUND_TRIP = (
+    "<camunda:formField ",
+    "<camunda:constraint ",
+    "<camunda:value ",
+    "<camunda:property ",
+    "camunda:candidateGroups=",
+    "camunda:dueDate=",
+    "<bpmn:script>",
+    "<bpmn:conditionExpression",
+)
 
 
 @pytest.fixture
@@ -42,10 +52,18 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
             expect(due).to_have_value("1WD")
             candidates = group.get_by_label("Candidate groups")
             expect(candidates).to_have_value("practitioner")
-            due.fill("2WD")
+            due.fill("in a fortnight")  # the server does not understand it: shown on the step
+            page.click("#modeller-validate")
+            expect(page.locator("#modeller-status")).to_have_text("1 problem found.")
+            problem = page.locator(f'#problems-list li[data-element-id="{STEP}"]')
+            expect(problem).to_contain_text("due time 'in a fortnight' is not understood")
+            marker = page.locator(f'.djs-overlays[data-container-id="{STEP}"] .problem-marker')
+            expect(marker).to_be_visible()
 
+            due.fill("2WD")
             page.click("#modeller-validate")
             expect(page.locator("#modeller-status")).to_have_text("No problems found.")
+            expect(marker).to_have_count(0)
             page.screenshot(path=str(SCREENSHOTS / "modeller.png"))
 
             page.click("#modeller-deploy")
@@ -56,9 +74,13 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
                 base + "/api/process-definitions/information_sharing/xml?version=2"
             ).text()
             assert f'id="{STEP}"' in xml and 'camunda:dueDate="2WD"' in xml
-            # What the panel does not touch survives the round trip: forms, roles, scripts.
-            assert 'camunda:formField id="legitimate_purpose"' in xml
-            assert 'camunda:candidateGroups="practitioner"' in xml
+            # What the panel did not touch survives the browser's load and save: forms, roles,
+            # due times, scripts and conditions.
+            before = page.request.get(
+                base + "/api/process-definitions/information_sharing/xml?version=1"
+            ).text()
+            for kept in ROUND_TRIP:
+                assert xml.count(kept) == before.count(kept) > 0, kept
 
             page.click("#modeller-diff")
             expect(
@@ -82,3 +104,29 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
         (1, None),
         (2, "olive"),
     ]
+
+
+@pytest.mark.slow
+def test_every_shipped_diagram_survives_the_modellers_load_and_save(service, tmp_path):
+    """What the browser saves (bpmn-js with the Camunda descriptor) still passes the server."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base = f"http://127.0.0.1:{service.port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=service.chromium, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(20_000)
+        problems = watch_console(page)
+        try:
+            sign_in(page, base, "olive")
+            for key in ("information_sharing", "early_help_caf", "referral", "escalation"):
+                page.goto(f"{base}/modeller/{key}")
+                expect(page.locator("#modeller")).to_have_attribute("data-state", "ready")
+                page.click("#modeller-validate")
+                expect(page.locator("#modeller-status")).to_have_text("No problems found.")
+            assert problems == [], "\n".join(problems)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+        finally:
+            browser.close()
