@@ -22,7 +22,6 @@ from tests.service.test_restart import ROOT, Service, _run
 BUILT = ROOT / "service" / "static" / "vendor" / ".built"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
-__all__ = ["FLAGS", "PASSWORD", "SCREENSHOTS", "require_assets", "served", "sign_in", "api"]
 
 
 def require_assets() -> None:
@@ -83,6 +82,27 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(base + "/")
+
+
+@contextmanager
+def browser_page(service: Service, tmp_path: Path, width: int = 1400, height: int = 900):
+    """A Chromium page; on leaving, no script error, CSP refusal or failed request may have
+    happened, and a failure leaves ``failure.png`` beside the service's log."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=service.chromium, args=FLAGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_default_timeout(20_000)
+        problems = watch_console(page)
+        try:
+            yield page
+            assert problems == [], "\n".join(problems)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"))
+            raise
+        finally:
+            browser.close()
 
 
 def watch_console(page) -> list[str]:

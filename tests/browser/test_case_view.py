@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.served import FLAGS, SCREENSHOTS, api, served, sign_in, watch_console
+from tests.browser.served import SCREENSHOTS, api, browser_page, served, sign_in
 
 CHILD = "child-7"
 REQUEST = {
@@ -46,7 +46,7 @@ def _shape(page, diagram, element_id: str):
 
 @pytest.mark.slow
 def test_the_task_page_and_the_case_view_show_where_each_process_stands(service, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     ended = _start(service)
     task = ended["active_tasks"][0]
@@ -63,52 +63,41 @@ def test_the_task_page_and_the_case_view_show_where_each_process_stands(service,
     assert step["element_id"] == "describe_request"
     base = f"http://127.0.0.1:{service.port}"
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=service.chromium, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        problems = watch_console(page)
-        try:
-            sign_in(page, base, "mo")
-            page.goto(f"{base}/tasks/{step['id']}")
-            expect(page.locator(".diagram")).to_have_attribute("data-state", "ready")
-            this_step = _shape(page, ".diagram", "describe_request")
-            expect(this_step).to_have_class("djs-element djs-shape active current")
-            page.locator(".diagram").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "task-page.png"), full_page=True)
+    with browser_page(service, tmp_path, width=1280, height=900) as page:
+        sign_in(page, base, "mo")
+        page.goto(f"{base}/tasks/{step['id']}")
+        expect(page.locator(".diagram")).to_have_attribute("data-state", "ready")
+        this_step = _shape(page, ".diagram", "describe_request")
+        expect(this_step).to_have_class("djs-element djs-shape active current")
+        page.locator(".diagram").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "task-page.png"), full_page=True)
 
-            page.get_by_role("link", name=f"Case {CHILD}").click()
-            expect(page.locator("h1")).to_have_text(f"Case {CHILD}")
-            first, second = (
-                f"#instance-{ended['id']} .diagram",
-                f"#instance-{waiting['id']} .diagram",
-            )
-            expect(page.locator(first)).to_have_attribute("data-state", "ready")
-            expect(page.locator(second)).to_have_attribute("data-state", "ready")
-            expect(_shape(page, second, "describe_request")).to_have_class(
-                "djs-element djs-shape active"
-            )
-            expect(_shape(page, first, "describe_request")).to_have_class(
-                "djs-element djs-shape completed"
-            )
-            expect(page.locator(f"#instance-{ended['id']} .state")).to_have_text("completed")
-            timeline = page.locator(".timeline li")
-            expect(timeline.filter(has_text="“Describe the request” done")).to_have_count(1)
-            expect(timeline.filter(has_text="“Describe the request” waiting")).to_have_count(2)
-            row = page.locator("table.register tbody tr")
-            expect(row).to_have_count(1)
-            expect(row).to_contain_text("Not share")
-            page.screenshot(path=str(SCREENSHOTS / "case-view.png"), full_page=True)
-            assert problems == [], "\n".join(problems)
+        page.get_by_role("link", name=f"Case {CHILD}").click()
+        expect(page.locator("h1")).to_have_text(f"Case {CHILD}")
+        first, second = (
+            f"#instance-{ended['id']} .diagram",
+            f"#instance-{waiting['id']} .diagram",
+        )
+        expect(page.locator(first)).to_have_attribute("data-state", "ready")
+        expect(page.locator(second)).to_have_attribute("data-state", "ready")
+        expect(_shape(page, second, "describe_request")).to_have_class(
+            "djs-element djs-shape active"
+        )
+        expect(_shape(page, first, "describe_request")).to_have_class(
+            "djs-element djs-shape completed"
+        )
+        expect(page.locator(f"#instance-{ended['id']} .state")).to_have_text("completed")
+        timeline = page.locator(".timeline li")
+        expect(timeline.filter(has_text="“Describe the request” done")).to_have_count(1)
+        expect(timeline.filter(has_text="“Describe the request” waiting")).to_have_count(2)
+        row = page.locator("table.register tbody tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Not share")
+        page.screenshot(path=str(SCREENSHOTS / "case-view.png"), full_page=True)
 
-            # Someone with no part in the case is told it does not exist.
-            page.goto(base + "/logout")
-            page.context.clear_cookies()
-            sign_in(page, base, "zed")
-            refused = page.request.get(f"{base}/cases/{CHILD}")
-            assert refused.status == 404
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"))
-            raise
-        finally:
-            browser.close()
+        # Someone with no part in the case is told it does not exist.
+        page.goto(base + "/logout")
+        page.context.clear_cookies()
+        sign_in(page, base, "zed")
+        refused = page.request.get(f"{base}/cases/{CHILD}")
+        assert refused.status == 404
