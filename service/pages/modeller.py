@@ -48,16 +48,27 @@ def index():
     return render_template("modeller_index.html", user=current_user(), definitions=rows)
 
 
+class OpenQuery(Model):
+    version: Version | None = Field(None, description="default: the latest")
+
+
 @bp.get("/modeller/<process_key>")
 @access(*OWNERS)
 @spec(
-    "The BPMN modeller on the latest deployed version of a process (a page)",
+    "The BPMN modeller on a deployed version of a process, the latest unless named (a page)",
+    query=OpenQuery,
     responses={200: HTML, 302: None},
+    errors=(400,),
     tag="pages",
 )
 def modeller(process_key: str):
-    latest = definitions.find(uow().session, process_key)
-    return render_template("modeller.html", user=current_user(), definition=latest)
+    session = uow().session
+    latest = definitions.find(session, process_key)
+    version = _version_arg("version")
+    shown = definitions.find(session, process_key, version) if version else latest
+    return render_template(
+        "modeller.html", user=current_user(), definition=shown, latest=latest.version
+    )
 
 
 def _version_arg(name: str) -> int | None:

@@ -13,6 +13,7 @@
   const problemList = document.getElementById('problems-list');
   const problemsNone = document.getElementById('problems-none');
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const READABLE = 0.75; // the smallest scale at which a step's name can be read
   let modeler = null;
 
   function say(text, kind) {
@@ -133,14 +134,16 @@
     };
   }
 
-  // The whole diagram in view, to the right of the tool palette that floats over the canvas.
+  // The diagram from its left edge, to the right of the tool palette that floats over the
+  // canvas: whole if it is legible that way, else at a readable scale (pan for the rest).
   function fitBesidePalette() {
     const canvas = modeler.get('canvas');
     const palette = document.querySelector('#modeller-canvas .djs-palette');
     const left = (palette ? palette.getBoundingClientRect().width : 0) + 30;
     canvas.zoom('fit-viewport', 'auto');
     const { inner, outer } = canvas.viewbox();
-    const scale = Math.min((outer.width - left - 20) / inner.width, (outer.height - 40) / inner.height, 1);
+    const whole = Math.min((outer.width - left - 20) / inner.width, (outer.height - 40) / inner.height);
+    const scale = Math.min(Math.max(whole, READABLE), 1);
     canvas.viewbox({
       x: inner.x - left / scale,
       y: inner.y - 20 / scale,

@@ -111,7 +111,11 @@ def test_only_process_owners_open_the_modeller(app):
     assert 'src="/static/vendor/modeller.js"' in html
     _assert_clean(page)
     assert 'href="/modeller/three_steps"' in owner.get("/modeller").get_data(as_text=True)
+    assert 'href="/modeller"' in owner.get("/").get_data(as_text=True)  # in the header
+    assert 'href="/modeller"' not in sign_in(app).get("/").get_data(as_text=True)
     assert owner.get("/modeller/nothing_deployed").status_code == 404
+    assert owner.get("/modeller/three_steps?version=2").status_code == 404
+    assert owner.get("/modeller/three_steps?version=one").status_code == 400
 
 
 def test_the_modeller_deploys_with_the_pages_csrf_token_and_diffs_the_versions(app):
@@ -135,6 +139,9 @@ def test_the_modeller_deploys_with_the_pages_csrf_token_and_diffs_the_versions(a
     assert diff.status_code == 200
     assert '<span class="diff-del">-' in html and "Take the action" in html
     assert '<span class="diff-add">+' in html and "Take the agreed action" in html
+    older = owner.get("/modeller/three_steps?version=1").get_data(as_text=True)
+    assert 'data-xml-url="/api/process-definitions/three_steps/xml?version=1"' in older
+    assert "the latest is" in older
     same = owner.get("/modeller/three_steps/diff?from=2&to=2").get_data(as_text=True)
     assert "compared with itself" in same
     assert owner.get("/modeller/three_steps/diff?from=x").status_code == 400
