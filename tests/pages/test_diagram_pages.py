@@ -8,6 +8,7 @@ and the server-side diff.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,13 +29,19 @@ from tests.service.helpers import (
     start_instance,
     token_client,
 )
+from workflows.clock import FrozenClock
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
 @pytest.fixture
-def app(db_url):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
+def clock():
+    return FrozenClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))  # a Monday morning
+
+
+@pytest.fixture
+def app(db_url, clock):
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
     make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
     make_user(app, "zed", ["practitioner"], agency="health", password=PASSWORD)
     make_user(app, "olive", ["process_owner"], password=PASSWORD)
@@ -88,6 +95,18 @@ def test_the_task_page_shows_its_step_on_the_diagram_and_links_to_the_case(app, 
     assert 'href="/cases/child-1"' in html
     home = sign_in(app).get("/").get_data(as_text=True)
     assert 'href="/cases/child-1"' in home
+
+
+def test_the_case_views_diagrams_mark_a_late_step_overdue(app, clock, instance_id):
+    pat = token_client(app, "pat")
+    url = f"/api/process-instances/{instance_id}/diagram"
+    marks = pat.get(url).get_json()
+    assert (marks["active"], marks["overdue"], marks["completed"]) == (["describe"], [], ["start"])
+    clock.advance(timedelta(days=3))  # 1WD allowed
+    marks = pat.get(url).get_json()
+    assert (marks["active"], marks["overdue"]) == (["describe"], ["describe"])
+    html = sign_in(app).get("/cases/child-1").get_data(as_text=True)
+    assert re.search(r'class="task overdue">\s*<a href="/tasks/', html)
 
 
 def test_the_history_names_each_step(app, instance_id):
