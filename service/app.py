@@ -129,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
+    from service.pages.inbox import bp as inbox_page
+    from service.pages.reminders import bp as reminders_page
     from service.pages.work import bp as work
 
     app.register_blueprint(health)
@@ -138,6 +140,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(work)
+    app.register_blueprint(inbox_page)
+    app.register_blueprint(reminders_page)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
     app.register_blueprint(tasks, url_prefix="/api/tasks")
