@@ -24,6 +24,7 @@ from tests.pages.test_pages import PASSWORD, _assert_clean, _csrf, sign_in
 from tests.service.helpers import admin_client, deploy_xml, make_user, start_instance, token_client
 
 SHIPPED = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
+ESCALATION = SHIPPED.with_name("escalation.bpmn")
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def app(db_url):
     admin = admin_client(app)
     assert deploy_xml(admin, filename="three_steps.bpmn").status_code == 201
     assert deploy_xml(admin, SHIPPED.read_bytes(), "information_sharing.bpmn").status_code == 201
+    assert deploy_xml(admin, ESCALATION.read_bytes(), "escalation.bpmn").status_code == 201
     yield app
     app.extensions["safeguard"].db.dispose()
 
@@ -178,6 +180,27 @@ def test_advice_requests_show_in_the_inbox_of_a_manager_of_the_agency(app):
     html = sign_in(app, "mo").get("/inbox").text
     section = html[html.index("Advice requests") :]
     assert f'href="/tasks/{advice["id"]}"' in section and "child-2" in section
+
+
+def test_a_disagreement_not_resolved_at_stage_1_reaches_the_managers_inbox(app):
+    pat = token_client(app, "pat")
+    started = start_instance(pat, "escalation", business_key="child-3").get_json()
+    (describe,) = started["active_tasks"]
+    answers = {
+        "other_agency": "health",
+        "disputed": "Whether the threshold for a referral is met",
+        "wanted_outcome": "A referral",
+        "immediate_risk": False,
+    }
+    done = pat.post(f"/api/tasks/{describe['id']}/complete", json={"data": answers})
+    (stage1,) = done.get_json()["active_tasks"]
+    not_resolved = {"resolved": False, "resolution": "We could not agree"}
+    done = pat.post(f"/api/tasks/{stage1['id']}/complete", json={"data": not_resolved})
+    (stage2,) = done.get_json()["active_tasks"]
+    assert stage2["element_id"] == "resolve_stage2"
+    html = sign_in(app, "mo").get("/inbox").text
+    section = html[html.index("Disagreements at my stage") : html.index("Advice requests")]
+    assert f'href="/tasks/{stage2["id"]}"' in section and "Resolve between managers" in section
 
 
 def test_an_escalation_without_open_work_is_closed_with_a_note(app):
