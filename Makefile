@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: run test install assets lint format bench bench-api clean
+.PHONY: screenshots run test install assets lint format bench bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Rewrite docs/screenshots/*.png from the browser tests (README's Screenshots section).
+screenshots: $(VENV)/.installed-test assets
+	SAFEGUARD_SCREENSHOTS=1 $(BIN)/pytest tests/browser -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

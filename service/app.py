@@ -140,8 +140,8 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
     from service.pages.cases import bp as cases
-    from service.pages.modeller import bp as modeller
     from service.pages.inbox import bp as inbox_page
+    from service.pages.modeller import bp as modeller
     from service.pages.reminders import bp as reminders_page
     from service.pages.work import bp as work
 

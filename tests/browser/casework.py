@@ -21,7 +21,6 @@ from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
 from tests.service.test_restart import ROOT, Service, _run
 
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 # name: (roles, agency, manager) - managers first.
 TEAM = {
     "mo": (["manager"], "school", None),
@@ -126,12 +125,6 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(base + "/")
-
-
-def shoot(page, name: str) -> None:
-    """A screenshot for the README (docs/screenshots/NAME.png), the whole page."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def choose(page, field: str, value: str) -> None:

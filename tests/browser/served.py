@@ -20,7 +20,6 @@ from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
 from tests.service.test_restart import ROOT, Service, _run
 
 BUILT = ROOT / "service" / "static" / "vendor" / ".built"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
 
 

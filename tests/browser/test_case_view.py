@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.served import SCREENSHOTS, api, browser_page, served, sign_in
+from tests.browser.served import api, browser_page, served, sign_in
+from tests.browser.shots import shoot
 
 CHILD = "child-7"
 REQUEST = {
@@ -70,7 +71,7 @@ def test_the_task_page_and_the_case_view_show_where_each_process_stands(service,
         this_step = _shape(page, ".diagram", "describe_request")
         expect(this_step).to_have_class("djs-element djs-shape active current")
         page.locator(".diagram").scroll_into_view_if_needed()
-        page.screenshot(path=str(SCREENSHOTS / "task-page.png"), full_page=True)
+        shoot(page, "task-page")
 
         page.get_by_role("link", name=f"Case {CHILD}").click()
         expect(page.locator("h1")).to_have_text(f"Case {CHILD}")
@@ -93,7 +94,7 @@ def test_the_task_page_and_the_case_view_show_where_each_process_stands(service,
         row = page.locator("table.register tbody tr")
         expect(row).to_have_count(1)
         expect(row).to_contain_text("Not share")
-        page.screenshot(path=str(SCREENSHOTS / "case-view.png"), full_page=True)
+        shoot(page, "case-view")
 
         # Someone with no part in the case is told it does not exist.
         page.goto(base + "/logout")

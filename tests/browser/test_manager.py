@@ -20,9 +20,9 @@ from tests.browser.casework import (
     chromium,
     fits_the_width,
     new_page,
-    shoot,
     sign_in,
 )
+from tests.browser.shots import shoot
 
 
 def _three_working_days_after(due: datetime) -> datetime:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.served import SCREENSHOTS, api, browser_page, served, sign_in
+from tests.browser.served import api, browser_page, served, sign_in
+from tests.browser.shots import shoot
 
 STEP = "describe_request"  # a user task of bpmn/information_sharing.bpmn, due in 1WD
 ROUND_TRIP = (
@@ -59,7 +60,7 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
         page.click("#modeller-validate")
         expect(page.locator("#modeller-status")).to_have_text("No problems found.")
         expect(marker).to_have_count(0)
-        page.screenshot(path=str(SCREENSHOTS / "modeller.png"))
+        shoot(page, "modeller", full_page=False)
 
         page.click("#modeller-deploy")
         expect(page.locator("#modeller-status")).to_have_text("Deployed as version 2.")

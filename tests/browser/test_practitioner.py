@@ -15,9 +15,9 @@ from tests.browser.casework import (
     chromium,
     fits_the_width,
     new_page,
-    shoot,
     sign_in,
 )
+from tests.browser.shots import shoot
 
 CHILD = "CH-20417"
 
