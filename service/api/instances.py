@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import and_, or_, select
 
 from service.access import access, viewer
@@ -34,7 +34,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import trail
+from service.records import consent, trail
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import parties
 from workflows.state import highlights
@@ -102,11 +102,16 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     user = current_user()
+    variables = body.get("variables")
+    if body.get("business_key") and body["process_key"] in current_app.config["CONSENT_ON_RECORD"]:
+        # what the consent register says now, for the diagram to read (the caller cannot set it)
+        on_record = consent.status(unit.session, body["business_key"])
+        variables = {**(variables or {}), "consent_on_record": on_record}
     advance = services().engine.start(
         unit,
         body["process_key"],
         business_key=body.get("business_key"),
-        variables=body.get("variables"),
+        variables=variables,
         version=body.get("version"),
         started_by=user.username,
     )
