@@ -160,7 +160,10 @@ PATHS = [
         ],
         ends={"end_not_shared"},
         entries=[
-            {"decision": "not_share", "reasons": "Advised not to share: The aim can be met without it"}
+            {
+                "decision": "not_share",
+                "reasons": "Advised not to share: The aim can be met without it",
+            }
         ],
     ),
     Path(

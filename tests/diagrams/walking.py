@@ -5,7 +5,8 @@ script helpers (working-day arithmetic) and a :class:`FrozenClock`, so a timer f
 clock reaches its due time, as it would in the service. A walk reports the end events reached,
 the sharing-register entries the service would write (built with the register's own
 ``from_process`` and checked with its ``check``), the messages thrown (instances the service
-starts) and the sequence flows taken (for the coverage check).
+starts) and the sequence flows taken (for the coverage check). Answers go through the form check the service
+runs (``tasks.forms.validate``), so a path cannot take a branch no practitioner could reach.
 
 A path is a table row: a list of steps (:class:`Do`, :class:`Timer`, :class:`Message`) and what
 it must produce (:class:`Path`).
@@ -27,6 +28,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from service.records.register import check, from_process
 from tasks.calendar import script_helpers
+from tasks.forms import form_of
+from tasks.forms import validate as validate_form
 from workflows.clock import FrozenClock
 from workflows.parsing import NSMAP
 from workflows.sandbox import make_script_engine
@@ -39,8 +42,10 @@ MONDAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a working Monday morning
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
-@cache
 def parsed(name: str) -> ParsedDefinition:
+    """Parsed afresh for each walk: SpiffWorkflow 3.2 connects a message-started event
+    sub-process to the spec's start task the first time the message arrives (``trigger_wf``),
+    so a spec shared between walks would carry one walk's withdrawal into the next."""
     return validate((BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn", conventions=True)
 
 
@@ -121,7 +126,10 @@ class Walker:
             t for t in open_user_tasks(self.workflow).values() if t.task_spec.bpmn_id == element_id
         ]
         assert tasks, f"{element_id} is not waiting; waiting: {self.waiting()}"
-        tasks[0].set_data(**data)
+        # the form check the service runs before the engine: only realistic answers get through
+        cleaned, problems = validate_form(form_of(tasks[0].task_spec), data, tasks[0].data)
+        assert problems == [], (element_id, problems)
+        tasks[0].set_data(**cleaned)
         tasks[0].run()
         self._step()
         return self
