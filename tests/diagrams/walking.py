@@ -5,8 +5,9 @@ script helpers (working-day arithmetic) and a :class:`FrozenClock`, so a timer f
 clock reaches its due time, as it would in the service. A walk reports the end events reached,
 the sharing-register entries the service would write (built with the register's own
 ``from_process`` and checked with its ``check``), the messages thrown (instances the service
-starts) and the sequence flows taken (for the coverage check). Answers go through the form check the service
-runs (``tasks.forms.validate``), so a path cannot take a branch no practitioner could reach.
+starts) and the sequence flows taken (for the coverage check). Answers go through the form
+check the service runs (``tasks.forms.validate``), so a path cannot take a branch no
+practitioner could reach.
 
 A path is a table row: a list of steps (:class:`Do`, :class:`Timer`, :class:`Message`) and what
 it must produce (:class:`Path`).
