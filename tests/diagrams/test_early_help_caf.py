@@ -93,20 +93,22 @@ PATHS = [
         thrown=["start_referral"],
     ),
     Path(
-        "consent withdrawn during the assessment: the withdrawal is recorded",
+        "consent withdrawn during the assessment: the plan stops, recorded",
         [
             EXPLAINED,
             GIVEN,
             Message("consent_withdrawn", {"person": "mother", "reason": "Changed her mind"}),
-            # SpiffWorkflow 3.2 runs the event sub-process but does not interrupt the process
-            # around it (docs/architecture.md): the plan goes on to its own end
-            ASSESSED,
-            PLANNED,
-            Timer("timer_first_review"),
-            review("needs_met"),
         ],
-        ends={"end_withdrawn", "end_needs_met"},
-        entries=[{"decision": "not_share", "with_consent": False}],
+        ends={"end_withdrawn"},
+        entries=[
+            {
+                "decision": "not_share",
+                "with_consent": False,
+                "consent_status": "withdrawn",
+                "reasons": "Consent withdrawn (Changed her mind): sharing stops beyond what "
+                "safeguarding requires",
+            }
+        ],
     ),
 ]
 
@@ -128,3 +130,13 @@ def test_reviews_wait_for_their_timer():
     walker.fire_timer("timer_first_review").complete("review_plan", review_outcome="continue")
     assert walker.waiting() == []
     assert (walker.due("timer_next_review") - walker.clock.now()).days == 77  # eleven weeks
+
+
+def test_a_withdrawal_stops_the_plan_and_leaves_later_instances_alone():
+    walker = Walker("early_help_caf").walk([EXPLAINED, GIVEN, ASSESSED])
+    assert walker.waiting() == ["team_around_family"]
+    walker.deliver("consent_withdrawn", {"reason": "Moved away"})
+    assert walker.waiting() == [] and walker.workflow.is_completed()
+    # the same parsed spec (shared by every instance of a version) still runs a whole plan
+    later = walk("early_help_caf", PATHS[1])
+    assert later.ends() == {"end_stepped_down"}

@@ -43,10 +43,9 @@ MONDAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a working Monday morning
 REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
+@cache
 def parsed(name: str) -> ParsedDefinition:
-    """Parsed afresh for each walk: SpiffWorkflow 3.2 connects a message-started event
-    sub-process to the spec's start task the first time the message arrives (``trigger_wf``),
-    so a spec shared between walks would carry one walk's withdrawal into the next."""
+    """Parsed once and shared by every walk, as the service shares a version's spec."""
     return validate((BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn", conventions=True)
 
 

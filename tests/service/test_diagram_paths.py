@@ -98,3 +98,35 @@ def test_a_challenged_referral_starts_an_escalation_and_early_help(app, client, 
 def test_an_escalation_with_immediate_risk_starts_a_referral(app, client, pat):
     _walk(app, client, pat, "escalation", escalation.PATHS[1], "child-5")
     assert _started(app, "child-5") == ["escalation", "referral"]
+
+
+def test_a_withdrawn_consent_stops_a_running_early_help(app, client, pat):
+    path = Path("to the assessment", early_help.PATHS[0].steps[:2], ends=set())
+    started = pat.post(
+        "/api/process-instances", json={"process_key": "early_help_caf", "business_key": "child-6"}
+    ).get_json()
+    for step in path.steps:
+        task_id = open_task_id(app, started["id"], step.element_id)
+        assert (
+            client.post(f"/api/tasks/{task_id}/complete", json={"data": step.data}).status_code
+            == 200
+        )
+    consent = pat.post(
+        "/api/consents",
+        json={
+            "child": "child-6",
+            "person": "father",
+            "agencies": ["school"],
+            "purposes": ["early help assessment"],
+            "how": "verbal",
+        },
+    ).get_json()
+    withdrawn = pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Moved away"})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    body = client.get(f"/api/process-instances/{started['id']}").get_json()
+    assert body["state"] == "completed" and body["active_tasks"] == []
+    [row] = _rows(app, SharingRecord, instance_id=started["id"])
+    assert (row.decision, row.consent_status) == ("not_share", "withdrawn")
+    assert row.reasons.startswith("Consent withdrawn (Moved away)")
+    # a later early help for another child still runs to its end on the same deployed version
+    _walk(app, client, pat, "early_help_caf", early_help.PATHS[4], "child-7")
