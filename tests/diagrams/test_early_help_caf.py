@@ -13,6 +13,8 @@ GIVEN = Do(
         "consent_outcome": "given",
         "consent_agencies": "school, health",
         "consent_purposes": "early help assessment",
+        "consent_given_by": "mother",
+        "consent_how": "written",
     },
 )
 ASSESSED = Do(

@@ -100,27 +100,21 @@ def test_an_escalation_with_immediate_risk_starts_a_referral(app, client, pat):
     assert _started(app, "child-5") == ["escalation", "referral"]
 
 
-def test_a_withdrawn_consent_stops_a_running_early_help(app, client, pat):
-    path = Path("to the assessment", early_help.PATHS[0].steps[:2], ends=set())
+def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app, client, pat):
+    steps = early_help.PATHS[0].steps[:3]  # explained, consent given, assessment done
     started = pat.post(
         "/api/process-instances", json={"process_key": "early_help_caf", "business_key": "child-6"}
     ).get_json()
-    for step in path.steps:
+    for step in steps:
         task_id = open_task_id(app, started["id"], step.element_id)
-        assert (
-            client.post(f"/api/tasks/{task_id}/complete", json={"data": step.data}).status_code
-            == 200
-        )
-    consent = pat.post(
-        "/api/consents",
-        json={
-            "child": "child-6",
-            "person": "father",
-            "agencies": ["school"],
-            "purposes": ["early help assessment"],
-            "how": "verbal",
-        },
-    ).get_json()
+        done = client.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
+        assert done.status_code == 200, done.get_json()
+    [consent] = pat.get("/api/consents", query_string={"child": "child-6"}).get_json()["items"]
+    assert (consent["person"], consent["how"]) == ("mother", "written")
+    assert consent["agencies"] == ["school", "health"]
+    assert consent["purposes"] == ["early help assessment"]
+    assert consent["recorded_by"] == "ada"
+
     withdrawn = pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Moved away"})
     assert withdrawn.status_code == 200, withdrawn.get_json()
     body = client.get(f"/api/process-instances/{started['id']}").get_json()
@@ -128,5 +122,10 @@ def test_a_withdrawn_consent_stops_a_running_early_help(app, client, pat):
     [row] = _rows(app, SharingRecord, instance_id=started["id"])
     assert (row.decision, row.consent_status) == ("not_share", "withdrawn")
     assert row.reasons.startswith("Consent withdrawn (Moved away)")
-    # a later early help for another child still runs to its end on the same deployed version
+    # a later decision for the child reads the withdrawal; a later early help runs to its end
+    later = pat.post(
+        "/api/process-instances",
+        json={"process_key": "information_sharing", "business_key": "child-6"},
+    ).get_json()
+    assert later["variables"]["consent_on_record"] == "withdrawn"
     _walk(app, client, pat, "early_help_caf", early_help.PATHS[4], "child-7")
