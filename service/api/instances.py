@@ -102,11 +102,13 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     user = current_user()
-    variables = body.get("variables")
-    if body.get("business_key") and body["process_key"] in current_app.config["CONSENT_ON_RECORD"]:
-        # what the consent register says now, for the diagram to read (the caller cannot set it)
-        on_record = consent.status(unit.session, body["business_key"])
-        variables = {**(variables or {}), "consent_on_record": on_record}
+    variables = consent.start_variables(
+        unit.session,
+        body["process_key"],
+        body.get("business_key"),
+        body.get("variables"),
+        current_app.config["CONSENT_ON_RECORD"],
+    )
     advance = services().engine.start(
         unit,
         body["process_key"],

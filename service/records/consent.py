@@ -92,6 +92,22 @@ def status(session: Session, child: str) -> str:
     return "withdrawn" if consents else "none"
 
 
+def start_variables(
+    session: Session,
+    process_key: str,
+    business_key: str | None,
+    variables: dict | None,
+    reads_consent: tuple[str, ...],
+) -> dict | None:
+    """``variables`` plus ``consent_on_record`` (``status`` now) for a process in
+    ``reads_consent`` (config ``CONSENT_ON_RECORD``) started for a child.
+
+    Set last, so a caller cannot claim a consent the register does not hold."""
+    if not business_key or process_key not in reads_consent:
+        return variables
+    return {**(variables or {}), "consent_on_record": status(session, business_key)}
+
+
 def withdraw(
     engine: Engine, uow: UnitOfWork, consent_id: str, *, by: str, reason: str, now: datetime
 ) -> tuple[Consent, list[Advance]]:
