@@ -16,6 +16,7 @@ an interrupting start cancels every unfinished task of the instance first.
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -23,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 class EventSubprocessStart(BpmnStartTask):
     """The process's start task; ``interrupting`` maps a sub-process id to its start's flag."""
 
-    interrupting: dict[str, bool]
+    interrupting: dict[str, bool] = {}  # noqa: RUF012 - replaced per spec by install()
 
     def trigger_wf(self, my_task, spec_name):
         spec = self._wf_spec.task_specs.get(spec_name)
@@ -43,3 +44,7 @@ def install(spec, interrupting: dict[str, bool]) -> None:
     """Use :class:`EventSubprocessStart` as ``spec``'s start task (same name, same state)."""
     spec.start.__class__ = EventSubprocessStart
     spec.start.interrupting = interrupting
+
+
+# Converted like the library's start task (migration diffs compare converted specs).
+SERIALIZER_CONFIG = {EventSubprocessStart: DEFAULT_CONFIG[BpmnStartTask]}
