@@ -159,7 +159,8 @@ class SafeguardProcessParser(ProcessParser):
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
             flags = node.xpath("bpmn:startEvent/@isInterrupting", namespaces=NSMAP)
             interrupting[node.get("id")] = not flags or flags[0].strip().lower() != "false"
-        install_event_subprocesses(self.spec, interrupting)
+        if interrupting:  # other processes keep the library's start task
+            install_event_subprocesses(self.spec, interrupting)
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()
