@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from lxml import etree
 
 from tests.diagrams.walking import BPMN, SHIPPED
 from workflows.errors import InvalidDefinition
-from workflows.validation import validate
+from workflows.parsing import NSMAP
+from workflows.validation import FLOW_NODE_TAGS, validate
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -77,3 +79,17 @@ def test_a_user_task_missing_a_convention_is_refused(case: str):
     assert found and words in found[0].message, refused.value.problems
     assert found[0].line == _line(content, f'<bpmn:userTask id="{element_id}"')
     validate(content, "escalation.bpmn")  # drafts without conventions still deploy
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_element_is_drawn(name: str):
+    """bpmn-js draws only what has a shape or an edge: a missing one hides a step from the
+    process owner who edits the diagram."""
+    root = etree.parse(str(BPMN / f"{name}.bpmn")).getroot()
+    drawn = set(root.xpath("//*[local-name()='BPMNShape' or local-name()='BPMNEdge']/@bpmnElement"))
+    elements = [
+        el.get("id")
+        for el in root.iter(etree.Element)
+        if el.tag in FLOW_NODE_TAGS or el.tag == f"{{{NSMAP['bpmn']}}}sequenceFlow"
+    ]
+    assert sorted(set(elements) - drawn) == []
