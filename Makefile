@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: run test install lint format bench bench-api clean
+.PHONY: run test install assets lint format bench bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,24 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# Front-end bundles (bpmn-js viewer and modeller, bpmnlint) from npm into service/static/vendor/,
+# rebuilt when the lock file or the build inputs change. Never a CDN: closed networks.
+ASSETS := service/static/vendor/.built
+$(ASSETS): package.json package-lock.json $(wildcard frontend/*) frontend/.bpmnlintrc
+	npm ci --ignore-scripts --no-audit --no-fund
+	node frontend/build.mjs
+	touch $@
+
+assets: $(ASSETS)
+
+run: $(VENV)/.installed-run $(ASSETS)
 	mkdir -p var
 	$(BIN)/safeguard db upgrade
 	$(BIN)/safeguard deploy bpmn
 	$(BIN)/safeguard users seed-demo --url http://$(HOST):$(PORT)
 	$(BIN)/safeguard serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -22,7 +23,7 @@ from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
 from tasks.scheduler import TimerScheduler
-from workflows.clock import Clock, SystemClock
+from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.events import Advance
 from workflows.instances import Engine
 
@@ -47,7 +48,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         app.config.from_object(config)
     app.json.sort_keys = False
 
-    clock = clock or SystemClock()
+    clock = clock or _configured_clock(app)
     db = make_engine(app.config["DATABASE_URL"])
     app.extensions["safeguard"] = Services(
         db=db,
@@ -109,6 +110,15 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     return app
 
 
+def _configured_clock(app: Flask) -> Clock:
+    """The system clock, moved by ``CLOCK_OFFSET_SECONDS`` when a test asks for it."""
+    offset = float(app.config.get("CLOCK_OFFSET_SECONDS") or 0)
+    if not offset:
+        return SystemClock()
+    app.logger.warning("TEST ONLY: the clock is offset by %s seconds", offset)
+    return OffsetClock(timedelta(seconds=offset))
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is marked Secure whenever the request itself came over HTTPS."""
 
@@ -129,6 +139,10 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
+    from service.pages.cases import bp as cases
+    from service.pages.modeller import bp as modeller
+    from service.pages.inbox import bp as inbox_page
+    from service.pages.reminders import bp as reminders_page
     from service.pages.work import bp as work
 
     app.register_blueprint(health)
@@ -138,6 +152,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(work)
+    app.register_blueprint(cases)
+    app.register_blueprint(modeller)
+    app.register_blueprint(inbox_page)
+    app.register_blueprint(reminders_page)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
     app.register_blueprint(tasks, url_prefix="/api/tasks")

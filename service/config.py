@@ -57,6 +57,11 @@ class Config:
     # Reminders at these fractions of the time allowed for a task; 1 = when due.
     REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
 
+    # TEST ONLY: seconds added to the service's clock (due times, reminders, escalations, what
+    # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.
+    # Never set it in production.
+    CLOCK_OFFSET_SECONDS: float = float(os.environ.get("SAFEGUARD_CLOCK_OFFSET") or 0)
+
 
 class TestConfig(Config):
     TESTING = True

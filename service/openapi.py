@@ -29,6 +29,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from service.access import Rule
+from service.errors import is_page_path
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -186,7 +187,14 @@ def _errors(rule: Rule | None, declared: Spec, has_body: bool, has_path_params: 
     return statuses
 
 
-def _operation(app: Flask, endpoint: str, method: str, path_params: list, schemas: _Schemas):
+def _operation(
+    app: Flask,
+    endpoint: str,
+    method: str,
+    path_params: list,
+    schemas: _Schemas,
+    page: bool = False,
+):
     view = app.view_functions[endpoint]
     rule: Rule | None = getattr(view, "access_rule", None)
     declared: Spec | None = getattr(view, "api_spec", None)
@@ -226,7 +234,7 @@ def _operation(app: Flask, endpoint: str, method: str, path_params: list, schema
         if body is not None:
             response["content"] = body
         responses[str(status)] = response
-    error_ref = schemas.content(_error_model())
+    error_ref = schemas.content(HTML if page else _error_model())  # pages: an error page
     for status in sorted(_errors(rule, declared, has_body, bool(path_params))):
         responses.setdefault(
             str(status), {"description": ERROR_TEXT.get(status, "Error."), "content": error_ref}
@@ -262,7 +270,9 @@ def build_document(app: Flask) -> dict:
         item = paths.setdefault(path, {})
         for method in METHODS:
             if method.upper() in (url_rule.methods or ()):
-                item[method] = _operation(app, url_rule.endpoint, method, path_params, schemas)
+                item[method] = _operation(
+                    app, url_rule.endpoint, method, path_params, schemas, is_page_path(path)
+                )
     return {
         "openapi": "3.1.0",
         "info": {

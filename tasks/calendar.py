@@ -97,6 +97,29 @@ class WorkingCalendar:
             remaining -= left_today
             day, moment = self.next_working_day(day), self.opens
 
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time inside ``[start, end)`` (zero when ``end`` is not after ``start``).
+
+        How late a task is, in the only time that counts for a deadline: a task due on Friday
+        at 17:00 is one working hour late at 10:00 on Monday, not 65 hours.
+        """
+        if end <= start:
+            return timedelta(0)
+        first, last = self._local(start), self._local(end)
+        total, day = timedelta(0), first.date()
+        while day <= last.date():
+            if self.is_working_day(day):
+                opens, closes = self._at(day, self.opens), self._at(day, self.closes)
+                begin, finish = max(opens, first), min(closes, last)
+                if finish > begin:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total
+
+    @property
+    def hours_per_day(self) -> timedelta:
+        return datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
+
 
 DEFAULT_CALENDAR = WorkingCalendar()
 

@@ -7,6 +7,8 @@ written resolution; extending a task's due time needs a reason (both kept on the
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify
 
 from service import reminders as reminder_config
@@ -26,6 +28,7 @@ from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Escalation, Task
+from storage.uow import UnitOfWork
 from tasks import inbox
 
 bp = Blueprint("escalations", __name__)
@@ -130,18 +133,23 @@ def extend(task_id: str):
             [{"field": "due_at", "message": message}],
         )
     unit = uow()
-    user = current_user()
+    give_more_time(unit, task_id, new_due, body["reason"].strip())
+    unit.commit()
+    return jsonify(shapes.task(unit.session.get(Task, task_id)))
+
+
+def give_more_time(unit: UnitOfWork, task_id: str, new_due: datetime, reason: str) -> None:
+    """Move a task's due time for the signed-in manager and wake the scheduler for its new
+    timers once committed (the API and the inbox page both call this)."""
     written = inbox.extend_due(
         unit.session,
         task_id,
         new_due,
-        body["reason"].strip(),
-        user.username,
-        now,
+        reason,
+        current_user().username,
+        services().clock.now(),
         reminder_config.policy(current_app),
     )
     scheduler = getattr(services(), "scheduler", None)
     if scheduler is not None and written:
         scheduler.rearm_on_commit(unit, min(written))
-    unit.commit()
-    return jsonify(shapes.task(unit.session.get(Task, task_id)))

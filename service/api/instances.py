@@ -36,7 +36,7 @@ from service.errors import ApiError
 from service.openapi import spec
 from service.records import consent, trail
 from storage.models import ProcessDefinition, ProcessInstance, Task
-from tasks import parties
+from tasks import history, parties
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -200,26 +200,9 @@ def get_history(instance_id: str):
     row = uow().session.get(ProcessInstance, instance_id)
     if row is None:
         raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
-    events = [{"at": shapes.iso(row.started_at), "event": "started", "by": row.started_by}]
-    tasks = uow().session.scalars(
-        select(Task).where(Task.instance_id == row.id).order_by(Task.created_at)
-    )
-    for task in tasks:
-        events.append(
-            {"at": shapes.iso(task.created_at), "event": "task_opened", "task": task.element_id}
-        )
-        if task.completed_at is not None:
-            events.append(
-                {
-                    "at": shapes.iso(task.completed_at),
-                    "event": "task_completed",
-                    "task": task.element_id,
-                    "by": task.completed_by,
-                }
-            )
-    if row.ended_at is not None:
-        events.append({"at": shapes.iso(row.ended_at), "event": row.status})
-    events.sort(key=lambda e: e["at"])
+    events = [
+        {**event, "at": shapes.iso(event["at"])} for event in history.events_of(uow().session, row)
+    ]
     return jsonify({"items": events, "next_cursor": None})
 
 

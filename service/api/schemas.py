@@ -226,6 +226,7 @@ class HistoryEvent(Model):
     event: str
     by: str | None = None
     task: str | None = None
+    name: str | None = None
 
 
 class History(Model):

@@ -138,10 +138,7 @@ def assign(task_id: str):
     unit = uow()
     now = services().clock.now()
     user = current_user()
-    task = work.assign(unit.session, task_id, body["user"], viewer(user), now, if_match())
-    inbox.resolve_for_task(
-        unit.session, task_id, user.username, f"reassigned to {task.assignee}", now
-    )
+    task = inbox.reassign(unit.session, task_id, body["user"], viewer(user), now, if_match())
     unit.commit()
     return jsonify(_task_answer(task))
 
