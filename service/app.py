@@ -16,7 +16,7 @@ from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
-from service.records import register, trail
+from service.records import consent, register, trail
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks import effects
@@ -193,6 +193,7 @@ def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
         policy(current_app),
         by,
     )
+    consent.after_advance(unit.session, advance, by, now)
     try:
         register.after_advance(unit.session, advance, by, now)
     except register.RegisterError as err:

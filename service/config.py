@@ -38,6 +38,9 @@ class Config:
         "start_escalation": "escalation",
         "start_early_help": "early_help_caf",
     }
+    # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
+    # in their variables, so their diagram can route a decision on a withdrawn consent.
+    CONSENT_ON_RECORD = ("information_sharing",)
 
     TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
     LOGIN_FREE_FAILURES: int = 3

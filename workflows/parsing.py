@@ -20,6 +20,7 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import Form
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+from workflows.event_subprocesses import install as install_event_subprocesses
 from workflows.timers import with_clocked_timers
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -151,6 +152,15 @@ class SafeguardProcessParser(ProcessParser):
     id equals a task's (the data dictionary has an option ``strategy_discussion`` and a task of
     that id) would silently replace the task. Form field and option ids are their own namespace.
     """
+
+    def add_tasks(self) -> None:
+        super().add_tasks()
+        interrupting = {}
+        for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            flags = node.xpath("bpmn:startEvent/@isInterrupting", namespaces=NSMAP)
+            interrupting[node.get("id")] = not flags or flags[0].strip().lower() != "false"
+        if interrupting:  # other processes keep the library's start task
+            install_event_subprocesses(self.spec, interrupting)
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()

@@ -234,6 +234,27 @@ def _check_expressions(root) -> list[Problem]:
     return problems
 
 
+def _check_user_tasks(root) -> list[Problem]:
+    """Every user task says who does it, what they fill in and by when: the worklist, the form
+    and the reminders read these from the diagram, so a task without them cannot be worked."""
+    problems = []
+    in_lane = {
+        ref.strip() for ref in root.xpath(".//bpmn:lane/bpmn:flowNodeRef/text()", namespaces=NSMAP)
+    }
+    for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+        roles = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
+        if not roles and task.get("id") not in in_lane:
+            problems.append(_at(task, "the user task has no lane and no candidate role"))
+        fields = task.xpath(
+            "bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP
+        )
+        if not fields:
+            problems.append(_at(task, "the user task has no form (camunda:formData with a field)"))
+        if not (task.get(f"{{{CAMUNDA_NS}}}dueDate") or "").strip():
+            problems.append(_at(task, "the user task has no due time (camunda:dueDate, e.g. 1WD)"))
+    return problems
+
+
 def _check_due(task, due: str) -> list[Problem]:
     due = due.strip()
     if DUE_PATTERN.match(due):
@@ -273,8 +294,15 @@ def _spiff_problems(root, err: ValidationException) -> list[Problem]:
     return [Problem(element_id, line, message)]
 
 
-def validate(content: bytes, filename: str = "upload.bpmn") -> ParsedDefinition:
-    """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found."""
+def validate(
+    content: bytes, filename: str = "upload.bpmn", *, conventions: bool = False
+) -> ParsedDefinition:
+    """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found.
+
+    ``conventions`` also refuses a user task without a lane or candidate role, a form or a due
+    time (the lint of the shipped diagrams; not yet the default for every deploy because small
+    test diagrams and drafts in the modeller leave them out).
+    """
     _require_utf8(content)
     try:
         tree = parse_xml(content)
@@ -288,6 +316,8 @@ def validate(content: bytes, filename: str = "upload.bpmn") -> ParsedDefinition:
 
     problems = _check_ids(root) + _check_schema(root)
     problems += _check_references(root) + _check_processes(root) + _check_expressions(root)
+    if conventions:
+        problems += _check_user_tasks(root)
     key, name, main_problems = _main_process(root)
     problems += main_problems
     if problems:

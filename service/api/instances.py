@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import and_, or_, select
 
 from service.access import access, viewer
@@ -34,7 +34,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import trail
+from service.records import consent, trail
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties
 from workflows.state import highlights
@@ -102,11 +102,18 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     user = current_user()
+    variables = consent.start_variables(
+        unit.session,
+        body["process_key"],
+        body.get("business_key"),
+        body.get("variables"),
+        current_app.config["CONSENT_ON_RECORD"],
+    )
     advance = services().engine.start(
         unit,
         body["process_key"],
         business_key=body.get("business_key"),
-        variables=body.get("variables"),
+        variables=variables,
         version=body.get("version"),
         started_by=user.username,
     )

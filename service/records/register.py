@@ -172,7 +172,7 @@ def from_process(data: Mapping[str, Any], advised_by: str | None) -> dict[str, A
         override = data.get("consent_unsafe_reason") or entry.get("reasons")
     else:
         consent = data.get("consent_outcome")
-        refused = consent in ("refused", "not_obtained")
+        refused = consent in ("refused", "not_obtained", "withdrawn")
         override = entry.get("reasons") if sharing and refused else None
     agency = entry.get("recipient_agency") or data.get("recipient_agency")
     person = data.get("recipient_person")
