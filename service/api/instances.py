@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import and_, or_, select
 
 from service.access import access, viewer
@@ -34,7 +34,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import consent, trail
+from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties
 from workflows.state import highlights
@@ -102,26 +102,14 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     user = current_user()
-    variables = consent.start_variables(
-        unit.session,
+    advance = start_process(
+        unit,
+        user,
         body["process_key"],
         body.get("business_key"),
         body.get("variables"),
-        current_app.config["CONSENT_ON_RECORD"],
+        body.get("version"),
     )
-    advance = services().engine.start(
-        unit,
-        body["process_key"],
-        business_key=body.get("business_key"),
-        variables=variables,
-        version=body.get("version"),
-        started_by=user.username,
-    )
-    row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    parties.add_party(unit.session, key, user.username, "started", row.started_at)
-    after_advance(unit, advance)
-    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     unit.commit()
     return jsonify(full_instance(advance.instance.id)), 201
 

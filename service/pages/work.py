@@ -21,7 +21,7 @@ from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages import listing
 from service.pages.listing import lateness
-from service.records import trail
+from service.starting import start_process
 from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, work
 from tasks.errors import FormInvalid
@@ -288,15 +288,7 @@ def start(process_key: str):
         )
         return body, 422
     unit = uow()
-    user = current_user()
-    advance = services().engine.start(
-        unit, process_key, business_key=business_key, started_by=user.username
-    )
-    row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    parties.add_party(unit.session, key, user.username, "started", row.started_at)
-    after_advance(unit, advance)
-    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    row = start_process(unit, current_user(), process_key, business_key).instance
     first = unit.session.scalars(
         select(Task.id)
         .where(Task.instance_id == row.id, Task.status == "open")
