@@ -108,7 +108,7 @@ def resolve(escalation_id: str):
 def extend(task_id: str):
     """New due time (ISO 8601 with offset, in the future) and a reason → the task, rescheduled."""
     body = json_body({"due_at": str, "reason": str}, required=("due_at", "reason"))
-    max_length(body, {"reason": inbox.MAX_RESOLUTION})
+    max_length(body, {"reason": inbox.MAX_RESOLUTION, "due_at": 64})
     if not body["reason"].strip():
         raise ApiError(
             422,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import types
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -15,6 +16,11 @@ from pydantic import BaseModel
 from service.errors import ApiError
 
 MAX_INT = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+# Inside a field's value (instance variables, form data, message payloads): deeper values make
+# instance state that SpiffWorkflow cannot copy or restore (RecursionError at a few hundred
+# levels), and numbers beyond 64 bits or not finite (NaN, 1e400) are not portable JSON.
+MAX_DEPTH = 16
+MAX_LONG = 2**63 - 1
 
 
 def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = ()) -> dict:
@@ -41,12 +47,34 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
             problems.append({"field": name, "message": "must not contain NUL characters"})
         elif type(body.get(name)) is int and not -MAX_INT <= body[name] <= MAX_INT:
             problems.append({"field": name, "message": "is out of range"})
+        elif isinstance(body.get(name), dict | list | float):
+            message = _unstorable(body[name])
+            if message:
+                problems.append({"field": name, "message": message})
     for name in required:
         if body.get(name) in (None, ""):
             problems.append({"field": name, "message": "is required"})
     if problems:
         raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
     return body
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a nested value cannot be kept in an instance's state, or None. Iterative, so that
+    the check itself cannot recurse too deeply."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "must hold finite numbers only"
+        if type(item) is int and not -MAX_LONG - 1 <= item <= MAX_LONG:
+            return "must hold numbers within 64 bits"
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"must not be nested more than {MAX_DEPTH} levels deep"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def body_of(model: type[BaseModel]) -> dict:
