@@ -23,8 +23,13 @@ MAX_DEPTH = 16
 MAX_LONG = 2**63 - 1
 
 
-def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = ()) -> dict:
-    """The JSON object of the request, checked against ``allowed`` field types."""
+def json_body(
+    allowed: dict[str, type | tuple[type, ...]],
+    required: tuple[str, ...] = (),
+    limits: dict[str, int] | None = None,
+) -> dict:
+    """The JSON object of the request, checked against ``allowed`` field types (and the
+    maximum lengths of ``limits``): every problem of the body in one 422."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
     try:
@@ -54,6 +59,7 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
     for name in required:
         if body.get(name) in (None, ""):
             problems.append({"field": name, "message": "is required"})
+    problems += _too_long(body, limits or {})
     if problems:
         raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
     return body
@@ -78,12 +84,10 @@ def _unstorable(value: Any) -> str | None:
 
 
 def body_of(model: type[BaseModel]) -> dict:
-    """``json_body`` (and ``max_length``) with the fields, types, required names and lengths
+    """``json_body`` with the fields, types, required names and maximum lengths
     that ``model`` declares: the model is also the body's schema in the OpenAPI document."""
     allowed, required, limits = _rules_of(model)
-    body = json_body(allowed, required)
-    max_length(body, limits)
-    return body
+    return json_body(allowed, required, limits)
 
 
 @cache
@@ -156,15 +160,12 @@ def is_whole_number(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
-def max_length(body: dict, limits: dict[str, int]) -> None:
-    """422 naming each string field longer than its column allows."""
-    problems = [
+def _too_long(body: dict, limits: dict[str, int]) -> list[dict]:
+    return [
         {"field": name, "message": f"must be at most {limit} characters"}
         for name, limit in limits.items()
         if isinstance(body.get(name), str) and len(body[name]) > limit
     ]
-    if problems:
-        raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
 
 
 def encode_cursor(values: list) -> str:
