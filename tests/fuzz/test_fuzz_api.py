@@ -9,9 +9,12 @@ what is wrong, 422 names the field, 400 says the JSON itself is wrong, 413 that 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from service.app import create_app
+from tests.conftest import _truncate_pg
 from tests.fuzz.bpmn_strategies import BPMN_DIR, PROLOG, body_of
 from tests.service.helpers import XML, assert_error, deploy_xml, make_user, token_client
 
@@ -20,12 +23,13 @@ MB = 1024 * 1024
 LONG = 100_000  # characters: beyond every maximum length the API declares
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db_url(request, tmp_path_factory):
-    """One database for the module (SQLite; PostgreSQL refuses more, so it is the easier case
-    for length and NUL checks: those are tested there by tests/service)."""
-    import shutil
-
+    """One database per module and kind: the requests here change little."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_database")
+        _truncate_pg(url)
+        return url
     path = tmp_path_factory.mktemp("fuzz-api") / "safeguard.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
     return f"sqlite:///{path}"
@@ -33,8 +37,6 @@ def db_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(db_url):
-    from service.app import create_app
-
     app = create_app({"DATABASE_URL": db_url, "TESTING": True})
     yield app
     app.extensions["safeguard"].db.dispose()
@@ -141,6 +143,7 @@ def test_a_very_long_string_in_any_field_is_422_naming_it(root, known, operation
         pytest.param("-Infinity", 422, id="minus-infinity"),
         pytest.param(str(2**70), 422, id="beyond-64-bits"),
         pytest.param("9" * 5_000, 400, id="more-digits-than-python-reads"),
+        pytest.param('"nul \\u0000"', 422, id="nul"),
     ],
 )
 def test_a_hostile_value_in_any_field_is_refused(root, known, operations, raw_value, status):
@@ -161,6 +164,8 @@ def test_json_nested_beyond_reason_is_400(root, known, operations, raw):
 
 def test_values_nested_deeply_never_reach_an_instance(app, root, known):
     """Before the limit, 600 levels of variables made an instance that could not be restored."""
+    nul = '{"process_key": "three_steps", "variables": {"x": {"y": "a\\u0000b"}}}'
+    assert _send(root, "POST", "/api/process-instances", nul).status_code in (201, 422)
     deep = "[" * 600 + "]" * 600
     raw = '{"process_key": "three_steps", "variables": {"x": ' + deep + "}}"
     error = assert_error(_send(root, "POST", "/api/process-instances", raw), 422)
