@@ -156,8 +156,9 @@ def limit_arg() -> int:
 
 
 def is_whole_number(raw: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses."""
-    return raw.isascii() and raw.isdigit()
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses; and at most
+    18 of them, so ``int`` never meets Python's limit on digits (ValueError at 4300)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
 def _too_long(body: dict, limits: dict[str, int]) -> list[dict]:
