@@ -10,6 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service import logs, metrics
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
@@ -83,6 +84,13 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
             "\x00" in name + value for name, value in request.args.items(multi=True)
         ):
             raise ApiError(400, "bad_request", "The URL contains a NUL character.")
+
+    @app.before_request
+    def refuse_oversized_bodies() -> None:
+        # Flask refuses a large body only when a view reads it; refuse it before anything runs.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.before_request
     def check_access() -> None:

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from markupsafe import escape
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tasks.errors import Forbidden, FormInvalid
 from workflows.errors import Conflict, InvalidDefinition, InvalidInput, NotFound, ScriptError
@@ -121,6 +121,13 @@ def register_error_handlers(app: Flask) -> None:
             422,
             "invalid_input",
             "A value is too long, too large or contains a character that cannot be stored.",
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_err: RequestEntityTooLarge):
+        megabytes = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return error_response(
+            413, "request_entity_too_large", f"The request body is larger than {megabytes} MB."
         )
 
     @app.errorhandler(HTTPException)

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify
 from service import reminders as reminder_config
 from service.access import access
 from service.api import shapes
-from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg, max_length
+from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg
 from service.api.schemas import TaskOut
 from service.api.schemas_work import (
     EscalationOut,
@@ -89,8 +89,9 @@ def list_escalations():
 @access("manager", "dsl", "csc_manager", "board", "admin")
 @spec("Resolve an inbox item", body=ResolveIn, responses={200: EscalationOut}, errors=(409,))
 def resolve(escalation_id: str):
-    body = json_body({"resolution": str}, required=("resolution",))
-    max_length(body, {"resolution": inbox.MAX_RESOLUTION})
+    body = json_body(
+        {"resolution": str}, ("resolution",), limits={"resolution": inbox.MAX_RESOLUTION}
+    )
     unit = uow()
     user = current_user()
     row = inbox.find_for(unit.session, escalation_id, user)
@@ -110,8 +111,11 @@ def resolve(escalation_id: str):
 )
 def extend(task_id: str):
     """New due time (ISO 8601 with offset, in the future) and a reason → the task, rescheduled."""
-    body = json_body({"due_at": str, "reason": str}, required=("due_at", "reason"))
-    max_length(body, {"reason": inbox.MAX_RESOLUTION})
+    body = json_body(
+        {"due_at": str, "reason": str},
+        ("due_at", "reason"),
+        limits={"reason": inbox.MAX_RESOLUTION, "due_at": 64},
+    )
     if not body["reason"].strip():
         raise ApiError(
             422,

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from service.access import access, viewer
 from service.api import shapes
 from service.api.instances import full_instance
-from service.api.requests import if_match, is_whole_number, json_body, limit_arg, max_length
+from service.api.requests import if_match, is_whole_number, json_body, limit_arg
 from service.api.schemas import IfMatch, InstanceFull
 from service.api.schemas_work import (
     AssignIn,
@@ -133,8 +133,7 @@ def unclaim(task_id: str):
     errors=(409,),
 )
 def assign(task_id: str):
-    body = json_body({"user": str}, required=("user",))
-    max_length(body, {"user": 80})
+    body = json_body({"user": str}, ("user",), limits={"user": 80})
     unit = uow()
     now = services().clock.now()
     user = current_user()
