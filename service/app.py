@@ -126,9 +126,11 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.health import bp as health
     from service.api.instances import bp as instances
     from service.api.notifications import bp as notifications
+    from service.api.reports import bp as reports
     from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
+    from service.pages.reports import bp as report_pages
     from service.pages.work import bp as work
 
     app.register_blueprint(health)
@@ -144,6 +146,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications, url_prefix="/api/notifications")
     app.register_blueprint(escalations, url_prefix="/api")
     app.register_blueprint(sharing, url_prefix="/api")
+    app.register_blueprint(reports, url_prefix="/api")
+    app.register_blueprint(report_pages)
 
 
 def services() -> Services:

@@ -55,7 +55,7 @@ _CONVERTERS = {
     "path": {"type": "string"},
 }
 
-Content = type[BaseModel] | Mapping[str, dict] | None
+Content = type[BaseModel] | Mapping[str, dict | type[BaseModel]] | None
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,11 @@ class _Schemas:
             return None
         if isinstance(declared, type) and issubclass(declared, BaseModel):
             return {JSON: {"schema": self.ref(declared)}}
-        return {media: {"schema": schema} for media, schema in declared.items()}
+        # A mapping may name a model per media type (e.g. JSON or CSV of the same report).
+        return {
+            media: {"schema": self.ref(schema) if _is_model(schema) else schema}
+            for media, schema in declared.items()
+        }
 
     def parameters(self, model: type[BaseModel] | None, where: str) -> list[dict]:
         if model is None:
@@ -134,6 +138,10 @@ class _Schemas:
                 param["description"] = description
             params.append(param)
         return params
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _no_null(schema: dict) -> dict:

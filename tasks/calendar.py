@@ -97,6 +97,28 @@ class WorkingCalendar:
             remaining -= left_today
             day, moment = self.next_working_day(day), self.opens
 
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Hours of working time from ``start`` to ``end`` (0 when ``end`` is not later): how
+        long something took as the protocol counts it, e.g. for the Board's reports."""
+        if end <= start:
+            return 0.0
+        first, last = self._local(start), self._local(end)
+        total, day = timedelta(), first.date()
+        while day <= last.date():
+            if self.is_working_day(day):
+                begin = max(first, self._at(day, self.opens))
+                finish = min(last, self._at(day, self.closes))
+                if finish > begin:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
+
+    @property
+    def hours_per_day(self) -> float:
+        """The length of a working day in hours (a working day of elapsed time)."""
+        opens = datetime.combine(date.min, self.opens)
+        return (datetime.combine(date.min, self.closes) - opens).total_seconds() / 3600
+
 
 DEFAULT_CALENDAR = WorkingCalendar()
 
