@@ -38,6 +38,7 @@ ERROR_TEXT = {
     403: "Signed in without a role this needs.",
     404: "Not found, or a case the caller may not see.",
     409: "Conflict: stale version (If-Match), not running, or already done.",
+    410: "Gone: the case's data was purged under the retention policy.",
     413: "The request body is larger than the limit (8 MiB).",
     415: "Unsupported media type.",
     422: "Validation failed: details name each field, or the BPMN element id and line.",
