@@ -14,12 +14,12 @@ from service.app import create_app, services
 from service.cli import main
 from storage import UnitOfWork
 from storage.models import AuditEvent, Consent, SharingRecord, Task
+from tests.service.helpers import deploy_xml
 from tests.service.test_sharing_register import (
     DIAGRAM,
     _share_with_consent,
     _start,
 )
-from tests.service.helpers import deploy_xml
 from workflows.clock import FrozenClock
 
 DAYS = {f"RETENTION_{k}_DAYS": "30" for k in ("CASE", "NOTIFICATION", "CONSENT", "AUDIT")}
@@ -63,6 +63,15 @@ def _entry(app, instance_id: str) -> SharingRecord:
         ).one()
         uow.session.expunge(row)
         return row
+
+
+def _refused(app, statement: str, entry_id: int) -> None:
+    with (
+        app.app_context(),
+        UnitOfWork(services().session_factory) as uow,
+        pytest.raises(DatabaseError),
+    ):
+        uow.session.execute(text(statement), {"id": entry_id})
 
 
 def test_dry_run_lists_and_changes_nothing(app, db_url, cases):
@@ -120,16 +129,9 @@ def test_the_register_still_refuses_any_other_update(app, db_url, cases):
         "DELETE FROM sharing_record WHERE id = :id",
     )
     for statement in statements:
-        with app.app_context(), UnitOfWork(services().session_factory) as uow:
-            with pytest.raises(DatabaseError):
-                uow.session.execute(text(statement), {"id": entry.id})
+        _refused(app, statement, entry.id)
     # Past the register's period only: purged once, then the trigger refuses a second purge.
     assert _cli(db_url, register_days="100000").exit_code == 0
     assert _entry(app, cases["closed"]).child == "child-1"
     assert _cli(db_url).exit_code == 0
-    with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        with pytest.raises(DatabaseError):
-            uow.session.execute(
-                text("UPDATE sharing_record SET purged_at = recorded_at WHERE id = :id"),
-                {"id": entry.id},
-            )
+    _refused(app, "UPDATE sharing_record SET purged_at = recorded_at WHERE id = :id", entry.id)
