@@ -12,28 +12,35 @@ from typing import Any
 
 WIDTH = 640
 LABEL_WIDTH = 220
-VALUE_WIDTH = 50
+VALUE_ROOM = 120
 ROW = 26
-BAR = 18
 SUPPRESSED_AS = 4  # drawn width of a "<5" bar, in counts
+TONE_WORDS = {"primary": "", "ok": "on time", "late": "late"}
 
 
 @dataclass(frozen=True)
-class Bar:
-    label: str
-    text: str  # the value as published: a number or "<5"
+class Part:
     x: float
-    y: float
     width: float
+    text: str  # the value as published: a number or "<5"
+    tone: str
     suppressed: bool
-    tone: str = "primary"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    y: float
+    parts: list[Part]
+    end_x: float
+    summary: str  # what is written after the bar, e.g. "6 on time, <5 late"
 
 
 @dataclass(frozen=True)
 class Chart:
     ident: str
     title: str
-    bars: list[Bar]
+    rows: list[Row]
     height: int
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
@@ -51,14 +58,14 @@ def bar_chart(ident: str, title: str, rows: list[tuple[str, Any]]) -> Chart:
 def stacked_chart(ident: str, title: str, rows: list[tuple[str, list[tuple[str, Any]]]]) -> Chart:
     """Bars made of parts, e.g. on time then late; each part keeps its published text."""
     scale_max = max((sum(_number(c) for _, c in parts) for _, parts in rows), default=0) or 1
-    room = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    bars = []
-    for index, (label, parts) in enumerate(rows):
-        x = float(LABEL_WIDTH)
-        for tone, count in parts:
+    room = WIDTH - LABEL_WIDTH - VALUE_ROOM
+    drawn = []
+    for index, (label, counts) in enumerate(rows):
+        x, parts = float(LABEL_WIDTH), []
+        for tone, count in counts:
             width = room * _number(count) / scale_max
-            bars.append(
-                Bar(label, str(count), x, index * ROW + 4, width, isinstance(count, str), tone)
-            )
+            parts.append(Part(x, width, str(count), tone, isinstance(count, str)))
             x += width
-    return Chart(ident, title, bars, height=max(1, len(rows)) * ROW + 8)
+        summary = ", ".join(f"{p.text} {TONE_WORDS[p.tone]}".strip() for p in parts)
+        drawn.append(Row(label, index * ROW + 4, parts, x, summary))
+    return Chart(ident, title, drawn, height=max(1, len(rows)) * ROW + 8)
