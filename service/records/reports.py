@@ -15,6 +15,9 @@ Two promises hold for everything this module returns:
 - **No child identifier appears.** Only columns that cannot hold one are read (never ``child``,
   ``business_key``, free-text reasons); free-text labels that could (lawful basis) are dropped
   to ``"(withheld)"`` if they contain the business key of any child in the register.
+
+Managers see the partnership-wide figures too (api.md gives them the report): aggregates with
+small numbers suppressed name no case, so need-to-know does not narrow them.
 """
 
 from __future__ import annotations

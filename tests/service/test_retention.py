@@ -135,3 +135,18 @@ def test_the_register_still_refuses_any_other_update(app, db_url, cases):
     assert _entry(app, cases["closed"]).child == "child-1"
     assert _cli(db_url).exit_code == 0
     _refused(app, "UPDATE sharing_record SET purged_at = recorded_at WHERE id = :id", entry.id)
+
+
+def test_an_edit_of_a_purged_audit_event_still_breaks_the_chain(app, db_url, client, cases):
+    assert _cli(db_url).exit_code == 0
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        seq = uow.session.scalars(
+            select(AuditEvent.seq).where(AuditEvent.tombstone.is_not(None)).limit(1)
+        ).one()
+        uow.session.execute(
+            text("UPDATE audit_event SET actor = 'someone-else' WHERE seq = :seq"), {"seq": seq}
+        )
+        uow.commit()
+    broken = client.get("/api/audit/verify").get_json()
+    assert broken["ok"] is False
+    assert broken["broken_at"] == {"seq": seq, "reason": "its tombstone does not match"}
