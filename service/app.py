@@ -144,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.health import bp as health
     from service.api.instances import bp as instances
     from service.api.notifications import bp as notifications
+    from service.api.reports import bp as reports
     from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.pages.inbox import bp as inbox_page
     from service.pages.modeller import bp as modeller
     from service.pages.reminders import bp as reminders_page
+    from service.pages.reports import bp as report_pages
     from service.pages.work import bp as work
 
     app.register_blueprint(health)
@@ -170,6 +172,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications, url_prefix="/api/notifications")
     app.register_blueprint(escalations, url_prefix="/api")
     app.register_blueprint(sharing, url_prefix="/api")
+    app.register_blueprint(reports, url_prefix="/api")
+    app.register_blueprint(report_pages)
 
 
 def services() -> Services:

@@ -13,6 +13,28 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
+# Retention (service/records/retention.py): days after a case closes (its last instance ended)
+# before each kind of its records is purged. RETENTION_<KIND>_DAYS overrides each default.
+RETENTION_DEFAULT_DAYS = {
+    "case": 2190,  # instances' engine state and answers, timers' payloads, inbox resolutions
+    "notification": 365,  # in-app notifications about the case's tasks
+    "consent": 2190,  # consent register rows of the child
+    "register": 2190,  # the sharing register's identifying fields (the decision stays)
+    "audit": 2190,  # the case key and details of audit events (who did what, when, stays)
+}
+
+
+def retention_days() -> dict[str, int]:
+    """The retention period of each kind of record, in days, from the environment."""
+    days = {}
+    for kind, default in RETENTION_DEFAULT_DAYS.items():
+        raw = os.environ.get(f"RETENTION_{kind.upper()}_DAYS", str(default))
+        if not raw.isdigit():
+            raise ValueError(f"RETENTION_{kind.upper()}_DAYS must be a whole number of days")
+        days[kind] = int(raw)
+    return days
+
+
 class Config:
     DATABASE_URL: str = database_url()
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)

@@ -39,6 +39,7 @@ ERROR_TEXT = {
     403: "Signed in without a role this needs.",
     404: "Not found, or a case the caller may not see.",
     409: "Conflict: stale version (If-Match), not running, or already done.",
+    410: "Gone: the case's data was purged under the retention policy.",
     413: "The request body is larger than the limit (8 MiB).",
     415: "Unsupported media type.",
     422: "Validation failed: details name each field, or the BPMN element id and line.",
@@ -56,7 +57,7 @@ _CONVERTERS = {
     "path": {"type": "string"},
 }
 
-Content = type[BaseModel] | Mapping[str, dict] | None
+Content = type[BaseModel] | Mapping[str, dict | type[BaseModel]] | None
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,11 @@ class _Schemas:
             return None
         if isinstance(declared, type) and issubclass(declared, BaseModel):
             return {JSON: {"schema": self.ref(declared)}}
-        return {media: {"schema": schema} for media, schema in declared.items()}
+        # A mapping may name a model per media type (e.g. JSON or CSV of the same report).
+        return {
+            media: {"schema": self.ref(schema) if _is_model(schema) else schema}
+            for media, schema in declared.items()
+        }
 
     def parameters(self, model: type[BaseModel] | None, where: str) -> list[dict]:
         if model is None:
@@ -135,6 +140,10 @@ class _Schemas:
                 param["description"] = description
             params.append(param)
         return params
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _no_null(schema: dict) -> dict:

@@ -34,6 +34,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
+from service.records.retention import PURGED_STATE
 from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties
@@ -82,7 +83,15 @@ def _check_if_match(instance_id: str) -> None:
         )
 
 
+def _not_purged(instance_id: str) -> None:
+    """A closed case purged by retention keeps its rows, not its engine state: 410."""
+    purged = select(ProcessInstance.state == PURGED_STATE).where(ProcessInstance.id == instance_id)
+    if uow().session.scalar(purged):
+        raise ApiError(410, "gone", "This case's data was purged under the retention policy.")
+
+
 def full_instance(instance_id: str) -> dict:
+    _not_purged(instance_id)
     row, workflow = services().engine.load(uow(), instance_id)
     body = shapes.instance(row, _definition_version(row.definition_id))
     body["variables"] = _variables(workflow)
@@ -162,15 +171,24 @@ def list_instances():
 
 @bp.get("/<instance_id>")
 @access(case_scoped=True)
-@spec("One instance with its variables and open tasks", responses={200: InstanceFull})
+@spec(
+    "One instance with its variables and open tasks",
+    responses={200: InstanceFull},
+    errors=(410,),
+)
 def get_instance(instance_id: str):
     return jsonify(full_instance(instance_id))
 
 
 @bp.get("/<instance_id>/diagram")
 @access(case_scoped=True)
-@spec("The diagram with active, overdue and completed elements", responses={200: Diagram})
+@spec(
+    "The diagram with active, overdue and completed elements",
+    responses={200: Diagram},
+    errors=(410,),
+)
 def get_diagram(instance_id: str):
+    _not_purged(instance_id)
     row, workflow = services().engine.load(uow(), instance_id)
     definition = uow().session.get(ProcessDefinition, row.definition_id)
     now = services().clock.now()

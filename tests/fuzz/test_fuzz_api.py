@@ -73,6 +73,7 @@ def known(app, root) -> dict[str, str]:
         "task_id": instance["active_tasks"][0]["id"],
         "key": "three_steps",
         "process_key": "three_steps",
+        "business_key": "c-1",
         "consent_id": consent.get_json()["id"],
         "escalation_id": "00000000-0000-0000-0000-000000000000",
         "record_id": "1",
