@@ -54,7 +54,12 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     app.extensions["safeguard"] = Services(
         db=db,
         session_factory=make_session_factory(db),
-        engine=Engine(clock=clock, helpers=script_helpers(), task_policy=make_task_policy()),
+        engine=Engine(
+            clock=clock,
+            helpers=script_helpers(),
+            task_policy=make_task_policy(),
+            conventions=app.config["DIAGRAM_CONVENTIONS"],
+        ),
         clock=clock,
     )
 

@@ -63,7 +63,7 @@ def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
 def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
     """Deploy BPMN files (or every .bpmn file of a directory)."""
-    engine = Engine()
+    engine = Engine(conventions=True)
     failed = False
     files = _bpmn_files(paths)
     if not files:

@@ -63,6 +63,9 @@ class Config:
     # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
     # in their variables, so their diagram can route a decision on a withdrawn consent.
     CONSENT_ON_RECORD = ("information_sharing",)
+    # Every user task of a deployed diagram names its role (lane or candidate groups), its form
+    # and its due time: worklists, form checks and reminders depend on all three.
+    DIAGRAM_CONVENTIONS = True
 
     TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
     LOGIN_FREE_FAILURES: int = 3
