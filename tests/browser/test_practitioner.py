@@ -115,12 +115,21 @@ def test_should_i_share_consent_refused_significant_harm(tmp_path):
             expect(page.locator("h1")).to_have_text("You do not have access to this")
             page.set_viewport_size({"width": 1280, "height": 900})
             shoot(page, "error-403")
+            # The case view: the decision in the register, the referral that started.
+            page.goto(f"{base}/cases/{CHILD}")
+            row = page.locator("table.register tbody tr")
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text("Share")
+            expect(row).to_contain_text("without consent")
+            expect(row).to_contain_text("Art. 6(1)(e)")
+            expect(
+                page.get_by_role("heading", name="Referral to children's social care")
+            ).to_be_visible()
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"))
             raise
 
-        # No page lists the register yet on this branch (the case view is another's work):
-        # check it through the API as pat's manager, who may read the cases of their team.
+        # The same entry through the API, as pat's manager, who may read the cases of the team.
         status, register = running.api("mo", "GET", f"/api/sharing-records?child={CHILD}")
         assert status == 200, register
         (entry,) = register["items"]

@@ -70,7 +70,7 @@ def test_the_case_view_lists_the_childs_instances_with_their_diagrams(app, insta
     assert f'data-diagram-url="/api/process-instances/{instance_id}/diagram"' in html
     assert "Describe the concern" in html  # the open step, and in the timeline
     assert "Three steps started" in html and "“Describe the concern” waiting" in html
-    assert "The sharing register is open to managers" in html  # not to practitioners
+    assert "No decision to share or not to share has been recorded" in html
     assert 'src="/static/vendor/viewer.js"' in html and 'src="/static/diagram.js"' in html
     _assert_clean(page)
     read = _audit(app, "cases.case")
