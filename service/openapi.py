@@ -248,6 +248,9 @@ def _operation(
         responses.setdefault(
             str(status), {"description": ERROR_TEXT.get(status, "Error."), "content": error_ref}
         )
+    if page and method == "get" and rule is not None and not rule.public:
+        # Not signed in: a page sends the browser to the sign-in form.
+        responses.setdefault("302", {"description": "Not signed in: to the sign-in page."})
     operation["responses"] = responses
     return operation
 
