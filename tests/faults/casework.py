@@ -77,7 +77,12 @@ class Db:
     def wait_for(self, condition: Callable[[], bool], seconds: float, what: str) -> None:
         deadline = time.monotonic() + seconds
         while not condition():
-            assert time.monotonic() < deadline, f"gave up waiting for {what}"
+            if time.monotonic() > deadline:
+                timers = self.rows(
+                    "SELECT kind, status, attempts, due_at, claimed_by, claimed_until, "
+                    "last_error FROM timer ORDER BY due_at"
+                )
+                raise AssertionError(f"gave up waiting for {what}; timers: {timers}")
             time.sleep(0.2)
 
     def due_timers_left(self, by: datetime | None = None) -> int:

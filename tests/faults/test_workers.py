@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -93,9 +94,9 @@ def test_four_workers_each_with_a_scheduler_fire_every_timer_once(db_url, tmp_pa
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_worker_killed_while_firing_a_timer_leaves_it_to_another(db_url, tmp_path):
     """Hold the notification table locked, so that the worker firing the half-time reminder
-    stops inside the handler; kill that worker; release. After the 2 s lease another worker
+    stops inside the handler; kill that worker; release. After the 3 s lease another worker
     claims the timer and fires it: one reminder per person, not two, not none."""
-    env = _environment(db_url, TIMER_LEASE_SECONDS="2")
+    env = _environment(db_url, TIMER_LEASE_SECONDS="3")
     run_cli(env, "deploy", QUICK)
     tokens = team_tokens(db_url)
     service = Service(env, tmp_path / "gunicorn.log", server="gunicorn", workers=4)
@@ -126,7 +127,9 @@ def test_a_worker_killed_while_firing_a_timer_leaves_it_to_another(db_url, tmp_p
         holder.rollback()  # the lock goes; the victim's transaction died with it
 
         db.wait_for(
-            lambda: db.rows(halfway, i=instance_id)[0].status == "fired", 30, "the takeover"
+            lambda: db.rows(halfway, i=instance_id)[0].status == "fired",
+            60,
+            f"the takeover from {victim} at {datetime.now(UTC)}",
         )
         _, _, _, attempts = db.rows(halfway, i=instance_id)[0]
         status, health = service.request("GET", "/healthz")

@@ -36,12 +36,9 @@ def test_sqlite_busy_writer_is_a_write_conflict(tmp_path):
         loser.dispose()
 
 
-@pytest.fixture
-def pg_url(request) -> str:
-    return request.getfixturevalue("pg_database")
-
-
-def test_postgresql_deadlock_is_a_write_conflict(pg_url):
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgresql_deadlock_is_a_write_conflict(db_url):
+    pg_url = db_url
     engine = make_engine(pg_url)
     try:
         with engine.begin() as c:
@@ -80,9 +77,11 @@ def test_postgresql_deadlock_is_a_write_conflict(pg_url):
         engine.dispose()
 
 
-def test_a_request_that_cannot_get_its_lock_answers_409_with_retry_after(pg_url):
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_request_that_cannot_get_its_lock_answers_409_with_retry_after(db_url):
     """A claim blocked by another transaction's row lock past ``lock_timeout`` (set through the
     URL, as an operator may) is refused with 409 and Retry-After, and changes nothing."""
+    pg_url = db_url
     url = pg_url + "?options=-c%20lock_timeout%3D200"
     app = create_app({"DATABASE_URL": url, "TESTING": True})
     holder = make_engine(pg_url)
