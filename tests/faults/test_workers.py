@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from storage import make_engine
 from tests.faults.casework import QUICK, Db, fired_in_log, firing_workers, team_tokens
-from tests.live import Service, run_cli
+from tests.live import ROOT, Service, run_cli
 
 pytestmark = pytest.mark.slow
 INSTANCES = 16
@@ -97,7 +97,11 @@ def test_a_worker_killed_while_firing_a_timer_leaves_it_to_another(db_url, tmp_p
     stops inside the handler; kill that worker; release. After the 3 s lease another worker
     claims the timer and fires it: one reminder per person, not two, not none."""
     env = _environment(db_url, TIMER_LEASE_SECONDS="3")
-    run_cli(env, "deploy", QUICK)
+    # The step must still be open when the lease runs out: its BPMN timer (3 s) would take it
+    # away and cancel the reminder with it (rightly). Here it waits a minute instead.
+    slow = tmp_path / "quick_steps.bpmn"
+    slow.write_bytes((ROOT / QUICK).read_bytes().replace(b'"PT3S"', b'"PT60S"'))
+    run_cli(env, "deploy", str(slow))
     tokens = team_tokens(db_url)
     service = Service(env, tmp_path / "gunicorn.log", server="gunicorn", workers=4)
     db = Db(db_url)
