@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: run serve-prod test install lint format bench bench-api clean
+.PHONY: screenshots run serve-prod test install assets lint format bench bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+# Front-end bundles (bpmn-js viewer and modeller, bpmnlint) from npm into service/static/vendor/,
+# rebuilt when the lock file or the build inputs change. Never a CDN: closed networks.
+ASSETS := service/static/vendor/.built
+$(ASSETS): package.json package-lock.json $(wildcard frontend/*) frontend/.bpmnlintrc
+	npm ci --ignore-scripts --no-audit --no-fund
+	node frontend/build.mjs
+	touch $@
+
+assets: $(ASSETS)
+
+run: $(VENV)/.installed-run $(ASSETS)
 	mkdir -p var
 	$(BIN)/safeguard db upgrade
 	$(BIN)/safeguard deploy bpmn
@@ -31,7 +41,7 @@ run: $(VENV)/.installed-run
 
 # Production: gunicorn with WEB_WORKERS (4) workers, each running the timer scheduler
 # (service/gunicorn_conf.py). The database must be named: DATABASE_URL=postgresql+psycopg://...
-serve-prod: $(VENV)/.installed-run
+serve-prod: $(VENV)/.installed-run $(ASSETS)
 	@if [ "$(origin DATABASE_URL)" = "file" ]; then \
 		echo "make serve-prod needs DATABASE_URL (e.g. postgresql+psycopg://user@host:5432/db)" >&2; \
 		exit 2; fi
@@ -39,10 +49,14 @@ serve-prod: $(VENV)/.installed-run
 	$(BIN)/safeguard deploy bpmn
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:service.gunicorn_conf
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Rewrite docs/screenshots/*.png from the browser tests (README's Screenshots section).
+screenshots: $(VENV)/.installed-test assets
+	SAFEGUARD_SCREENSHOTS=1 $(BIN)/pytest tests/browser -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from service import logs, metrics
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
-from service.records import register, trail
+from service.records import consent, register, trail
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
 from tasks.scheduler import TimerScheduler
-from workflows.clock import Clock, SystemClock
+from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.events import Advance
 from workflows.instances import Engine
 
@@ -47,12 +49,17 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         app.config.from_object(config)
     app.json.sort_keys = False
 
-    clock = clock or SystemClock()
+    clock = clock or _configured_clock(app)
     db = make_engine(app.config["DATABASE_URL"])
     app.extensions["safeguard"] = Services(
         db=db,
         session_factory=make_session_factory(db),
-        engine=Engine(clock=clock, helpers=script_helpers(), task_policy=make_task_policy()),
+        engine=Engine(
+            clock=clock,
+            helpers=script_helpers(),
+            task_policy=make_task_policy(),
+            conventions=app.config["DIAGRAM_CONVENTIONS"],
+        ),
         clock=clock,
     )
 
@@ -84,6 +91,13 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
             raise ApiError(400, "bad_request", "The URL contains a NUL character.")
 
     @app.before_request
+    def refuse_oversized_bodies() -> None:
+        # Flask refuses a large body only when a view reads it; refuse it before anything runs.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+
+    @app.before_request
     def check_access() -> None:
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and request.endpoint != "static":
@@ -109,6 +123,15 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     return app
 
 
+def _configured_clock(app: Flask) -> Clock:
+    """The system clock, moved by ``CLOCK_OFFSET_SECONDS`` when a test asks for it."""
+    offset = float(app.config.get("CLOCK_OFFSET_SECONDS") or 0)
+    if not offset:
+        return SystemClock()
+    app.logger.warning("TEST ONLY: the clock is offset by %s seconds", offset)
+    return OffsetClock(timedelta(seconds=offset))
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is marked Secure whenever the request itself came over HTTPS."""
 
@@ -126,9 +149,15 @@ def _register_blueprints(app: Flask) -> None:
     from service.api.health import bp as health
     from service.api.instances import bp as instances
     from service.api.notifications import bp as notifications
+    from service.api.reports import bp as reports
     from service.api.sharing import bp as sharing
     from service.api.tasks import bp as tasks
     from service.pages.auth import bp as pages
+    from service.pages.cases import bp as cases
+    from service.pages.inbox import bp as inbox_page
+    from service.pages.modeller import bp as modeller
+    from service.pages.reminders import bp as reminders_page
+    from service.pages.reports import bp as report_pages
     from service.pages.work import bp as work
 
     app.register_blueprint(health)
@@ -138,12 +167,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(work)
+    app.register_blueprint(cases)
+    app.register_blueprint(modeller)
+    app.register_blueprint(inbox_page)
+    app.register_blueprint(reminders_page)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
     app.register_blueprint(tasks, url_prefix="/api/tasks")
     app.register_blueprint(notifications, url_prefix="/api/notifications")
     app.register_blueprint(escalations, url_prefix="/api")
     app.register_blueprint(sharing, url_prefix="/api")
+    app.register_blueprint(reports, url_prefix="/api")
+    app.register_blueprint(report_pages)
 
 
 def services() -> Services:
@@ -175,6 +210,7 @@ def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
         policy(current_app),
         by,
     )
+    consent.after_advance(unit.session, advance, by, now)
     try:
         register.after_advance(unit.session, advance, by, now)
     except register.RegisterError as err:

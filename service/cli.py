@@ -63,7 +63,7 @@ def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
 def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
     """Deploy BPMN files (or every .bpmn file of a directory)."""
-    engine = Engine()
+    engine = Engine(conventions=True)
     failed = False
     files = _bpmn_files(paths)
     if not files:
@@ -206,6 +206,35 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be purged; change nothing.")
+def retention(dry_run: bool) -> None:
+    """Purge closed cases' data past its retention period (RETENTION_*_DAYS)."""
+    import hashlib
+
+    from service.config import retention_days
+    from service.records.retention import plan, purge
+
+    days = retention_days()
+    now = SystemClock().now()
+    click.echo("retention periods (days): " + ", ".join(f"{k} {v}" for k, v in days.items()))
+    with UnitOfWork(_session_factory()) as uow:
+        plans = plan(uow.session, now, days)
+        for case_plan in plans:
+            click.echo(("would purge " if dry_run else "purging ") + case_plan.describe())
+        if dry_run:
+            _audit(uow, "cli.retention.dry_run", {"cases": len(plans)})
+            uow.commit()
+            click.echo(f"dry run: {len(plans)} closed case(s) have data past retention")
+            return
+        totals = purge(uow.session, plans, now)
+        stones = totals.pop("register_tombstones")
+        digest = hashlib.sha256("".join(stones).encode()).hexdigest() if stones else None
+        _audit(uow, "cli.retention", {**totals, "days": days, "tombstones_sha256": digest})
+        uow.commit()
+    click.echo("purged: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
 
 
 @main.command()

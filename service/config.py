@@ -13,6 +13,28 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
+# Retention (service/records/retention.py): days after a case closes (its last instance ended)
+# before each kind of its records is purged. RETENTION_<KIND>_DAYS overrides each default.
+RETENTION_DEFAULT_DAYS = {
+    "case": 2190,  # instances' engine state and answers, timers' payloads, inbox resolutions
+    "notification": 365,  # in-app notifications about the case's tasks
+    "consent": 2190,  # consent register rows of the child
+    "register": 2190,  # the sharing register's identifying fields (the decision stays)
+    "audit": 2190,  # the case key and details of audit events (who did what, when, stays)
+}
+
+
+def retention_days() -> dict[str, int]:
+    """The retention period of each kind of record, in days, from the environment."""
+    days = {}
+    for kind, default in RETENTION_DEFAULT_DAYS.items():
+        raw = os.environ.get(f"RETENTION_{kind.upper()}_DAYS", str(default))
+        if not raw.isdigit():
+            raise ValueError(f"RETENTION_{kind.upper()}_DAYS must be a whole number of days")
+        days[kind] = int(raw)
+    return days
+
+
 class Config:
     DATABASE_URL: str = database_url()
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
@@ -38,6 +60,12 @@ class Config:
         "start_escalation": "escalation",
         "start_early_help": "early_help_caf",
     }
+    # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
+    # in their variables, so their diagram can route a decision on a withdrawn consent.
+    CONSENT_ON_RECORD = ("information_sharing",)
+    # Every user task of a deployed diagram names its role (lane or candidate groups), its form
+    # and its due time: worklists, form checks and reminders depend on all three.
+    DIAGRAM_CONVENTIONS = True
 
     TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
     LOGIN_FREE_FAILURES: int = 3
@@ -57,6 +85,11 @@ class Config:
     # its lease has run out; the sweep looks for timers written by other processes.
     TIMER_LEASE_SECONDS: float = float(os.environ.get("TIMER_LEASE_SECONDS", "300"))
     TIMER_SWEEP_SECONDS: float = float(os.environ.get("TIMER_SWEEP_SECONDS", "60"))
+
+    # TEST ONLY: seconds added to the service's clock (due times, reminders, escalations, what
+    # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.
+    # Never set it in production.
+    CLOCK_OFFSET_SECONDS: float = float(os.environ.get("SAFEGUARD_CLOCK_OFFSET") or 0)
 
 
 class TestConfig(Config):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from markupsafe import escape
 from sqlalchemy.exc import DataError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from storage.database import is_write_conflict
 from tasks.errors import Forbidden, FormInvalid
@@ -23,9 +24,47 @@ class ApiError(Exception):
         super().__init__(message)
 
 
+# What a person at a browser reads for each status, above the error's own sentence.
+HEADINGS = {
+    400: "The request could not be used",
+    401: "Sign in first",
+    403: "You do not have access to this",
+    404: "Not found",
+    405: "That cannot be done here",
+    409: "Someone else changed this first",
+    413: "That is too large",
+    415: "That kind of content is not accepted",
+    422: "Some answers are not valid",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+NOT_PAGES = ("/api/", "/healthz", "/metrics", "/static/")
+
+
+def is_page_path(path: str) -> bool:
+    """Pages answer errors in HTML; the API (and health, metrics, static files) in JSON."""
+    return not path.startswith(NOT_PAGES)
+
+
 def error_response(status: int, code: str, message: str, details: list | None = None):
+    if has_request_context() and is_page_path(request.path):
+        return _error_page(status, message, details or [])
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return jsonify(body), status
+
+
+def _error_page(status: int, message: str, details: list):
+    """An error page in the site's layout; never a stack trace. If even that cannot be drawn
+    (a template or the database failing), a bare page says the same."""
+    heading = HEADINGS.get(status, "Something went wrong" if status >= 500 else "That did not work")
+    try:
+        body = render_template(
+            "error.html", status=status, heading=heading, message=message, details=details
+        )
+    except Exception:  # noqa: BLE001 - the error page must not fail in turn
+        log.exception("could not draw the error page")
+        body = f"<!doctype html><title>{status}</title><h1>{escape(heading)}</h1>"
+    return Response(body, status=status, mimetype="text/html"), status
 
 
 def _slug(name: str) -> str:
@@ -97,6 +136,13 @@ def register_error_handlers(app: Flask) -> None:
         )
         response.headers["Retry-After"] = "1"
         return response, status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_err: RequestEntityTooLarge):
+        megabytes = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return error_response(
+            413, "request_entity_too_large", f"The request body is larger than {megabytes} MB."
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

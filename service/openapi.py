@@ -29,6 +29,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from service.access import Rule
+from service.errors import is_page_path
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {
@@ -38,6 +39,7 @@ ERROR_TEXT = {
     403: "Signed in without a role this needs.",
     404: "Not found, or a case the caller may not see.",
     409: "Conflict: stale version (If-Match), not running, or already done.",
+    410: "Gone: the case's data was purged under the retention policy.",
     413: "The request body is larger than the limit (8 MiB).",
     415: "Unsupported media type.",
     422: "Validation failed: details name each field, or the BPMN element id and line.",
@@ -55,7 +57,7 @@ _CONVERTERS = {
     "path": {"type": "string"},
 }
 
-Content = type[BaseModel] | Mapping[str, dict] | None
+Content = type[BaseModel] | Mapping[str, dict | type[BaseModel]] | None
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,11 @@ class _Schemas:
             return None
         if isinstance(declared, type) and issubclass(declared, BaseModel):
             return {JSON: {"schema": self.ref(declared)}}
-        return {media: {"schema": schema} for media, schema in declared.items()}
+        # A mapping may name a model per media type (e.g. JSON or CSV of the same report).
+        return {
+            media: {"schema": self.ref(schema) if _is_model(schema) else schema}
+            for media, schema in declared.items()
+        }
 
     def parameters(self, model: type[BaseModel] | None, where: str) -> list[dict]:
         if model is None:
@@ -134,6 +140,10 @@ class _Schemas:
                 param["description"] = description
             params.append(param)
         return params
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _no_null(schema: dict) -> dict:
@@ -186,7 +196,14 @@ def _errors(rule: Rule | None, declared: Spec, has_body: bool, has_path_params: 
     return statuses
 
 
-def _operation(app: Flask, endpoint: str, method: str, path_params: list, schemas: _Schemas):
+def _operation(
+    app: Flask,
+    endpoint: str,
+    method: str,
+    path_params: list,
+    schemas: _Schemas,
+    page: bool = False,
+):
     view = app.view_functions[endpoint]
     rule: Rule | None = getattr(view, "access_rule", None)
     declared: Spec | None = getattr(view, "api_spec", None)
@@ -226,7 +243,7 @@ def _operation(app: Flask, endpoint: str, method: str, path_params: list, schema
         if body is not None:
             response["content"] = body
         responses[str(status)] = response
-    error_ref = schemas.content(_error_model())
+    error_ref = schemas.content(HTML if page else _error_model())  # pages: an error page
     for status in sorted(_errors(rule, declared, has_body, bool(path_params))):
         responses.setdefault(
             str(status), {"description": ERROR_TEXT.get(status, "Error."), "content": error_ref}
@@ -262,7 +279,9 @@ def build_document(app: Flask) -> dict:
         item = paths.setdefault(path, {})
         for method in METHODS:
             if method.upper() in (url_rule.methods or ()):
-                item[method] = _operation(app, url_rule.endpoint, method, path_params, schemas)
+                item[method] = _operation(
+                    app, url_rule.endpoint, method, path_params, schemas, is_page_path(path)
+                )
     return {
         "openapi": "3.1.0",
         "info": {

@@ -220,6 +220,10 @@ class AuditEvent(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Retention (migration 0008): when the identifying fields were purged, and a hash over the
+    # original ``hash`` and the fields kept, which the chain's verifier checks instead.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tombstone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Notification(Base):
@@ -334,6 +338,10 @@ class SharingRecord(Base):
     corrects: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Retention (migration 0008): when the identifying fields were purged, and a hash over the
+    # original ``hash`` and the fields kept, which the chain's verifier checks instead.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tombstone: Mapped[str | None] = mapped_column(String(64))
 
 
 class AppendOnlyError(Exception):

@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+# Ten years of working time: counted a day at a time, so a script asking for a billion working
+# days would hold a worker for hours (and overflow the calendar) instead of failing at once.
+MAX_WORKING_DAYS = 2_600
+
 
 @dataclass(frozen=True)
 class WorkingCalendar:
@@ -69,8 +73,8 @@ class WorkingCalendar:
         Out of hours (evenings, weekends, bank holidays) ``same-day`` means the next working day,
         which is also when a 1-working-day task falls due: the holder gets one full working day.
         """
-        if days < 0:
-            raise ValueError("days must not be negative")
+        if not 0 <= days <= MAX_WORKING_DAYS:
+            raise ValueError(f"days must be from 0 to {MAX_WORKING_DAYS}")
         if days == 0:
             return self.close_of_day(start)
         day = self._local(start).date()
@@ -80,8 +84,8 @@ class WorkingCalendar:
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """``start`` plus ``hours`` of working time, counted only inside working days."""
-        if hours < 0:
-            raise ValueError("hours must not be negative")
+        if not 0 <= hours <= MAX_WORKING_DAYS * 24:
+            raise ValueError(f"hours must be from 0 to {MAX_WORKING_DAYS * 24}")
         local = self._local(start)
         day = local.date()
         if not self.is_working_day(day) or local.time() >= self.closes:
@@ -96,6 +100,29 @@ class WorkingCalendar:
                 return (begin + remaining).replace(tzinfo=self.zone)
             remaining -= left_today
             day, moment = self.next_working_day(day), self.opens
+
+    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time inside ``[start, end)`` (zero when ``end`` is not after ``start``).
+
+        How late a task is, in the only time that counts for a deadline: a task due on Friday
+        at 17:00 is one working hour late at 10:00 on Monday, not 65 hours.
+        """
+        if end <= start:
+            return timedelta(0)
+        first, last = self._local(start), self._local(end)
+        total, day = timedelta(0), first.date()
+        while day <= last.date():
+            if self.is_working_day(day):
+                opens, closes = self._at(day, self.opens), self._at(day, self.closes)
+                begin, finish = max(opens, first), min(closes, last)
+                if finish > begin:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total
+
+    @property
+    def hours_per_day(self) -> timedelta:
+        return datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
 
 
 DEFAULT_CALENDAR = WorkingCalendar()

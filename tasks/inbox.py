@@ -19,12 +19,17 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Escalation, Task, User
-from tasks import notify, reminders
+from tasks import notify, parties, reminders, work
 from tasks.reminders import ReminderPolicy
+from tasks.worklist import worklist_query
 from workflows.errors import Conflict, NotFound
 
 MAX_RESOLUTION = 4000
 KINDS = ("overdue_task", "disagreement", "advice_request")
+# The steps of the shipped diagrams (processes.md) that are an inbox's business as they wait:
+# a practitioner asking a manager or DSL for advice, a disagreement at a manager's stage.
+ADVICE_STEPS = frozenset({("information_sharing", "give_advice")})
+DISAGREEMENT_STEPS = frozenset({("escalation", f"resolve_stage{n}") for n in (2, 3, 4)})
 
 
 class Person(Protocol):
@@ -113,6 +118,45 @@ def resolve_for_task(
     return reminders.resolve_task_escalations(
         session, task_id, now, by, resolution, kinds=("overdue_task",)
     )
+
+
+def reassign(
+    session: Session,
+    task_id: str,
+    username: str,
+    manager: parties.Viewer,
+    now: datetime,
+    version: int | None = None,
+) -> Task:
+    """A manager gives a task to someone else; its overdue escalation is resolved by that."""
+    task = work.assign(session, task_id, username, manager, now, version)
+    resolve_for_task(session, task_id, manager.username, f"reassigned to {task.assignee}", now)
+    return task
+
+
+def team(session: Session, manager_id: str) -> list[User]:
+    """The active people a manager manages, by name (whom they may reassign work to)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.manager_id == manager_id, User.active.is_(True))
+            .order_by(User.display_name, User.username)
+        )
+    )
+
+
+def waiting_steps(
+    session: Session, viewer: parties.Viewer, now: datetime, steps: frozenset[tuple[str, str]]
+) -> list[tuple[Task, str, str | None]]:
+    """Open tasks of the given ``(process_key, element_id)`` steps that this person holds or may
+    claim, soonest due first: e.g. the advice requests and the disagreements at their stage."""
+    found: dict[str, tuple[Task, str, str | None]] = {}
+    for view in ("mine", "candidate"):
+        for task, key, child in session.execute(worklist_query(viewer, view, now)):
+            if (key, task.element_id) in steps:
+                found.setdefault(task.id, (task, key, child))
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    return sorted(found.values(), key=lambda row: (row[0].due_at or far, row[0].id))
 
 
 def raise_item(

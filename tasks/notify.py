@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Notification, User, new_id
@@ -250,3 +250,56 @@ def _unclaim(session: Session, notification_id: str) -> None:
     except Exception:
         session.rollback()
         log.exception("could not release notification %s after a failed email", notification_id)
+
+
+def _mine(username: str, notification_id: str | None = None):
+    clause = Notification.username == username
+    if notification_id is not None:
+        clause = and_(clause, Notification.id == notification_id)
+    return clause
+
+
+def unread_count(session: Session, username: str) -> int:
+    """How many of this person's notifications are unread (the badge in the page header)."""
+    return session.scalar(
+        select(func.count()).where(_mine(username), Notification.read_at.is_(None))
+    )
+
+
+def recent(session: Session, username: str, limit: int = 100) -> list[Notification]:
+    """This person's notifications, newest first."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(_mine(username))
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(
+    session: Session, username: str, notification_id: str, now: datetime
+) -> Notification | None:
+    """Mark one of one's own notifications read (the first read time is kept); someone
+    else's notification is ``None``, as if it did not exist."""
+    row = session.scalars(select(Notification).where(_mine(username, notification_id))).first()
+    if row is None:
+        return None
+    _set_read(session, _mine(username, notification_id), now)
+    session.refresh(row)
+    return row
+
+
+def mark_all_read(session: Session, username: str, now: datetime) -> int:
+    """Mark every unread notification of this person read; how many."""
+    return _set_read(session, _mine(username), now)
+
+
+def _set_read(session: Session, clause, now: datetime) -> int:
+    return session.execute(
+        update(Notification)
+        .where(clause, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount

@@ -32,3 +32,15 @@ class FrozenClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class OffsetClock:
+    """The system time moved by a fixed offset: for tests of a real ``safeguard serve`` that
+    need days to have passed (``SAFEGUARD_CLOCK_OFFSET``). Never set it in production."""
+
+    def __init__(self, offset: timedelta, base: Clock | None = None):
+        self.offset = offset
+        self.base = base or SystemClock()
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset

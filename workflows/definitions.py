@@ -128,9 +128,10 @@ def deploy(
     deployed_by: str | None,
     clock: Clock,
     cache: SpecCache,
+    conventions: bool = False,
 ) -> DeployResult:
     """Validate and store a new version; identical content to the latest version is a no-op."""
-    parsed: ParsedDefinition = validate(content, filename)
+    parsed: ParsedDefinition = validate(content, filename, conventions=conventions)
     digest = content_hash(content)
     current = latest(session, parsed.key)
     if current is not None and current.content_hash == digest:

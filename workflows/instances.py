@@ -66,7 +66,11 @@ class Engine:
         helpers: Mapping[str, Callable | Any] | None = None,
         cache_size: int = 2000,
         task_policy: hotpath.TaskPolicy | None = None,
+        conventions: bool = False,
     ):
+        # ``conventions``: deploys also refuse user tasks without a role, form or due time
+        # (the service's rule for its diagrams; the engine itself runs any valid BPMN).
+        self.conventions = conventions
         self.clock = clock or SystemClock()
         self.task_policy = task_policy
         self.script_engine = make_script_engine(self.clock, helpers)
@@ -85,6 +89,7 @@ class Engine:
             deployed_by=deployed_by,
             clock=self.clock,
             cache=self.specs,
+            conventions=self.conventions,
         )
 
     # -- instances -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ user-task parser below copies them into ``task_spec.extensions``, which survives
 from __future__ import annotations
 
 import contextlib
+import re
 from xml.parsers import expat
 
 from lxml import etree
@@ -20,6 +21,7 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser
 from SpiffWorkflow.camunda.specs.user_task import Form
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+from workflows.event_subprocesses import install as install_event_subprocesses
 from workflows.timers import with_clocked_timers
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -36,6 +38,14 @@ USER_TASK_ATTRIBUTES = {
 }
 
 MAX_BPMN_BYTES = 5 * 1024 * 1024
+# The XML declaration's encoding, after an optional UTF-8 byte order mark.
+_DECLARED_ENCODING = re.compile(
+    rb"(?:\xef\xbb\xbf)?<\?xml\s[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']"
+)
+UTF8_NAMES = ("utf-8", "utf8", "us-ascii", "ascii")
+# The shipped diagrams have under 500 elements; five megabytes of empty elements would keep
+# every check below busy for seconds.
+MAX_ELEMENTS = 20_000
 
 
 def secure_xml_parser() -> etree.XMLParser:
@@ -87,11 +97,23 @@ def parse_xml(content: bytes) -> etree._ElementTree:
         raise ValueError(f"the file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB")
     if _has_doctype(content):
         raise ValueError("a DOCTYPE declaration is not allowed in BPMN files")
+    _require_utf8_declaration(content)
     tree = etree.ElementTree(etree.fromstring(content, parser=secure_xml_parser()))
     if tree.docinfo.doctype:
         raise ValueError("a DOCTYPE declaration is not allowed in BPMN files")
+    if sum(1 for _ in tree.getroot().iter()) > MAX_ELEMENTS:
+        raise ValueError(f"the file has more than {MAX_ELEMENTS} elements")
     _use_start_lines(tree.getroot(), content)
     return tree
+
+
+def _require_utf8_declaration(content: bytes) -> None:
+    """Diagrams are stored and served as UTF-8: a file that declares another encoding would be
+    read one way here and another way by whoever downloads it."""
+    declared = _DECLARED_ENCODING.match(content)
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in UTF8_NAMES:
+        name = declared.group(1).decode("ascii", "replace")[:40]
+        raise ValueError(f"the file declares encoding {name!r}; save it as UTF-8 and try again")
 
 
 def _use_start_lines(root, content: bytes) -> None:
@@ -151,6 +173,15 @@ class SafeguardProcessParser(ProcessParser):
     id equals a task's (the data dictionary has an option ``strategy_discussion`` and a task of
     that id) would silently replace the task. Form field and option ids are their own namespace.
     """
+
+    def add_tasks(self) -> None:
+        super().add_tasks()
+        interrupting = {}
+        for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            flags = node.xpath("bpmn:startEvent/@isInterrupting", namespaces=NSMAP)
+            interrupting[node.get("id")] = not flags or flags[0].strip().lower() != "false"
+        if interrupting:  # other processes keep the library's start task
+            install_event_subprocesses(self.spec, interrupting)
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from workflows.event_subprocesses import SERIALIZER_CONFIG as EVENT_SUBPROCESS_CONFIG
 from workflows.timers import SERIALIZER_CONFIG as CLOCKED_TIMERS_CONFIG
 
 SpecResolver = Callable[[str], tuple]
@@ -52,6 +53,7 @@ class StateSerializer:
         config = copy(CAMUNDA_CONFIG)
         config[BpmnWorkflow] = SpecByReferenceConverter
         config.update(CLOCKED_TIMERS_CONFIG)
+        config.update(EVENT_SUBPROCESS_CONFIG)
         registry = BpmnWorkflowSerializer.configure(config)
         registry.spec_resolver = resolver
         self._serializer = BpmnWorkflowSerializer(registry)

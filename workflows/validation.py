@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import isodate
@@ -24,6 +25,12 @@ from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse
 from workflows.sandbox import SandboxViolation, check_source
 
 DUE_PATTERN = re.compile(r"^(\d+)\s*(WD|WH)$|^same-day$")
+# A due time of at most a year: working time is counted day by day, so 99999999WD would keep a
+# worker busy for hours, and a far-off ISO duration overflows a date.
+MAX_DUE = {"WD": 260, "WH": 260 * 8}
+MAX_DUE_PERIOD = timedelta(days=366)
+_SOME_DAY = datetime(2000, 1, 1)
+XINCLUDE_NS = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
 FLOW_NODE_TAGS = {
     f"{{{BPMN_NS}}}{name}"
     for name in [
@@ -122,6 +129,16 @@ def _check_ids(root) -> list[Problem]:
     return problems
 
 
+def _check_includes(root) -> list[Problem]:
+    """XInclude is never processed here (nothing calls ``xinclude()``), but a diagram that asks
+    for it would be read differently elsewhere: a diagram is one self-contained file."""
+    return [
+        _at(element, "XInclude is not allowed: a diagram must be one self-contained file")
+        for element in root.iter(etree.Element)
+        if element.tag.startswith("{") and element.tag[1:].split("}")[0] in XINCLUDE_NS
+    ]
+
+
 def _check_schema(root) -> list[Problem]:
     schema = _schema()
     if schema.validate(root):
@@ -153,6 +170,8 @@ def _check_references(root) -> list[Problem]:
     for path, allowed in REFERENCES:
         for ref in root.xpath(path, namespaces=NSMAP):
             owner = ref.getparent()
+            while not isinstance(owner.tag, str):  # text after a comment or PI inside the ref
+                owner = owner.getparent()
             value = str(ref).strip()
             target = by_id.get(value)
             what = ref.attrname if ref.is_attribute else _local(owner.tag)
@@ -234,17 +253,53 @@ def _check_expressions(root) -> list[Problem]:
     return problems
 
 
+def _check_user_tasks(root) -> list[Problem]:
+    """Every user task says who does it, what they fill in and by when: the worklist, the form
+    and the reminders read these from the diagram, so a task without them cannot be worked."""
+    problems = []
+    in_lane = {
+        ref.strip() for ref in root.xpath(".//bpmn:lane/bpmn:flowNodeRef/text()", namespaces=NSMAP)
+    }
+    for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+        roles = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
+        if not roles and task.get("id") not in in_lane:
+            problems.append(_at(task, "the user task has no lane and no candidate role"))
+        fields = task.xpath(
+            "bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP
+        )
+        if not fields:
+            problems.append(_at(task, "the user task has no form (camunda:formData with a field)"))
+        if not (task.get(f"{{{CAMUNDA_NS}}}dueDate") or "").strip():
+            problems.append(_at(task, "the user task has no due time (camunda:dueDate, e.g. 1WD)"))
+    return problems
+
+
 def _check_due(task, due: str) -> list[Problem]:
     due = due.strip()
-    if DUE_PATTERN.match(due):
+    match = DUE_PATTERN.match(due)
+    if match and match.group(1):
+        amount, unit = match.group(1), match.group(2)
+        if len(amount) > 6 or int(amount) > MAX_DUE[unit]:
+            return [_at(task, f"due time {due[:40]!r} is more than a year ({MAX_DUE[unit]}{unit})")]
+        return []
+    if match:
         return []
     try:
-        isodate.parse_duration(due)
-        return []
-    except (isodate.ISO8601Error, ValueError):
+        duration = isodate.parse_duration(due)
+    except (isodate.ISO8601Error, ValueError, OverflowError):
         return [
-            _at(task, f"due time {due!r} is not understood: use e.g. 1WD, 4WH, same-day or PT4H")
+            _at(
+                task,
+                f"due time {due[:40]!r} is not understood: use e.g. 1WD, 4WH, same-day or PT4H",
+            )
         ]
+    try:
+        period = _SOME_DAY + duration - _SOME_DAY
+    except (OverflowError, ValueError):
+        period = None  # beyond the calendar
+    if period is None or not timedelta(0) < period <= MAX_DUE_PERIOD:
+        return [_at(task, f"due time {due[:40]!r} must be more than nothing and at most a year")]
+    return []
 
 
 def _main_process(root) -> tuple[str | None, str | None, list[Problem]]:
@@ -255,6 +310,9 @@ def _main_process(root) -> tuple[str | None, str | None, list[Problem]]:
     ]
     called = set(root.xpath(".//bpmn:callActivity/@calledElement", namespaces=NSMAP))
     candidates = [p for p in processes if p.get("id") not in called]
+    nameless = [p for p in candidates if not p.get("id")]
+    if nameless:
+        return None, None, [_at(nameless[0], "the process has no id (its process key)")]
     if len(candidates) == 1:
         return candidates[0].get("id"), candidates[0].get("name"), []
     if not candidates:
@@ -273,21 +331,33 @@ def _spiff_problems(root, err: ValidationException) -> list[Problem]:
     return [Problem(element_id, line, message)]
 
 
-def validate(content: bytes, filename: str = "upload.bpmn") -> ParsedDefinition:
-    """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found."""
+def validate(
+    content: bytes, filename: str = "upload.bpmn", *, conventions: bool = False
+) -> ParsedDefinition:
+    """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found.
+
+    ``conventions`` also refuses a user task without a lane or candidate role, a form or a due
+    time (the lint of the shipped diagrams; not yet the default for every deploy because small
+    test diagrams and drafts in the modeller leave them out).
+    """
     _require_utf8(content)
     try:
         tree = parse_xml(content)
     except etree.XMLSyntaxError as err:
-        raise InvalidDefinition([Problem(None, err.lineno, f"malformed XML: {err.msg}")]) from None
+        message = err.msg
+        if "Excessive depth" in message:
+            message = "elements are nested too deeply (more than 256 levels)"
+        raise InvalidDefinition([Problem(None, err.lineno, f"malformed XML: {message}")]) from None
     except ValueError as err:
         raise InvalidDefinition([Problem(None, 1, str(err))]) from None
     root = tree.getroot()
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise InvalidDefinition([Problem(None, root.sourceline, "not a BPMN 2.0 file")])
 
-    problems = _check_ids(root) + _check_schema(root)
+    problems = _check_ids(root) + _check_includes(root) + _check_schema(root)
     problems += _check_references(root) + _check_processes(root) + _check_expressions(root)
+    if conventions:
+        problems += _check_user_tasks(root)
     key, name, main_problems = _main_process(root)
     problems += main_problems
     if problems:

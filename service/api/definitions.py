@@ -150,7 +150,7 @@ def validate_only():
     problems = []
     for filename, content in _uploaded_files():
         try:
-            validate(content, filename)
+            validate(content, filename, conventions=services().engine.conventions)
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
     return jsonify({"problems": problems})

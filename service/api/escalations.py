@@ -7,12 +7,14 @@ written resolution; extending a task's due time needs a reason (both kept on the
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify
 
 from service import reminders as reminder_config
 from service.access import access
 from service.api import shapes
-from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg, max_length
+from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg
 from service.api.schemas import TaskOut
 from service.api.schemas_work import (
     EscalationOut,
@@ -26,6 +28,7 @@ from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Escalation, Task
+from storage.uow import UnitOfWork
 from tasks import inbox
 
 bp = Blueprint("escalations", __name__)
@@ -86,8 +89,9 @@ def list_escalations():
 @access("manager", "dsl", "csc_manager", "board", "admin")
 @spec("Resolve an inbox item", body=ResolveIn, responses={200: EscalationOut}, errors=(409,))
 def resolve(escalation_id: str):
-    body = json_body({"resolution": str}, required=("resolution",))
-    max_length(body, {"resolution": inbox.MAX_RESOLUTION})
+    body = json_body(
+        {"resolution": str}, ("resolution",), limits={"resolution": inbox.MAX_RESOLUTION}
+    )
     unit = uow()
     user = current_user()
     row = inbox.find_for(unit.session, escalation_id, user)
@@ -107,8 +111,11 @@ def resolve(escalation_id: str):
 )
 def extend(task_id: str):
     """New due time (ISO 8601 with offset, in the future) and a reason → the task, rescheduled."""
-    body = json_body({"due_at": str, "reason": str}, required=("due_at", "reason"))
-    max_length(body, {"reason": inbox.MAX_RESOLUTION})
+    body = json_body(
+        {"due_at": str, "reason": str},
+        ("due_at", "reason"),
+        limits={"reason": inbox.MAX_RESOLUTION, "due_at": 64},
+    )
     if not body["reason"].strip():
         raise ApiError(
             422,
@@ -130,18 +137,23 @@ def extend(task_id: str):
             [{"field": "due_at", "message": message}],
         )
     unit = uow()
-    user = current_user()
+    give_more_time(unit, task_id, new_due, body["reason"].strip())
+    unit.commit()
+    return jsonify(shapes.task(unit.session.get(Task, task_id)))
+
+
+def give_more_time(unit: UnitOfWork, task_id: str, new_due: datetime, reason: str) -> None:
+    """Move a task's due time for the signed-in manager and wake the scheduler for its new
+    timers once committed (the API and the inbox page both call this)."""
     written = inbox.extend_due(
         unit.session,
         task_id,
         new_due,
-        body["reason"].strip(),
-        user.username,
-        now,
+        reason,
+        current_user().username,
+        services().clock.now(),
         reminder_config.policy(current_app),
     )
     scheduler = getattr(services(), "scheduler", None)
     if scheduler is not None and written:
         scheduler.rearm_on_commit(unit, min(written))
-    unit.commit()
-    return jsonify(shapes.task(unit.session.get(Task, task_id)))

@@ -34,9 +34,10 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import trail
+from service.records.retention import PURGED_STATE
+from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
-from tasks import parties
+from tasks import history, parties
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -82,7 +83,15 @@ def _check_if_match(instance_id: str) -> None:
         )
 
 
+def _not_purged(instance_id: str) -> None:
+    """A closed case purged by retention keeps its rows, not its engine state: 410."""
+    purged = select(ProcessInstance.state == PURGED_STATE).where(ProcessInstance.id == instance_id)
+    if uow().session.scalar(purged):
+        raise ApiError(410, "gone", "This case's data was purged under the retention policy.")
+
+
 def full_instance(instance_id: str) -> dict:
+    _not_purged(instance_id)
     row, workflow = services().engine.load(uow(), instance_id)
     body = shapes.instance(row, _definition_version(row.definition_id))
     body["variables"] = _variables(workflow)
@@ -102,19 +111,14 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     user = current_user()
-    advance = services().engine.start(
+    advance = start_process(
         unit,
+        user,
         body["process_key"],
-        business_key=body.get("business_key"),
-        variables=body.get("variables"),
-        version=body.get("version"),
-        started_by=user.username,
+        body.get("business_key"),
+        body.get("variables"),
+        body.get("version"),
     )
-    row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    parties.add_party(unit.session, key, user.username, "started", row.started_at)
-    after_advance(unit, advance)
-    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     unit.commit()
     return jsonify(full_instance(advance.instance.id)), 201
 
@@ -167,15 +171,24 @@ def list_instances():
 
 @bp.get("/<instance_id>")
 @access(case_scoped=True)
-@spec("One instance with its variables and open tasks", responses={200: InstanceFull})
+@spec(
+    "One instance with its variables and open tasks",
+    responses={200: InstanceFull},
+    errors=(410,),
+)
 def get_instance(instance_id: str):
     return jsonify(full_instance(instance_id))
 
 
 @bp.get("/<instance_id>/diagram")
 @access(case_scoped=True)
-@spec("The diagram with active, overdue and completed elements", responses={200: Diagram})
+@spec(
+    "The diagram with active, overdue and completed elements",
+    responses={200: Diagram},
+    errors=(410,),
+)
 def get_diagram(instance_id: str):
+    _not_purged(instance_id)
     row, workflow = services().engine.load(uow(), instance_id)
     definition = uow().session.get(ProcessDefinition, row.definition_id)
     now = services().clock.now()
@@ -193,26 +206,9 @@ def get_history(instance_id: str):
     row = uow().session.get(ProcessInstance, instance_id)
     if row is None:
         raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
-    events = [{"at": shapes.iso(row.started_at), "event": "started", "by": row.started_by}]
-    tasks = uow().session.scalars(
-        select(Task).where(Task.instance_id == row.id).order_by(Task.created_at)
-    )
-    for task in tasks:
-        events.append(
-            {"at": shapes.iso(task.created_at), "event": "task_opened", "task": task.element_id}
-        )
-        if task.completed_at is not None:
-            events.append(
-                {
-                    "at": shapes.iso(task.completed_at),
-                    "event": "task_completed",
-                    "task": task.element_id,
-                    "by": task.completed_by,
-                }
-            )
-    if row.ended_at is not None:
-        events.append({"at": shapes.iso(row.ended_at), "event": row.status})
-    events.sort(key=lambda e: e["at"])
+    events = [
+        {**event, "at": shapes.iso(event["at"])} for event in history.events_of(uow().session, row)
+    ]
     return jsonify({"items": events, "next_cursor": None})
 
 

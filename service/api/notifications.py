@@ -6,7 +6,7 @@ Only one's own: another person's notification is reported as missing (404), not 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from service.access import access
 from service.api import shapes
@@ -17,6 +17,7 @@ from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Notification
+from tasks import notify
 
 bp = Blueprint("notifications", __name__)
 
@@ -79,19 +80,10 @@ def list_notifications():
 def mark_read(notification_id: str):
     """Mark one of one's own notifications read (repeating it keeps the first time)."""
     unit = uow()
-    mine = and_(
-        Notification.id == notification_id,
-        Notification.username == current_user().username,
+    row = notify.mark_read(
+        unit.session, current_user().username, notification_id, services().clock.now()
     )
-    row = unit.session.scalars(select(Notification).where(mine)).first()
     if row is None:
         raise ApiError(404, "not_found", f"notification {notification_id} does not exist")
-    unit.session.execute(
-        update(Notification)
-        .where(mine, Notification.read_at.is_(None))
-        .values(read_at=services().clock.now())
-        .execution_options(synchronize_session=False)
-    )
     unit.commit()
-    unit.session.refresh(row)
     return jsonify(notification_json(row))

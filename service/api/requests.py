@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import types
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -15,10 +16,20 @@ from pydantic import BaseModel
 from service.errors import ApiError
 
 MAX_INT = 2**31 - 1  # the largest value of an INTEGER column on PostgreSQL
+# Inside a field's value (instance variables, form data, message payloads): deeper values make
+# instance state that SpiffWorkflow cannot copy or restore (RecursionError at a few hundred
+# levels), and numbers beyond 64 bits or not finite (NaN, 1e400) are not portable JSON.
+MAX_DEPTH = 16
+MAX_LONG = 2**63 - 1
 
 
-def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = ()) -> dict:
-    """The JSON object of the request, checked against ``allowed`` field types."""
+def json_body(
+    allowed: dict[str, type | tuple[type, ...]],
+    required: tuple[str, ...] = (),
+    limits: dict[str, int] | None = None,
+) -> dict:
+    """The JSON object of the request, checked against ``allowed`` field types (and the
+    maximum lengths of ``limits``): every problem of the body in one 422."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send a JSON body (application/json).")
     try:
@@ -41,21 +52,42 @@ def json_body(allowed: dict[str, type | tuple[type, ...]], required: tuple[str, 
             problems.append({"field": name, "message": "must not contain NUL characters"})
         elif type(body.get(name)) is int and not -MAX_INT <= body[name] <= MAX_INT:
             problems.append({"field": name, "message": "is out of range"})
+        elif isinstance(body.get(name), dict | list | float):
+            message = _unstorable(body[name])
+            if message:
+                problems.append({"field": name, "message": message})
     for name in required:
         if body.get(name) in (None, ""):
             problems.append({"field": name, "message": "is required"})
+    problems += _too_long(body, limits or {})
     if problems:
         raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
     return body
 
 
+def _unstorable(value: Any) -> str | None:
+    """Why a nested value cannot be kept in an instance's state, or None. Iterative, so that
+    the check itself cannot recurse too deeply."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "must hold finite numbers only"
+        if type(item) is int and not -MAX_LONG - 1 <= item <= MAX_LONG:
+            return "must hold numbers within 64 bits"
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"must not be nested more than {MAX_DEPTH} levels deep"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 def body_of(model: type[BaseModel]) -> dict:
-    """``json_body`` (and ``max_length``) with the fields, types, required names and lengths
+    """``json_body`` with the fields, types, required names and maximum lengths
     that ``model`` declares: the model is also the body's schema in the OpenAPI document."""
     allowed, required, limits = _rules_of(model)
-    body = json_body(allowed, required)
-    max_length(body, limits)
-    return body
+    return json_body(allowed, required, limits)
 
 
 @cache
@@ -124,19 +156,17 @@ def limit_arg() -> int:
 
 
 def is_whole_number(raw: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses."""
-    return raw.isascii() and raw.isdigit()
+    """ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` refuses; and at most
+    18 of them, so ``int`` never meets Python's limit on digits (ValueError at 4300)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
-def max_length(body: dict, limits: dict[str, int]) -> None:
-    """422 naming each string field longer than its column allows."""
-    problems = [
+def _too_long(body: dict, limits: dict[str, int]) -> list[dict]:
+    return [
         {"field": name, "message": f"must be at most {limit} characters"}
         for name, limit in limits.items()
         if isinstance(body.get(name), str) and len(body[name]) > limit
     ]
-    if problems:
-        raise ApiError(422, "invalid_input", "Some fields are not valid.", problems)
 
 
 def encode_cursor(values: list) -> str:

@@ -226,6 +226,7 @@ class HistoryEvent(Model):
     event: str
     by: str | None = None
     task: str | None = None
+    name: str | None = None
 
 
 class History(Model):
@@ -240,12 +241,12 @@ class IfMatch(Model):
 
 
 class MessageIn(Model):
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
     payload: dict[str, Any] | None = None
 
 
 class CancelIn(Model):
-    reason: Annotated[str, Field(min_length=1)]
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 class MigrateIn(Model):

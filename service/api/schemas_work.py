@@ -72,7 +72,9 @@ class CompleteIn(Model):
 
 
 class ExtendIn(Model):
-    due_at: Annotated[str, Field(min_length=1, description="ISO 8601 with offset, in the future")]
+    due_at: Annotated[
+        str, Field(min_length=1, max_length=64, description="ISO 8601 with offset, in the future")
+    ]
     reason: Annotated[str, Field(min_length=1, max_length=4000)]
 
 

@@ -85,7 +85,7 @@ def parse_iso(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ApiError(400, "bad_request", f"{value!r} is not an ISO 8601 time.") from None
+        raise ApiError(400, "bad_request", f"{value[:40]!r} is not an ISO 8601 time.") from None
     if parsed.tzinfo is None:
-        raise ApiError(400, "bad_request", f"{value!r} needs a UTC offset.")
+        raise ApiError(400, "bad_request", f"{value[:40]!r} needs a UTC offset.")
     return parsed

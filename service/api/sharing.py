@@ -24,7 +24,9 @@ from storage.models import SharingRecord
 from tasks import parties
 
 bp = Blueprint("sharing", __name__)
-READERS = ("admin", "board", "manager", "dsl")
+# Every casework role reads the entries of the cases it may see (need-to-know, ``_visible``): the
+# practitioner who decided must be able to show what was recorded. The Board reads them all.
+READERS = ("admin", "board", "manager", "dsl", "practitioner", "csc", "csc_manager")
 CORRECTORS = ("admin", "dsl", "manager")
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from service.access import access, viewer
 from service.api import shapes
 from service.api.instances import full_instance
-from service.api.requests import if_match, is_whole_number, json_body, limit_arg, max_length
+from service.api.requests import if_match, is_whole_number, json_body, limit_arg
 from service.api.schemas import IfMatch, InstanceFull
 from service.api.schemas_work import (
     AssignIn,
@@ -138,15 +138,11 @@ def unclaim(task_id: str):
     errors=(409,),
 )
 def assign(task_id: str):
-    body = json_body({"user": str}, required=("user",))
-    max_length(body, {"user": 80})
+    body = json_body({"user": str}, ("user",), limits={"user": 80})
     unit = uow()
     now = services().clock.now()
     user = current_user()
-    task = work.assign(unit.session, task_id, body["user"], viewer(user), now, if_match())
-    inbox.resolve_for_task(
-        unit.session, task_id, user.username, f"reassigned to {task.assignee}", now
-    )
+    task = inbox.reassign(unit.session, task_id, body["user"], viewer(user), now, if_match())
     unit.commit()
     return jsonify(_task_answer(task))
 

@@ -8,27 +8,27 @@ answers and answers, problems and conflicts into HTML.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from typing import Literal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.access import access, viewer
+from service.api.schemas import Model
 from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import HTML, spec
-from service.records import trail
+from service.pages import listing
+from service.pages.listing import lateness
+from service.starting import start_process
 from storage.models import ProcessDefinition, Task
-from tasks import forms, parties, work
+from tasks import forms, parties, summary, work
 from tasks.errors import FormInvalid
-from tasks.worklist import page, worklist_query
 from workflows.errors import Conflict
 
 bp = Blueprint("work", __name__)
 CASEWORK = ("practitioner", "manager", "dsl", "csc", "csc_manager")
-DUE_SOON = timedelta(hours=24)
-SHOWN = 200  # tasks per list on "My work"
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
 CSRF_ONLY = {
     "application/x-www-form-urlencoded": {
@@ -36,6 +36,21 @@ CSRF_ONLY = {
         "properties": {"csrf_token": {"type": "string"}},
     }
 }
+START_FORM = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "properties": {"csrf_token": {"type": "string"}, "business_key": {"type": "string"}},
+    }
+}
+
+
+class WorkFilters(Model):
+    """The filters of My work (unknown values mean "all")."""
+
+    process: str | None = None
+    status: Literal["overdue", "due_soon", "later"] | None = None
+
+
 ANSWERS = {
     "application/x-www-form-urlencoded": {
         "type": "object",
@@ -45,46 +60,28 @@ ANSWERS = {
 }
 
 
-def lateness(due: datetime | None, now: datetime) -> tuple[str, str]:
-    """The CSS class and the words for how a due time stands: overdue, due soon, or neither."""
-    if due is None:
-        return "", ""
-    if due < now:
-        late = now - due
-        if late >= timedelta(days=1):
-            days = late.days
-            return "overdue", f"{days} day{'s' if days != 1 else ''} late"
-        hours = max(1, int(late.total_seconds() // 3600))
-        return "overdue", f"late by {hours} hour{'s' if hours != 1 else ''}"
-    if due - now <= DUE_SOON:
-        return "due-soon", "due within 24 hours"
-    return "", ""
-
-
-def _rows(view: str, now: datetime) -> list[dict]:
-    query = worklist_query(viewer(current_user()), view, now)
-    rows, _more = page(uow().session, query, 0, SHOWN)
-    shown = []
-    for task, process_key, business_key in rows:
-        status, words = lateness(task.due_at, now)
-        shown.append(
-            {"task": task, "process_key": process_key, "business_key": business_key}
-            | {"status": status, "lateness": words}
-        )
-    return shown
-
-
 @bp.get("/")
 @access()
 @spec(
-    "My work: tasks assigned to me and tasks I can claim (a page)",
+    "My work: tasks assigned to me and tasks I can claim, filtered by process and status (a page)",
+    query=WorkFilters,
     responses={200: HTML, 302: None},
     tag="pages",
 )
 def home():
     now = services().clock.now()
-    mine, candidate = _rows("mine", now), _rows("candidate", now)
-    return render_template("work.html", user=current_user(), mine=mine, candidate=candidate)
+    session = uow().session
+    processes = listing.process_choices(session)
+    filters = listing.Filters.from_args(request.args, processes)
+    who = viewer(current_user())
+    return render_template(
+        "work.html",
+        mine=listing.task_rows(session, who, "mine", now, filters),
+        candidate=listing.task_rows(session, who, "candidate", now, filters),
+        processes=processes,
+        statuses=listing.STATUSES,
+        filters=filters,
+    )
 
 
 def typed_answers(fields: list[forms.FormField], form) -> dict:
@@ -145,6 +142,7 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         "task.html",
         user=user,
         task=task,
+        case=_case_summary(unit, task),
         fields=fields,
         values=values or {},
         errors=errors,
@@ -153,11 +151,24 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         status_class=css,
         lateness=words,
         mine=task.assignee == user.username,
+        case_key=parties.case_of_instance(unit.session, task.instance_id),
         may_claim=task.status == "open"
         and not task.assignee
         and work.may_claim(viewer(user), task),
     )
     return body, status
+
+
+def _case_summary(unit, task: Task) -> dict:
+    """Who and what the task is about: the child, the process, and the answers so far."""
+    row, workflow = services().engine.load(unit, task.instance_id)
+    definition = unit.session.get(ProcessDefinition, row.definition_id)
+    return {
+        "instance": row,
+        "process_name": (definition.name if definition else None) or row.process_key,
+        "version": definition.version if definition else None,
+        "steps": summary.earlier_answers(unit.session, workflow, row.id),
+    }
 
 
 @bp.get("/tasks/<task_id>")
@@ -259,22 +270,25 @@ def _definition(process_key: str) -> ProcessDefinition:
 @access(*CASEWORK)
 @spec(
     "Start a process (a page); POST starts it and redirects to its first task",
-    body=CSRF_ONLY,
-    responses={200: HTML, 302: None},
+    body=START_FORM,
+    responses={200: HTML, 302: None, 422: HTML},
     tag="pages",
 )
 def start(process_key: str):
     definition = _definition(process_key)
     if request.method == "GET":
-        return render_template("start.html", user=current_user(), definition=definition)
+        return render_template("start.html", definition=definition, business_key="", error=None)
+    business_key = request.form.get("business_key", "").strip()[:200]
+    if not business_key:
+        body = render_template(
+            "start.html",
+            definition=definition,
+            business_key="",
+            error="Enter the child's identifier",
+        )
+        return body, 422
     unit = uow()
-    user = current_user()
-    advance = services().engine.start(unit, process_key, started_by=user.username)
-    row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    parties.add_party(unit.session, key, user.username, "started", row.started_at)
-    after_advance(unit, advance)
-    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    row = start_process(unit, current_user(), process_key, business_key).instance
     first = unit.session.scalars(
         select(Task.id)
         .where(Task.instance_id == row.id, Task.status == "open")

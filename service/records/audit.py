@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from service.records.chain import GENESIS, Verification, verify_chain
@@ -84,6 +84,37 @@ def append(session: Session, intent: Intent, now: datetime) -> AuditEvent:
     return event
 
 
+# What a retention purge keeps of an event; ``case_key`` and ``detail`` may name the child.
+KEPT = ("seq", "at", "actor", "action", "outcome", "instance_id", "task_id", "remote_addr")
+
+
+def _tombstone(event: AuditEvent) -> str:
+    body = {name: getattr(event, name) for name in KEPT}
+    body.update(at=event.at.isoformat(), purged_at=event.purged_at.isoformat(), hash=event.hash)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def purge(session: Session, seqs: list[int], now: datetime) -> int:
+    """Drop the case and the details of events ``seqs`` (retention), leaving a tombstone: the
+    chain's links still hold and who did what, when, stays verifiable."""
+    done = 0
+    for event in session.scalars(
+        select(AuditEvent).where(AuditEvent.seq.in_(seqs), AuditEvent.purged_at.is_(None))
+    ).all():
+        shadow = AuditEvent(**{n: getattr(event, n) for n in KEPT}, hash=event.hash, purged_at=now)
+        stone = _tombstone(shadow)
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == event.seq)
+            .values(case_key=None, detail=None, purged_at=now, tombstone=stone),
+            execution_options={"synchronize_session": False},
+        )
+        done += 1
+    session.expire_all()
+    return done
+
+
 def verify(session: Session) -> Verification:
     """Recompute the chain from the start; name the first event that does not fit."""
-    return verify_chain(session, AuditEvent, "seq", _digest, noun="event")
+    return verify_chain(session, AuditEvent, "seq", _digest, noun="event", tombstone=_tombstone)

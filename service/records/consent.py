@@ -19,6 +19,8 @@ from workflows.events import Advance
 from workflows.instances import Engine
 
 WITHDRAWN_MESSAGE = "consent_withdrawn"
+ENTRY_KEY = "consent_entry"
+HOW = ("verbal", "written", "electronic")
 
 
 def record(
@@ -48,6 +50,34 @@ def record(
     return consent
 
 
+def after_advance(session: Session, advance: Advance, by: str | None, now: datetime) -> None:
+    """Record each ``consent_entry`` a script produced during ``advance`` (early help's
+    ``record_consent``): the diagram says what was consented to, the service who recorded it.
+
+    Each script run is reported by the one advance that ran it (``Advance.scripts``), and the
+    advance's transaction commits or rolls back with the consent, so a run is recorded once.
+    """
+    runs = [run for run in advance.scripts if isinstance(run.data.get(ENTRY_KEY), dict)]
+    if not runs:
+        return
+    child = session.scalar(
+        select(ProcessInstance.business_key).where(ProcessInstance.id == advance.instance.id)
+    )
+    for run in runs:
+        entry = run.data[ENTRY_KEY]
+        record(
+            session,
+            child=child or advance.instance.id,
+            person=str(entry.get("person") or "not recorded"),
+            agencies=[str(a) for a in entry.get("agencies") or []],
+            purposes=[str(p) for p in entry.get("purposes") or []],
+            how=entry.get("how") if entry.get("how") in HOW else "verbal",
+            notes=entry.get("notes"),
+            by=by or "system",
+            now=now,
+        )
+
+
 def for_child(session: Session, child: str) -> list[Consent]:
     return list(
         session.scalars(select(Consent).where(Consent.child == child).order_by(Consent.recorded_at))
@@ -60,6 +90,22 @@ def status(session: Session, child: str) -> str:
     if any(c.withdrawn_at is None for c in consents):
         return "given"
     return "withdrawn" if consents else "none"
+
+
+def start_variables(
+    session: Session,
+    process_key: str,
+    business_key: str | None,
+    variables: dict | None,
+    reads_consent: tuple[str, ...],
+) -> dict | None:
+    """``variables`` plus ``consent_on_record`` (``status`` now) for a process in
+    ``reads_consent`` (config ``CONSENT_ON_RECORD``) started for a child.
+
+    Set last, so a caller cannot claim a consent the register does not hold."""
+    if not business_key or process_key not in reads_consent:
+        return variables
+    return {**(variables or {}), "consent_on_record": status(session, business_key)}
 
 
 def withdraw(

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from service.records.chain import GENESIS, Verification, verify_chain
@@ -62,6 +62,39 @@ HASHED = (
     "recorded_at",
     "corrects",
     "prev_hash",
+)
+
+
+# Retention (service.records.retention): what a purge keeps and what it empties. The database
+# trigger of migration 0008 allows exactly this update and nothing else.
+PURGED = "(purged)"
+KEPT = (
+    "id",
+    "instance_id",
+    "source_task_id",
+    "decision",
+    "with_consent",
+    "consent_status",
+    "lawful_basis",
+    "method",
+    "necessity_and_proportionality",
+    "advice_sought_from",
+    "subject_informed",
+    "decided_by",
+    "decided_at",
+    "recorded_at",
+    "corrects",
+    "prev_hash",
+    "hash",
+    "purged_at",
+)
+IDENTIFYING = (
+    "child",
+    "consent_override_reason",
+    "purpose",
+    "information_shared",
+    "views_of_child_or_family",
+    "not_informed_reason",
 )
 
 
@@ -172,7 +205,7 @@ def from_process(data: Mapping[str, Any], advised_by: str | None) -> dict[str, A
         override = data.get("consent_unsafe_reason") or entry.get("reasons")
     else:
         consent = data.get("consent_outcome")
-        refused = consent in ("refused", "not_obtained")
+        refused = consent in ("refused", "not_obtained", "withdrawn")
         override = entry.get("reasons") if sharing and refused else None
     agency = entry.get("recipient_agency") or data.get("recipient_agency")
     person = data.get("recipient_person")
@@ -233,10 +266,48 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         )
 
 
+def _tombstone(row: SharingRecord) -> str:
+    """A purged entry's hash: its original hash and every field a purge keeps, the recipients'
+    agencies included, so the decision, dates and agencies stay tamper-evident."""
+    body = {name: getattr(row, name) for name in KEPT}
+    for name in ("decided_at", "recorded_at", "purged_at"):
+        body[name] = body[name].isoformat()
+    body["agencies"] = sorted(r["agency"] for r in row.recipients or [])
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def purge(session: Session, ids: list[int], now: datetime) -> list[str]:
+    """Empty the identifying fields of entries ``ids`` (retention); their tombstones.
+
+    A Core ``UPDATE`` (the mapper's append-only guard is for the ORM's unit of work); the
+    database trigger checks that the statement is this purge and nothing more.
+    """
+    tombstones = []
+    for row in session.scalars(
+        select(SharingRecord).where(SharingRecord.id.in_(ids), SharingRecord.purged_at.is_(None))
+    ).all():
+        values = dict.fromkeys(IDENTIFYING)
+        values["reasons"] = PURGED
+        values["recipients"] = [{"agency": r["agency"]} for r in row.recipients or []]
+        values["purged_at"] = now
+        kept = {n: getattr(row, n) for n in KEPT if n != "purged_at"}
+        shadow = SharingRecord(**kept, **values)
+        values["tombstone"] = _tombstone(shadow)
+        session.execute(
+            update(SharingRecord).where(SharingRecord.id == row.id).values(**values),
+            execution_options={"synchronize_session": False},
+        )
+        tombstones.append(values["tombstone"])
+    session.expire_all()
+    return tombstones
+
+
 def verify(session: Session) -> Verification:
     """Recompute the register's hash chain; the first entry that does not fit, if any.
 
     The database refuses updates and deletes, but someone with the database's owner rights can
-    drop the triggers: this is how such an edit is found afterwards.
+    drop the triggers: this is how such an edit is found afterwards. Purged entries are checked
+    against their tombstone.
     """
-    return verify_chain(session, SharingRecord, "id", _digest)
+    return verify_chain(session, SharingRecord, "id", _digest, tombstone=_tombstone)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.app import create_app
-from service.pages.work import lateness
+from service.pages.listing import lateness
 from tests.service.helpers import (
     admin_client,
     deploy_xml,
@@ -164,22 +164,34 @@ def test_start_a_process_from_its_page(app):
     page = browser.get("/start/three_steps")
     assert page.status_code == 200 and "Start Three steps" in page.get_data(as_text=True)
     _assert_clean(page)
-    started = browser.post("/start/three_steps", data={"csrf_token": _csrf(page)})
+    unnamed = browser.post("/start/three_steps", data={"csrf_token": _csrf(page)})
+    assert unnamed.status_code == 422
+    assert 'id="error-business_key">Enter the child&#39;s identifier' in unnamed.text
+    started = browser.post(
+        "/start/three_steps", data={"csrf_token": _csrf(page), "business_key": "child-7"}
+    )
     assert started.status_code == 302 and started.headers["Location"].startswith("/tasks/")
-    task = browser.get(started.headers["Location"])
-    assert "Describe the concern" in task.get_data(as_text=True)
+    task = browser.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Describe the concern" in task
+    assert "<dt>Child</dt><dd>child-7</dd>" in task
     assert browser.get("/start/nothing_here").status_code == 404
 
 
-def test_lateness_words():
-    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-    assert lateness(None, now) == ("", "")
-    assert lateness(now - timedelta(days=3, hours=2), now) == ("overdue", "3 days late")
-    assert lateness(now - timedelta(days=1), now) == ("overdue", "1 day late")
-    assert lateness(now - timedelta(hours=5, minutes=10), now) == ("overdue", "late by 5 hours")
-    assert lateness(now - timedelta(minutes=5), now) == ("overdue", "late by 1 hour")
-    assert lateness(now + timedelta(hours=23), now)[0] == "due-soon"
-    assert lateness(now + timedelta(days=3), now) == ("", "")
+def test_lateness_is_counted_in_working_time():
+    friday_close = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)  # 17:00 in London (GMT)
+    assert lateness(None, friday_close) == ("", "")
+    monday_ten = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+    assert lateness(friday_close, monday_ten) == ("overdue", "1 h late")
+    assert lateness(friday_close, datetime(2026, 3, 7, 12, 0, tzinfo=UTC)) == (
+        "overdue",
+        "overdue",
+    )  # a Saturday: no working time has gone by
+    wednesday_eleven = datetime(2026, 3, 11, 11, 0, tzinfo=UTC)
+    assert lateness(friday_close, wednesday_eleven) == ("overdue", "2 working days late")
+    tuesday = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert lateness(friday_close, tuesday) == ("overdue", "1 working day late")
+    assert lateness(monday_ten + timedelta(hours=5), monday_ten) == ("due-soon", "due in 5 h")
+    assert lateness(monday_ten + timedelta(days=3), monday_ten) == ("", "")
 
 
 def test_the_header_shows_who_is_signed_in_and_the_new_menu(app):

@@ -265,3 +265,21 @@ def test_simulate_refuses_bad_input_naming_the_field(client, deployed):
         "path[0].data.1x"
     ]
     assert field_of({"path": [], "variables": {"__import__": 1}}) == ["variables.__import__"]
+
+
+def test_a_user_task_without_a_due_time_is_not_deployed(client):
+    """Reminders and the overdue inbox need a due time on every step: refused, with the step."""
+    undated = THREE_STEPS.replace(b' camunda:dueDate="2WD"', b"")
+    line = undated[: undated.index(b'<bpmn:userTask id="review"')].count(b"\n") + 1
+    deployed = deploy_xml(client, undated)
+    checked = client.post(
+        "/api/process-definitions/validate", data=undated, content_type="application/xml"
+    )
+    assert checked.status_code == 200
+    for problems in (
+        assert_error(deployed, 422, "invalid_bpmn")["details"],
+        checked.get_json()["problems"],
+    ):
+        assert [(p["element_id"], p["line"]) for p in problems] == [("review", line)]
+        assert "due time" in problems[0]["message"]
+    assert client.get("/api/process-definitions").get_json()["items"] == []

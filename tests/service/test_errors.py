@@ -86,7 +86,8 @@ def test_huge_bodies_are_413_and_store_nothing(app, client):
 # -- 404, 405, NUL: the URL ---------------------------------------------------------------------
 def test_unknown_urls_and_methods_answer_in_the_error_shape(client):
     assert_error(client.get("/api/no-such-thing"), 404, "not_found")
-    assert_error(client.get("/nowhere"), 404, "not_found")
+    page = client.get("/nowhere")  # not the API: an error page for people (tests/pages)
+    assert page.status_code == 404 and page.mimetype == "text/html"
     assert_error(client.delete("/api/process-instances"), 405, "method_not_allowed")
     assert_error(client.put("/api/process-definitions"), 405)
 

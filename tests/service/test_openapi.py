@@ -1,7 +1,7 @@
 """The OpenAPI document: it covers every route, it is valid OpenAPI 3.1, and the live app keeps it.
 
 The last test is schemathesis against the WSGI app, operation by operation, signed in as each
-of several roles, with a deployed ``three_steps`` and a running instance whose ids it uses for
+role and as no one, with a deployed ``three_steps`` and a running instance whose ids it uses for
 half of the generated paths (random ids alone would only ever meet 404). It fails on any 5xx
 and on any response that breaks the schema its status is documented with.
 """
@@ -167,9 +167,9 @@ def cheap_passwords(monkeypatch):
     monkeypatch.setattr(auth, "_DUMMY_HASH", hasher.hash("not a password"))
 
 
-# Every role on SQLite; PostgreSQL (which refuses NUL and checks lengths) as admin, who reaches
-# every route and sees every case: all roles there would double the run for little more.
-RUNS = [("sqlite", role) for role in ROLES] + [("postgresql", "admin")]
+# Every role and no one signed in on SQLite; PostgreSQL (which refuses NUL and checks lengths)
+# as admin, who reaches every route and sees every case: all roles there would double the run.
+RUNS = [("sqlite", role) for role in [*ROLES, "anonymous"]] + [("postgresql", "admin")]
 
 
 @pytest.mark.parametrize(("db_url", "role"), RUNS, indirect=["db_url"])
@@ -177,7 +177,7 @@ def test_schemathesis_finds_no_server_error_and_no_broken_answer(
     app, client, role, cheap_passwords
 ):
     known = _case_data(app, client)
-    headers = {"Authorization": _who(app, role)}
+    headers = {} if role == "anonymous" else {"Authorization": _who(app, role)}
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     last = {where: index + 1 for index, where in enumerate(LAST)}

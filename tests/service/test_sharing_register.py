@@ -120,7 +120,10 @@ def test_a_manager_sees_only_the_cases_they_may_see(app, client_for, pat):
     assert boss.get("/api/sharing-records").get_json()["items"] == []
     board = client_for("bea", ["board"])
     assert len(board.get("/api/sharing-records").get_json()["items"]) == 1
-    assert_error(pat.get("/api/sharing-records"), 403)
+    (own,) = pat.get("/api/sharing-records").get_json()["items"]  # a party to the case
+    assert own["decided_by"] == "pat"
+    stranger = client_for("tom", ["practitioner"], agency="health")
+    assert stranger.get("/api/sharing-records").get_json()["items"] == []
 
 
 def test_records_cannot_be_changed_or_removed(app, db_url, pat):

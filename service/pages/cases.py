@@ -1,0 +1,115 @@
+"""The case view: every instance of one child, their diagrams, a timeline and the register.
+
+Need-to-know is the route's rule (``@access(case_scoped=True)`` on ``business_key``): a case the
+person may not see is a 404 exactly like one that does not exist, and the audit trail records
+the read (or the refusal) with the case key. The diagrams are drawn in the browser by
+``static/diagram.js`` from ``GET /api/process-instances/{id}/diagram``, which applies the same rule.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, or_, select
+
+from service.access import access
+from service.api.sharing import READERS
+from service.app import services, uow
+from service.auth import current_user
+from service.openapi import HTML, spec
+from service.pages.work import lateness
+from storage.models import ProcessDefinition, ProcessInstance, SharingRecord, Task
+from tasks import history
+
+bp = Blueprint("cases", __name__)
+SHOWN = 100  # instances and register entries per case page
+
+
+def instances_of_case(session, key: str) -> list[ProcessInstance]:
+    """The case's instances, oldest first: those with the business key, or the instance itself."""
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(
+                or_(
+                    ProcessInstance.business_key == key,
+                    (ProcessInstance.business_key.is_(None)) & (ProcessInstance.id == key),
+                )
+            )
+            .order_by(ProcessInstance.started_at, ProcessInstance.id)
+            .limit(SHOWN)
+        )
+    )
+
+
+def _names(session, instances: list[ProcessInstance]) -> dict[str, tuple[str, int]]:
+    """Definition id -> (process name, version) for the instances shown."""
+    ids = {row.definition_id for row in instances}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            ProcessDefinition.id,
+            ProcessDefinition.name,
+            ProcessDefinition.key,
+            ProcessDefinition.version,
+        ).where(ProcessDefinition.id.in_(ids))
+    )
+    return {row.id: (row.name or row.key, row.version) for row in rows}
+
+
+def _open_tasks(session, instances: list[ProcessInstance]) -> dict[str, list[Task]]:
+    found: dict[str, list[Task]] = {}
+    ids = [row.id for row in instances]
+    if ids:
+        rows = session.scalars(
+            select(Task)
+            .where(Task.instance_id.in_(ids), Task.status == "open")
+            .order_by(Task.created_at, Task.id)
+        )
+        for task in rows:
+            found.setdefault(task.instance_id, []).append(task)
+    return found
+
+
+def _register(session, key: str) -> list[SharingRecord]:
+    case = func.coalesce(SharingRecord.child, SharingRecord.instance_id)
+    return list(
+        session.scalars(
+            select(SharingRecord).where(case == key).order_by(SharingRecord.id).limit(SHOWN)
+        )
+    )
+
+
+@bp.get("/cases/<business_key>")
+@access(case_scoped=True)
+@spec(
+    "A child's case: its instances with their diagrams, the timeline and the register (a page)",
+    responses={200: HTML, 302: None},
+    tag="pages",
+)
+def case(business_key: str):
+    session = uow().session
+    user = current_user()
+    instances = instances_of_case(session, business_key)
+    names = _names(session, instances)
+    waiting = _open_tasks(session, instances)
+    now = services().clock.now()
+    shown = []
+    timeline = []
+    for number, row in enumerate(instances, start=1):
+        name, version = names.get(row.definition_id, (row.process_key, None))
+        name = f"{name} #{number}" if len(instances) > 1 else name
+        steps = [(task, *lateness(task.due_at, now)) for task in waiting.get(row.id, [])]
+        shown.append({"row": row, "name": name, "version": version, "open": steps})
+        for event in history.events_of(session, row):
+            timeline.append({**event, "process": name, "instance_id": row.id})
+    timeline.sort(key=lambda e: e["at"])
+    may_read_register = user.is_admin or bool(user.roles & set(READERS))
+    return render_template(
+        "case.html",
+        user=user,
+        key=business_key,
+        instances=shown,
+        timeline=timeline,
+        register=_register(session, business_key) if may_read_register else None,
+    )

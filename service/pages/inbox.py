@@ -1,0 +1,220 @@
+"""The manager's inbox (a page): overdue work of my team, disagreements at my stage, advice
+requests; reassign a task to a team member, give it more time with a reason, or open it.
+
+Server-rendered forms with CSRF that call the same domain functions as the API
+(``tasks.inbox``, ``service.api.escalations.give_more_time``); a refused answer re-renders the
+inbox with the error beside the field and what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from service.access import access, viewer
+from service.api.escalations import give_more_time
+from service.app import services, uow
+from service.auth import current_user
+from service.openapi import HTML, spec
+from service.pages.listing import lateness
+from storage.models import ProcessInstance, Task
+from tasks import inbox
+from tasks.calendar import DEFAULT_CALENDAR
+from tasks.worklist import worklist_query
+from workflows.errors import Conflict, InvalidInput, NotFound
+
+bp = Blueprint("inbox", __name__)
+INBOX_ROLES = ("manager", "dsl", "csc_manager")
+EXTEND_ROLES = ("manager", "csc_manager")  # as POST /api/tasks/<id>/extend
+FORM = {
+    "application/x-www-form-urlencoded": {
+        "type": "object",
+        "properties": {
+            "csrf_token": {"type": "string"},
+            "user": {"type": "string"},
+            "due_date": {"type": "string"},
+            "reason": {"type": "string"},
+            "resolution": {"type": "string"},
+        },
+    }
+}
+
+
+def _instances(session, ids: set[str]) -> dict[str, tuple[str, str | None]]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.business_key).where(
+            ProcessInstance.id.in_(ids)
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def _item(task: Task, key: str | None, child: str | None, now: datetime, escalation=None):
+    status, words = lateness(task.due_at, now)
+    return {
+        "task": task,
+        "process_key": key,
+        "business_key": child,
+        "status": status,
+        "lateness": words,
+        "escalation": escalation,
+    }
+
+
+def inbox_sections(now: datetime) -> dict[str, list[dict]]:
+    """The three lists of the inbox, and other open escalations that name no open task."""
+    session = uow().session
+    user = current_user()
+    who = viewer(user)
+    escalations = inbox.open_escalations(session, user)
+    where = _instances(session, {t.instance_id for _e, t in escalations if t is not None})
+    overdue, disagreements, advice, other = [], [], [], []
+    listed: set[str] = set()
+    for escalation, task in escalations:
+        if task is None or task.status != "open" or task.id in listed:
+            other.append({"escalation": escalation, "task": task})
+            continue
+        key, child = where.get(task.instance_id, (None, None))
+        section = {"overdue_task": overdue, "disagreement": disagreements}.get(
+            escalation.kind, advice
+        )
+        section.append(_item(task, key, child, now, escalation))
+        listed.add(task.id)
+    for task, key, child in session.execute(worklist_query(who, "team", now, overdue=True)):
+        if task.id not in listed:
+            overdue.append(_item(task, key, child, now))
+            listed.add(task.id)
+    for steps, section in (
+        (inbox.DISAGREEMENT_STEPS, disagreements),
+        (inbox.ADVICE_STEPS, advice),
+    ):
+        for task, key, child in inbox.waiting_steps(session, who, now, steps):
+            if task.id not in listed:
+                section.append(_item(task, key, child, now))
+                listed.add(task.id)
+    return {"overdue": overdue, "disagreements": disagreements, "advice": advice, "other": other}
+
+
+def _render(*, errors=None, values=None, message=None, status=200):
+    user = current_user()
+    team = inbox.team(uow().session, user.id)
+    body = render_template(
+        "inbox.html",
+        sections=inbox_sections(services().clock.now()),
+        team=team,
+        may_extend=user.is_admin or bool(user.roles & set(EXTEND_ROLES)),
+        errors=errors or {},
+        values=values or {},
+        message=message,
+        today=services().clock.now().astimezone(DEFAULT_CALENDAR.zone).date().isoformat(),
+    )
+    return body, status
+
+
+@bp.get("/inbox")
+@access(*INBOX_ROLES)
+@spec(
+    "My inbox: overdue work of my team, disagreements, advice requests (a page)",
+    responses={200: HTML, 302: None},
+    tag="pages",
+)
+def show():
+    return _render()
+
+
+def _refused(task_id: str, field: str, message: str, status: int = 422):
+    uow().rollback()
+    typed = {(task_id, name): request.form.get(name, "")[:4000] for name in request.form}
+    return _render(errors={(task_id, field): message}, values=typed, status=status)
+
+
+@bp.post("/inbox/tasks/<task_id>/assign")
+@access(*INBOX_ROLES, case_scoped=True)
+@spec(
+    "Reassign a task to a team member (a page); redirects to the inbox",
+    body=FORM,
+    responses={302: None, 409: HTML, 422: HTML},
+    tag="pages",
+)
+def assign(task_id: str):
+    unit = uow()
+    username = request.form.get("user", "").strip()[:80]
+    if not username:
+        return _refused(task_id, "user", "Choose who should do it")
+    user = current_user()
+    try:
+        task = inbox.reassign(unit.session, task_id, username, viewer(user), services().clock.now())
+    except InvalidInput as err:
+        return _refused(task_id, "user", str(err))
+    except Conflict as err:
+        return _refused(task_id, "general", str(err), 409)
+    name = task.name or task.element_id
+    unit.commit()
+    flash(f"'{name}' is now with {username}")
+    return redirect(url_for("inbox.show"))
+
+
+def _due_from(raw: str) -> datetime | None:
+    """A date from the form as the close of that working day (or of the next one)."""
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    calendar = DEFAULT_CALENDAR
+    return calendar.close_of_day(datetime.combine(day, time(0, 0), tzinfo=calendar.zone))
+
+
+@bp.post("/inbox/tasks/<task_id>/extend")
+@access(*EXTEND_ROLES, case_scoped=True)
+@spec(
+    "Give a task more time, with a reason (a page); redirects to the inbox",
+    body=FORM,
+    responses={302: None, 409: HTML, 422: HTML},
+    tag="pages",
+)
+def extend(task_id: str):
+    reason = request.form.get("reason", "").strip()[: inbox.MAX_RESOLUTION]
+    new_due = _due_from(request.form.get("due_date", "").strip())
+    now = services().clock.now()
+    if new_due is None or new_due <= now:
+        return _refused(task_id, "due_date", "Enter a date in the future")
+    if not reason:
+        return _refused(task_id, "reason", "Say why it needs more time")
+    unit = uow()
+    try:
+        give_more_time(unit, task_id, new_due, reason)
+    except (Conflict, NotFound) as err:
+        return _refused(task_id, "general", str(err), 409)
+    unit.commit()
+    shown = new_due.astimezone(DEFAULT_CALENDAR.zone).strftime("%d %b %Y %H:%M")
+    flash(f"Now due {shown} (London time)")
+    return redirect(url_for("inbox.show"))
+
+
+@bp.post("/inbox/escalations/<escalation_id>/resolve")
+@access(*INBOX_ROLES)
+@spec(
+    "Close an inbox item with a note (a page); redirects to the inbox",
+    body=FORM,
+    responses={302: None, 409: HTML, 422: HTML},
+    tag="pages",
+)
+def resolve(escalation_id: str):
+    unit = uow()
+    user = current_user()
+    row = inbox.find_for(unit.session, escalation_id, user)
+    note = request.form.get("resolution", "").strip()[: inbox.MAX_RESOLUTION]
+    field = f"escalation-{escalation_id}"
+    if not note:
+        return _refused(field, "resolution", "Write what was done")
+    try:
+        inbox.resolve(unit.session, row, user.username, note, services().clock.now())
+    except Conflict as err:
+        return _refused(field, "general", str(err), 409)
+    unit.commit()
+    flash("Item closed")
+    return redirect(url_for("inbox.show"))

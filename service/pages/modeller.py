@@ -1,0 +1,127 @@
+"""The BPMN modeller for process owners: open the deployed version, edit, validate, deploy, diff.
+
+The page only hosts bpmn-js (``static/vendor/modeller.js``, built from npm by ``make``) and
+``static/modeller.js``; validating and deploying go through the API's own routes
+(``POST /api/process-definitions/validate`` and ``POST /api/process-definitions``) with the
+session cookie and the CSRF token of the page, so a deployment from the browser is checked and
+audited exactly like one from the CLI. The diff of two versions is computed here, server-side.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from flask import Blueprint, render_template, request
+from pydantic import Field
+
+from service.access import access
+from service.api.requests import MAX_INT, is_whole_number
+from service.api.schemas import Model, Version
+from service.app import uow
+from service.auth import current_user
+from service.errors import ApiError
+from service.openapi import HTML, spec
+from workflows import definitions
+
+bp = Blueprint("modeller", __name__)
+OWNERS = ("process_owner", "admin")
+CONTEXT_LINES = 3
+MAX_DIFF_LINES = 20_000  # a page, not a download: beyond this the diff is cut
+
+
+class DiffQuery(Model):
+    from_: Version | None = Field(
+        None, alias="from", description="default: the version before `to`"
+    )
+    to: Version | None = Field(None, description="default: the latest")
+
+
+@bp.get("/modeller")
+@access(*OWNERS)
+@spec(
+    "The deployed processes, to open in the modeller (a page)",
+    responses={200: HTML},
+    tag="pages",
+)
+def index():
+    rows = definitions.list_latest(uow().session)
+    return render_template("modeller_index.html", user=current_user(), definitions=rows)
+
+
+class OpenQuery(Model):
+    version: Version | None = Field(None, description="default: the latest")
+
+
+@bp.get("/modeller/<process_key>")
+@access(*OWNERS)
+@spec(
+    "The BPMN modeller on a deployed version of a process, the latest unless named (a page)",
+    query=OpenQuery,
+    responses={200: HTML, 302: None},
+    errors=(400,),
+    tag="pages",
+)
+def modeller(process_key: str):
+    session = uow().session
+    latest = definitions.find(session, process_key)
+    version = _version_arg("version")
+    shown = definitions.find(session, process_key, version) if version else latest
+    return render_template(
+        "modeller.html", user=current_user(), definition=shown, latest=latest.version
+    )
+
+
+def _version_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if not (is_whole_number(raw) and 1 <= int(raw) <= MAX_INT):
+        raise ApiError(400, "bad_request", f"{name} must be a version number.")
+    return int(raw)
+
+
+def unified_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
+    """The lines of a unified diff of two diagrams' XML (empty when they are the same)."""
+    lines = difflib.unified_diff(
+        old.splitlines(),
+        new.splitlines(),
+        fromfile=old_name,
+        tofile=new_name,
+        n=CONTEXT_LINES,
+        lineterm="",
+    )
+    return [line for _, line in zip(range(MAX_DIFF_LINES), lines, strict=False)]
+
+
+@bp.get("/modeller/<process_key>/diff")
+@access(*OWNERS)
+@spec(
+    "The difference between two deployed versions of a process, as a unified diff (a page)",
+    query=DiffQuery,
+    responses={200: HTML},
+    errors=(400,),
+    tag="pages",
+)
+def diff(process_key: str):
+    session = uow().session
+    versions = definitions.list_versions(session, process_key)
+    numbers = [row.version for row in versions]
+    to = _version_arg("to") or numbers[-1]
+    older = [n for n in numbers if n < to]
+    since = _version_arg("from") or (older[-1] if older else to)
+    new = definitions.find(session, process_key, to)
+    old = definitions.find(session, process_key, since)
+    lines = unified_diff(
+        old.xml, new.xml, f"{process_key} version {since}", f"{process_key} version {to}"
+    )
+    return render_template(
+        "modeller_diff.html",
+        user=current_user(),
+        key=process_key,
+        name=new.name or process_key,
+        numbers=numbers,
+        since=since,
+        to=to,
+        lines=lines,
+        cut=len(lines) == MAX_DIFF_LINES,
+    )

@@ -1,0 +1,85 @@
+"""The Board's report page: the same figures as ``GET /api/reports/sharing``, as charts drawn
+on the server (inline SVG) with a table beside each, a period form and the CSV download."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+from service.access import access
+from service.api.reports import READERS, period_from
+from service.app import services, uow
+from service.auth import current_user
+from service.errors import ApiError
+from service.openapi import HTML, spec
+from service.pages.charts import bar_chart, stacked_chart
+from service.records import trail
+from service.records.reports import sharing_report
+
+bp = Blueprint("reports_page", __name__)
+DECISION_CHARTS = (
+    ("by_outcome", "Decisions by outcome"),
+    ("by_consent", "Shares with and without consent"),
+    ("by_lawful_basis", "Shares by lawful basis"),
+    ("by_agency", "Decisions by recipient agency"),
+    ("by_month", "Decisions by month"),
+)
+
+
+@bp.app_context_processor
+def reports_link() -> dict:
+    """The header shows "Reports" to those who may read them."""
+    user = current_user()
+    return {"can_see_reports": user is not None and bool(set(user.roles) & set(READERS))}
+
+
+def _charts(report: dict) -> list:
+    decisions = report["decisions"]
+    charts = [
+        bar_chart(part, title, [(r["label"], r["count"]) for r in decisions[part]])
+        for part, title in DECISION_CHARTS
+    ]
+    charts.append(
+        stacked_chart(
+            "tasks",
+            "Steps completed on time and late",
+            [
+                (f"{r['process']}: {r['name']}", [("ok", r["on_time"]), ("late", r["late"])])
+                for r in report["tasks"]
+            ],
+        )
+    )
+    charts.append(
+        bar_chart(
+            "escalations",
+            "Open escalations by stage",
+            [(r["stage"], r["count"]) for r in report["open_escalations"]],
+        )
+    )
+    return charts
+
+
+@bp.get("/reports")
+@access(*READERS)
+@spec(
+    "The Board's sharing report (a page)",
+    responses={200: HTML, 302: None, 400: HTML},
+    tag="pages",
+)
+def reports():
+    args = {k: request.args.get(k, "") for k in ("from", "to")}
+    try:
+        period = period_from(request.args)
+        error = None
+    except ApiError as err:
+        period, error = period_from({}), err.message
+    report = sharing_report(uow().session, period, services().clock.now())
+    trail.note(detail={"report": "sharing", "format": "page"})
+    csv_args = {k: v for k, v in args.items() if v} if error is None else {}
+    return render_template(
+        "reports.html",
+        report=report,
+        charts=_charts(report),
+        args=args,
+        error=error,
+        csv_url=url_for("reports.sharing", format="csv", **csv_args),
+    ), (400 if error else 200)

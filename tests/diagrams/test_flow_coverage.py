@@ -1,0 +1,37 @@
+"""Every sequence flow of every shipped diagram is taken by at least one path of its table.
+
+The tables are walked again here (in memory, milliseconds), so the check holds however the
+path tests are selected or ordered.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.diagrams import (
+    test_early_help_caf,
+    test_escalation,
+    test_information_sharing,
+    test_referral,
+)
+from tests.diagrams.walking import SHIPPED, flows, walk
+
+TABLES = {
+    "information_sharing": test_information_sharing.PATHS,
+    "early_help_caf": test_early_help_caf.PATHS,
+    "referral": test_referral.PATHS,
+    "escalation": test_escalation.PATHS,
+}
+
+
+def test_every_shipped_diagram_has_a_path_table():
+    assert set(TABLES) == set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_sequence_flow_is_taken(name: str):
+    taken: set[str] = set()
+    for path in TABLES[name]:
+        taken |= walk(name, path).flows_taken()
+    never = sorted(set(flows(name).values()) - taken)
+    assert never == [], f"{name}: no path takes {never}"

@@ -1,0 +1,221 @@
+"""Walking a shipped diagram in memory, step by step, and what a walk leaves behind.
+
+A :class:`Walker` runs a diagram of ``bpmn/`` on a real SpiffWorkflow workflow with the service's
+script helpers (working-day arithmetic) and a :class:`FrozenClock`, so a timer fires when the
+clock reaches its due time, as it would in the service. A walk reports the end events reached,
+the sharing-register entries the service would write (built with the register's own
+``from_process`` and checked with its ``check``), the messages thrown (instances the service
+starts) and the sequence flows taken (for the coverage check). Answers go through the form
+check the service runs (``tasks.forms.validate``), so a path cannot take a branch no
+practitioner could reach.
+
+A path is a table row: a list of steps (:class:`Do`, :class:`Timer`, :class:`Message`) and what
+it must produce (:class:`Path`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path as FilePath
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from service.records.register import check, from_process
+from tasks.calendar import script_helpers
+from tasks.forms import form_of
+from tasks.forms import validate as validate_form
+from workflows.clock import FrozenClock
+from workflows.parsing import NSMAP
+from workflows.sandbox import make_script_engine
+from workflows.state import open_user_tasks, pending_timers, scripts_run, thrown_messages
+from workflows.validation import ParsedDefinition, validate
+
+BPMN = FilePath(__file__).resolve().parents[2] / "bpmn"
+SHIPPED = ("information_sharing", "early_help_caf", "referral", "escalation")
+MONDAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a working Monday morning
+REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@cache
+def parsed(name: str) -> ParsedDefinition:
+    """Parsed once and shared by every walk, as the service shares a version's spec."""
+    return validate((BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn", conventions=True)
+
+
+@cache
+def flows(name: str) -> dict[tuple[str, str], str]:
+    """``(source, target) -> sequenceFlow id`` of a shipped diagram."""
+    root = etree.parse(str(BPMN / f"{name}.bpmn")).getroot()
+    result = {}
+    for flow in root.xpath("//bpmn:sequenceFlow", namespaces=NSMAP):
+        pair = (flow.get("sourceRef"), flow.get("targetRef"))
+        assert pair not in result, f"{name}: two flows from {pair[0]} to {pair[1]}"
+        result[pair] = flow.get("id")
+    return result
+
+
+@dataclass(frozen=True)
+class Do:
+    """Complete the waiting user task ``element_id`` with ``data``."""
+
+    element_id: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Move the clock to the due time of the pending timer event ``element_id``."""
+
+    element_id: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """Deliver the message ``name`` to the instance, as the service does."""
+
+    name: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Path:
+    """One row of a path table: the steps and what a walk along them must produce."""
+
+    id: str
+    steps: list[Do | Timer | Message]
+    ends: set[str]
+    entries: list[dict[str, Any]] = field(default_factory=list)  # subsets of register entries
+    thrown: list[str] = field(default_factory=list)  # names of the messages thrown, in order
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+class Walker:
+    """A workflow of a shipped diagram driven by hand."""
+
+    def __init__(self, name: str, variables: dict[str, Any] | None = None):
+        definition = parsed(name)
+        self.name = name
+        self.clock = FrozenClock(MONDAY)
+        engine = make_script_engine(self.clock, script_helpers())
+        self.workflow = BpmnWorkflow(
+            definition.spec, definition.subprocess_specs, script_engine=engine
+        )
+        variables = {"child_id": "C-1001", **(variables or {})}
+        self.workflow.data.update(variables)
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables)
+        self.thrown: list[tuple[str, dict]] = []
+        self._step()
+
+    def _step(self) -> None:
+        self.workflow.do_engine_steps()
+        self.thrown += [(m.name, m.payload) for m in thrown_messages(self.workflow)]
+
+    def waiting(self) -> list[str]:
+        return sorted(t.task_spec.bpmn_id for t in open_user_tasks(self.workflow).values())
+
+    def complete(self, element_id: str, **data: Any) -> Walker:
+        tasks = [
+            t for t in open_user_tasks(self.workflow).values() if t.task_spec.bpmn_id == element_id
+        ]
+        assert tasks, f"{element_id} is not waiting; waiting: {self.waiting()}"
+        # the form check the service runs before the engine: only realistic answers get through
+        cleaned, problems = validate_form(form_of(tasks[0].task_spec), data, tasks[0].data)
+        assert problems == [], (element_id, problems)
+        tasks[0].set_data(**cleaned)
+        tasks[0].run()
+        self._step()
+        return self
+
+    def due(self, element_id: str) -> datetime:
+        dues = [t.due_at for t in pending_timers(self.workflow) if t.element_id == element_id]
+        assert dues, f"timer {element_id} is not pending"
+        return min(dues)
+
+    def fire_timer(self, element_id: str) -> Walker:
+        self.clock.set(max(self.clock.now(), self.due(element_id)))
+        self.workflow.refresh_timers()
+        self._step()
+        return self
+
+    def deliver(self, name: str, payload: dict[str, Any] | None = None) -> Walker:
+        variable = name.replace("-", "_")
+        event = BpmnEvent(
+            MessageEventDefinition(name), payload={"payload": payload or {}, "result_var": variable}
+        )
+        self.workflow.send_event(event)
+        self._step()
+        return self
+
+    def walk(self, steps: list[Do | Timer | Message]) -> Walker:
+        for step in steps:
+            if isinstance(step, Do):
+                self.complete(step.element_id, **step.data)
+            elif isinstance(step, Timer):
+                self.fire_timer(step.element_id)
+            else:
+                self.deliver(step.name, step.payload)
+        return self
+
+    @property
+    def data(self) -> dict:
+        return self.workflow.last_task.data
+
+    def ends(self) -> set[str]:
+        return {
+            t.task_spec.bpmn_id
+            for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+            if isinstance(t.task_spec, EndEvent)
+        }
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The sharing-register entries the service would write for this walk, checked."""
+        advised = "dsl-on-duty" if self._reached("give_advice") else None
+        result = []
+        for run in scripts_run(self.workflow, 0):
+            if isinstance(run.data.get("register_entry"), dict):
+                entry = from_process(run.data, advised)
+                assert check(entry) == [], (run.element_id, check(entry))
+                result.append(entry)
+        return result
+
+    def _reached(self, element_id: str) -> bool:
+        return any(
+            t.task_spec.bpmn_id == element_id
+            for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+        )
+
+    def flows_taken(self) -> set[str]:
+        """Sequence flows taken: each reached task and the nearest BPMN element above it."""
+        known, taken = flows(self.name), set()
+        for task in self.workflow.get_tasks(state=REACHED):
+            target = getattr(task.task_spec, "bpmn_id", None)
+            parent = task.parent
+            while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                parent = parent.parent
+            if target is None or parent is None:
+                continue
+            flow = known.get((parent.task_spec.bpmn_id, target))
+            if flow is not None:
+                taken.add(flow)
+        return taken
+
+
+def walk(name: str, path: Path) -> Walker:
+    """Walk ``path`` and assert what the table row says it produces."""
+    walker = Walker(name, path.variables).walk(path.steps)
+    assert walker.workflow.is_completed(), f"still waiting on {walker.waiting()}"
+    assert walker.ends() == path.ends
+    entries = walker.entries()
+    assert len(entries) == len(path.entries), entries
+    for entry, expected in zip(entries, path.entries, strict=True):
+        assert {k: entry.get(k) for k in expected} == expected
+    assert [name for name, _ in walker.thrown] == path.thrown
+    return walker

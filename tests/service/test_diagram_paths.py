@@ -1,0 +1,131 @@
+"""One path of each shipped diagram through the real service: the register rows are written and
+the hand-off instances started, in the database (the path tables are in tests/diagrams)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.app import services
+from storage import UnitOfWork
+from storage.models import ProcessInstance, SharingRecord
+from tests.diagrams import test_early_help_caf as early_help
+from tests.diagrams import test_escalation as escalation
+from tests.diagrams import test_information_sharing as information_sharing
+from tests.diagrams import test_referral as referral
+from tests.diagrams.walking import BPMN, Do, Path
+from tests.service.helpers import deploy_xml, open_task_id
+
+
+@pytest.fixture
+def pat(client, client_for):
+    for name in ("information_sharing", "early_help_caf", "referral", "escalation"):
+        response = deploy_xml(client, (BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")
+        assert response.status_code == 201, response.get_json()
+    return client_for("pat", ["practitioner"], agency="school")
+
+
+def _walk(app, client, pat, key: str, path: Path, child: str) -> str:
+    """Start as the practitioner; steps given back to them are theirs, the others are completed
+    by the administrator (who may take any role's step)."""
+    started = pat.post("/api/process-instances", json={"process_key": key, "business_key": child})
+    assert started.status_code == 201, started.get_json()
+    instance_id = started.get_json()["id"]
+    for step in path.steps:
+        assert isinstance(step, Do), "timers and messages are walked in tests/diagrams"
+        task_id = open_task_id(app, instance_id, step.element_id)
+        holder = client.get(f"/api/tasks/{task_id}").get_json().get("assignee")
+        who = pat if holder == "pat" else client  # the referrer's own steps come back to them
+        done = who.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
+        assert done.status_code == 200, (step.element_id, done.get_json())
+    body = client.get(f"/api/process-instances/{instance_id}").get_json()
+    assert body["state"] == "completed"
+    return instance_id
+
+
+def _rows(app, model, **where) -> list:
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        query = select(model).filter_by(**where)
+        rows = list(uow.session.scalars(query))
+        uow.session.expunge_all()
+        return rows
+
+
+def _started(app, child: str) -> list[str]:
+    rows = _rows(app, ProcessInstance, business_key=child)
+    return sorted(r.process_key for r in rows)
+
+
+def test_information_sharing_after_a_withdrawn_consent(app, client, pat):
+    consent = pat.post(
+        "/api/consents",
+        json={
+            "child": "child-1",
+            "person": "mother",
+            "agencies": ["health"],
+            "purposes": ["health support"],
+            "how": "written",
+        },
+    ).get_json()
+    pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed her mind"})
+    path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
+    instance_id = _walk(app, client, pat, "information_sharing", path, "child-1")
+    [row] = _rows(app, SharingRecord, instance_id=instance_id)
+    assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
+    assert "DPA 2018" in row.lawful_basis and row.child == "child-1"
+    assert _started(app, "child-1") == ["information_sharing", "referral"]
+
+
+def test_early_help_share_without_consent_is_registered(app, client, pat):
+    instance_id = _walk(app, client, pat, "early_help_caf", early_help.PATHS[3], "child-2")
+    [row] = _rows(app, SharingRecord, instance_id=instance_id)
+    assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "refused")
+    assert "DPA 2018" in row.lawful_basis
+    assert row.reasons == "Repeated injuries: sharing with health is necessary"
+
+
+def test_early_help_step_up_starts_a_referral(app, client, pat):
+    _walk(app, client, pat, "early_help_caf", early_help.PATHS[5], "child-3")
+    assert _started(app, "child-3") == ["early_help_caf", "referral"]
+    assert _rows(app, SharingRecord) == []
+
+
+def test_a_challenged_referral_starts_an_escalation_and_early_help(app, client, pat):
+    _walk(app, client, pat, "referral", referral.PATHS[1], "child-4")
+    assert _started(app, "child-4") == ["early_help_caf", "escalation", "referral"]
+
+
+def test_an_escalation_with_immediate_risk_starts_a_referral(app, client, pat):
+    _walk(app, client, pat, "escalation", escalation.PATHS[1], "child-5")
+    assert _started(app, "child-5") == ["escalation", "referral"]
+
+
+def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app, client, pat):
+    steps = early_help.PATHS[0].steps[:3]  # explained, consent given, assessment done
+    started = pat.post(
+        "/api/process-instances", json={"process_key": "early_help_caf", "business_key": "child-6"}
+    ).get_json()
+    for step in steps:
+        task_id = open_task_id(app, started["id"], step.element_id)
+        done = client.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
+        assert done.status_code == 200, done.get_json()
+    [consent] = pat.get("/api/consents", query_string={"child": "child-6"}).get_json()["items"]
+    assert (consent["person"], consent["how"]) == ("mother", "written")
+    assert consent["agencies"] == ["school", "health"]
+    assert consent["purposes"] == ["early help assessment"]
+    assert consent["recorded_by"] == "ada"
+
+    withdrawn = pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Moved away"})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    body = client.get(f"/api/process-instances/{started['id']}").get_json()
+    assert body["state"] == "completed" and body["active_tasks"] == []
+    [row] = _rows(app, SharingRecord, instance_id=started["id"])
+    assert (row.decision, row.consent_status) == ("not_share", "withdrawn")
+    assert row.reasons.startswith("Consent withdrawn (Moved away)")
+    # a later decision for the child reads the withdrawal; a later early help runs to its end
+    later = pat.post(
+        "/api/process-instances",
+        json={"process_key": "information_sharing", "business_key": "child-6"},
+    ).get_json()
+    assert later["variables"]["consent_on_record"] == "withdrawn"
+    _walk(app, client, pat, "early_help_caf", early_help.PATHS[4], "child-7")

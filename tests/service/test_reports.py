@@ -1,0 +1,206 @@
+"""The Board's sharing report: figures, small-number suppression, CSV, access and the page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from service.app import create_app, services
+from service.records import register
+from storage import UnitOfWork
+from storage.models import Escalation, ProcessInstance
+from tests.service.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
+from workflows.clock import FrozenClock
+
+ESCALATION = Path(__file__).resolve().parents[2] / "bpmn" / "escalation.bpmn"
+MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 10:00 in London (GMT)
+CHILDREN = [f"child-ref-{n:03d}" for n in range(9)]
+LAWFUL = "UK GDPR Art 6(1)(e) public task; Art 9(2)(g) with DPA 2018 Sch 1 para 18"
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(MONDAY)
+
+
+@pytest.fixture
+def app(db_url, clock):
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
+    yield app
+    app.extensions["safeguard"].db.dispose()
+
+
+def _decide(app, instance_id: str, child: str, entry: dict) -> None:
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        instance = uow.session.get(ProcessInstance, instance_id)
+        register.record(
+            uow.session,
+            entry,
+            instance=instance,
+            decided_by="pat",
+            now=services().clock.now(),
+            child=child,
+        )
+        uow.commit()
+
+
+def _case(app, pat, clock, child, *, late: bool, decide_after: timedelta, entry: dict) -> str:
+    clock.set(MONDAY)
+    response = start_instance(pat, business_key=child)
+    assert response.status_code == 201, response.get_json()
+    instance_id = response.get_json()["id"]
+    # "describe" is due at the close of the next working day (1WD): Tuesday 17:00.
+    clock.set(MONDAY + (timedelta(days=3) if late else timedelta(hours=1)))
+    task_id = open_task_id(app, instance_id, "describe")
+    done = pat.post(f"/api/tasks/{task_id}/complete", json={"data": {"concern": "=cmd|x"}})
+    assert done.status_code == 200, done.get_json()
+    clock.set(MONDAY + decide_after)
+    _decide(app, instance_id, child, entry)
+    return instance_id
+
+
+def share(agency: str, **more) -> dict:
+    return {
+        "decision": "share",
+        "with_consent": True,
+        "reasons": "Needed for support",
+        "recipients": [{"agency": agency, "person": "Named nurse"}],
+        **more,
+    }
+
+
+@pytest.fixture
+def seeded(app, clock):
+    """Eight decisions on eight children, two of them late on their first step, and two open
+    escalations; working days from request to decision: five of 2, two of 4, one of 0.5."""
+    make_user(app, "ada", ["admin"], agency="partnership")
+    admin = token_client(app, "ada")
+    assert deploy_xml(admin).status_code == 201
+    make_user(app, "pat", ["practitioner"], agency="school")
+    pat = token_client(app, "pat")
+    two_days, four_days = timedelta(days=2), timedelta(days=4)  # Mon -> Wed, Mon -> Fri
+    for n in range(5):
+        _case(
+            app, pat, clock, CHILDREN[n], late=False, decide_after=two_days, entry=share("health")
+        )
+    without = share("police", with_consent=False, lawful_basis=LAWFUL)
+    for n in (5, 6):
+        _case(app, pat, clock, CHILDREN[n], late=True, decide_after=four_days, entry=without)
+    refuse = {
+        "decision": "not_share",
+        "with_consent": False,
+        "reasons": "Not necessary",
+        "recipients": [{"agency": "school"}],
+    }
+    _case(app, pat, clock, CHILDREN[7], late=False, decide_after=timedelta(hours=4), entry=refuse)
+    # Open now: a disagreement being described, and an overdue task in a manager's inbox.
+    assert deploy_xml(admin, ESCALATION.read_bytes(), "escalation.bpmn").status_code == 201
+    assert start_instance(pat, "escalation", business_key=CHILDREN[8]).status_code == 201
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        uow.session.add(
+            Escalation(kind="overdue_task", role="manager", since=MONDAY, status="open")
+        )
+        uow.commit()
+    make_user(app, "bea", ["board"], agency="partnership")
+    return token_client(app, "bea")
+
+
+def _labels(rows) -> dict:
+    return {row["label"]: row["count"] for row in rows}
+
+
+def test_report_counts_suppress_small_numbers_and_name_no_child(seeded):
+    response = seeded.get("/api/reports/sharing?from=2026-03-01&to=2026-03-31")
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    decisions = report["decisions"]
+    assert decisions["total"] == 8
+    assert _labels(decisions["by_outcome"]) == {"share": 7, "not_share": "<5"}
+    assert _labels(decisions["by_consent"]) == {
+        "share with consent": 5,
+        "share without consent": "<5",
+    }
+    assert _labels(decisions["by_lawful_basis"]) == {"consent": 5, LAWFUL: "<5"}
+    assert _labels(decisions["by_agency"]) == {"health": 5, "police": "<5", "school": "<5"}
+    assert _labels(decisions["by_month"]) == {"2026-03": 8}
+    timing = report["time_to_decision"]
+    assert (timing["decisions"], timing["median"], timing["p90"]) == (8, 2.0, 4.0)
+    describe = next(row for row in report["tasks"] if row["step"] == "describe")
+    assert (describe["on_time"], describe["late"]) == (6, "<5")
+    stages = {row["stage"]: row["count"] for row in report["open_escalations"]}
+    assert stages["Being described"] == "<5"
+    assert stages["Manager inbox: overdue tasks"] == "<5"
+    assert stages["Stage 4: partnership board"] == 0
+    text = json.dumps(report)
+    assert not any(child in text for child in CHILDREN)
+
+
+def test_a_period_without_decisions_has_no_median(seeded):
+    report = seeded.get("/api/reports/sharing?from=2026-04-01").get_json()
+    assert report["decisions"]["total"] == 0
+    assert report["time_to_decision"] == {
+        "unit": "working days",
+        "decisions": 0,
+        "median": None,
+        "p90": None,
+    }
+    assert seeded.get("/api/reports/sharing?from=tuesday").status_code == 400
+
+
+def test_csv_parses_back_and_is_safe_in_a_spreadsheet(seeded):
+    response = seeded.get("/api/reports/sharing?format=csv&from=2026-03-01")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    raw = response.data
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["section", "item", "measure", "value"]
+    cells = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
+    assert cells[("decisions by outcome", "share", "count")] == "7"
+    assert cells[("decisions by outcome", "not_share", "count")] == "<5"
+    assert cells[("decisions by agency", "police", "count")] == "<5"
+    assert cells[("time to decision (working days)", "median", "")] == "2.0"
+    assert cells[("tasks", "three_steps / Describe the concern", "late")] == "<5"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert not any(child in raw.decode("utf-8-sig") for child in CHILDREN)
+
+
+def test_formula_cells_are_defused():
+    from service.records.report_csv import cell
+
+    assert cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+    assert [cell(v) for v in ("+1", "-1", "@SUM(A1)", "health", 5)] == [
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "health",
+        "5",
+    ]
+
+
+def test_only_the_board_managers_and_admins_read_reports(app, seeded, client_for):
+    pat = token_client(app, "pat")
+    assert pat.get("/api/reports/sharing").status_code == 403
+    assert pat.get("/reports").status_code == 403
+    maya = client_for("maya", ["manager"], agency="school")
+    assert maya.get("/api/reports/sharing?format=csv").status_code == 200
+
+
+def test_the_page_draws_charts_with_tables_for_the_board(seeded):
+    page = seeded.get("/reports?from=2026-03-01&to=2026-03-31")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count("<svg") == 7 and 'role="img"' in html
+    assert "<script" not in html and "style=" not in html
+    assert "<table>" in html and "&lt;5" in html
+    assert "format=csv" in html and 'href="/reports"' in html
+    assert not any(child in html for child in CHILDREN)
+    bad = seeded.get("/reports?from=yesterday")
+    assert bad.status_code == 400 and "not a date" in bad.get_data(as_text=True)
