@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: screenshots run test install assets lint format bench bench-api clean
+.PHONY: screenshots run serve-prod test install assets lint format bench bench-api clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ run: $(VENV)/.installed-run $(ASSETS)
 	$(BIN)/safeguard deploy bpmn
 	$(BIN)/safeguard users seed-demo --url http://$(HOST):$(PORT)
 	$(BIN)/safeguard serve --host $(HOST) --port $(PORT)
+
+# Production: gunicorn with WEB_WORKERS (4) workers, each running the timer scheduler
+# (service/gunicorn_conf.py). The database must be named: DATABASE_URL=postgresql+psycopg://...
+serve-prod: $(VENV)/.installed-run $(ASSETS)
+	@if [ "$(origin DATABASE_URL)" = "file" ]; then \
+		echo "make serve-prod needs DATABASE_URL (e.g. postgresql+psycopg://user@host:5432/db)" >&2; \
+		exit 2; fi
+	$(BIN)/safeguard db upgrade
+	$(BIN)/safeguard deploy bpmn
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:service.gunicorn_conf
 
 test: $(VENV)/.installed-test $(ASSETS)
 	$(BIN)/ruff check .

@@ -81,6 +81,10 @@ class Config:
     BASE_URL: str = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
     # Reminders at these fractions of the time allowed for a task; 1 = when due.
     REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
+    # Timers (tasks/scheduler.py): a claimed timer whose worker died is fired by another once
+    # its lease has run out; the sweep looks for timers written by other processes.
+    TIMER_LEASE_SECONDS: float = float(os.environ.get("TIMER_LEASE_SECONDS", "300"))
+    TIMER_SWEEP_SECONDS: float = float(os.environ.get("TIMER_SWEEP_SECONDS", "60"))
 
     # TEST ONLY: seconds added to the service's clock (due times, reminders, escalations, what
     # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.

@@ -6,9 +6,10 @@ import logging
 
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from markupsafe import escape
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from storage.database import is_write_conflict
 from tasks.errors import Forbidden, FormInvalid
 from workflows.errors import Conflict, InvalidDefinition, InvalidInput, NotFound, ScriptError
 
@@ -122,6 +123,19 @@ def register_error_handlers(app: Flask) -> None:
             "invalid_input",
             "A value is too long, too large or contains a character that cannot be stored.",
         )
+
+    @app.errorhandler(OperationalError)
+    def busy(err: OperationalError):
+        # Lost to a concurrent writer (SQLite busy, a PostgreSQL deadlock or serialization
+        # failure): rolled back whole, so the caller may simply try again.
+        if not is_write_conflict(err):
+            return unexpected(err)
+        log.warning("a write lost to a concurrent one: %s", err.orig)
+        response, status = error_response(
+            409, "conflict", "Someone else was changing the same record; try again."
+        )
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_err: RequestEntityTooLarge):

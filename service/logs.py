@@ -161,7 +161,9 @@ def install_handler(level: str | int = "INFO") -> logging.Handler:
     return handler
 
 
-QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.metrics")
+# APScheduler logs every wake-up and sweep of every worker at INFO ("Running job", "Added job"):
+# the timers' own "timer fired" line says what happened.
+QUIET_LOGGERS = ("spiff", "spiff.task", "spiff.workflow", "spiff.metrics", "apscheduler")
 
 
 def init_app(app: Flask) -> None:

@@ -31,6 +31,8 @@ def start_scheduler(app: Flask) -> TimerScheduler:
             **timer_handlers(app),
             "bpmn_timer": bpmn_timer_handler(services.engine, after=after),
         },
+        lease_seconds=app.config["TIMER_LEASE_SECONDS"],
+        sweep_seconds=app.config["TIMER_SWEEP_SECONDS"],
     )
     services.scheduler = scheduler
     scheduler.start()

@@ -73,7 +73,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# PostgreSQL's "two transactions got in each other's way; one was rolled back": serialization
+# failure, deadlock detected, lock not available. Nothing of the loser was written.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
 def is_write_conflict(err: Exception) -> bool:
-    """SQLite refuses a write from a transaction that read an older snapshot ("database is
-    locked", SQLITE_BUSY_SNAPSHOT) — the same situation as a stale version on PostgreSQL."""
-    return "database is locked" in str(getattr(err, "orig", err))
+    """A write lost to a concurrent one and was rolled back whole: a conflict (409), not a fault.
+
+    SQLite refuses a write from a transaction that read an older snapshot ("database is locked",
+    SQLITE_BUSY_SNAPSHOT, or a writer busy for longer than ``busy_timeout``) — the same situation
+    as a stale version; PostgreSQL reports it with one of :data:`CONFLICT_SQLSTATES`.
+    """
+    orig = getattr(err, "orig", err)
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig)

@@ -20,11 +20,16 @@ class UnitOfWork:
         self.session: Session | None = None
         self._after_commit: list[Callable[[], None]] = []
         self._before_commit: list[Callable[[], None]] = []
+        self._on_close: list[Callable[[], None]] = []
+        # What layers above hold for the length of this unit (e.g. workflows lent for reading).
+        self.scratch: dict[str, object] = {}
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._after_commit = []
         self._before_commit = []
+        self._on_close = []
+        self.scratch = {}
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -33,6 +38,13 @@ class UnitOfWork:
                 self.rollback()
         finally:
             self.session.close()
+            callbacks, self._on_close = self._on_close, []
+            for callback in callbacks:
+                callback()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run when the unit ends, committed or not (give back what it held)."""
+        self._on_close.append(callback)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)

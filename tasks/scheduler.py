@@ -234,6 +234,11 @@ class TimerScheduler:
             log.warning("timer %s (%s) failed: %s", timer.id, timer.kind, detail)
             self._failed(timer, detail, retry=True)
             return 0
+        # Which worker fired what, for operations (and the multi-worker tests).
+        log.info(
+            "timer fired",
+            extra={"timer_id": timer.id, "timer_kind": timer.kind, "worker": self.worker_id},
+        )
         return 1
 
     def _failed(self, timer: Timer, error: str, retry: bool) -> None:

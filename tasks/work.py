@@ -62,7 +62,8 @@ def _set_assignee(
     )
     if result.rowcount != 1:
         raise Conflict("someone else changed the task at the same moment; reload it")
-    session.expire(task)
+    # Read back in this transaction: the answer shows this change, not a later one.
+    session.refresh(task)
 
 
 def claim(
@@ -138,7 +139,10 @@ def complete(
         if problems:
             raise FormInvalid(problems)
     key = _case(uow.session, task)
-    advance = engine.complete_task(uow, task_id, data, user=viewer.username)
+    # On the version checked above: a claim or reassignment since then makes this a conflict.
+    advance = engine.complete_task(
+        uow, task_id, data, user=viewer.username, task_version=task.version
+    )
     parties.add_party(uow.session, key, viewer.username, "completed", engine.clock.now())
     return advance
 

@@ -8,6 +8,13 @@ mutable object, and put back only after the transaction that produced them commi
 
 The cache also knows which instance each cached open user task belongs to, so completing a task
 of a cached instance needs no ``SELECT`` at all.
+
+A request that only reads a workflow (to show a task's form, an instance's variables) *borrows*
+the entry for its unit of work (:meth:`InstanceCache.lend`) instead of putting it straight back:
+otherwise another thread could take the same object out and run it while the reader is still
+looking at it (a task "no longer waiting" in the middle of a GET, a dict changing size during
+iteration). The unit's own changes reclaim what it borrowed; what is left goes back to the cache
+when the unit closes, unless a newer version got there first.
 """
 
 from __future__ import annotations
@@ -17,6 +24,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+
+from storage.uow import UnitOfWork
+
+LENT = "workflows.lent"  # key of ``UnitOfWork.scratch``: {instance id: CachedInstance}
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,59 @@ class InstanceCache:
             return
         entry = CachedInstance(version, workflow, frozenset(open_task_ids))
         with self._lock:
-            self._drop(instance_id)
-            self._items[instance_id] = entry
-            for task_id in entry.open_task_ids:
-                self._task_owner[task_id] = instance_id
-            while len(self._items) > self._capacity:
-                self._drop(next(iter(self._items)))
+            self._checkin_locked(instance_id, entry)
+
+    def _checkin_locked(self, instance_id: str, entry: CachedInstance) -> None:
+        if self._capacity <= 0:
+            return
+        self._drop(instance_id)
+        self._items[instance_id] = entry
+        for task_id in entry.open_task_ids:
+            self._task_owner[task_id] = instance_id
+        while len(self._items) > self._capacity:
+            self._drop(next(iter(self._items)))
+
+    # -- lending to one unit of work ---------------------------------------------------------
+    def lend(
+        self,
+        uow: UnitOfWork,
+        instance_id: str,
+        version: int,
+        workflow: BpmnWorkflow,
+        open_task_ids: frozenset[str] | set[str],
+    ) -> None:
+        """Hold ``workflow`` for ``uow`` (nobody else gets it) until the unit closes."""
+        lent = uow.scratch.get(LENT)
+        if lent is None:
+            lent = uow.scratch[LENT] = {}
+            uow.on_close(lambda: self._give_back(lent))
+        lent[instance_id] = CachedInstance(version, workflow, frozenset(open_task_ids))
+
+    def borrowed(self, uow: UnitOfWork, instance_id: str, version: int) -> BpmnWorkflow | None:
+        """What ``uow`` already holds of the instance at ``version`` (for reading again)."""
+        entry = uow.scratch.get(LENT, {}).get(instance_id)
+        return entry.workflow if entry is not None and entry.version == version else None
+
+    def reclaim(self, uow: UnitOfWork, instance_id: str) -> CachedInstance | None:
+        """Take back what ``uow`` borrowed, to change it: it will not be given back."""
+        return uow.scratch.get(LENT, {}).pop(instance_id, None)
+
+    def reclaim_owner_of(self, uow: UnitOfWork, task_id: str) -> tuple[str, CachedInstance] | None:
+        """The borrowed instance that has ``task_id`` open, taken back to change it."""
+        lent = uow.scratch.get(LENT, {})
+        for instance_id, entry in list(lent.items()):
+            if task_id in entry.open_task_ids:
+                return instance_id, lent.pop(instance_id)
+        return None
+
+    def _give_back(self, lent: dict[str, CachedInstance]) -> None:
+        with self._lock:
+            for instance_id, entry in lent.items():
+                current = self._items.get(instance_id)
+                if current is not None and current.version >= entry.version:
+                    continue  # a newer (or the same) state came back meanwhile
+                self._checkin_locked(instance_id, entry)
+            lent.clear()
 
     def clear(self) -> None:
         with self._lock:

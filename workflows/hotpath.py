@@ -80,6 +80,9 @@ COMPLETE_TASK = (
         version=_T.c.version + 1,
     )
 )
+# The same on the version of the row the caller checked (assignee, roles): a claim or
+# reassignment committed in between makes it match nothing, so the completion is a conflict.
+COMPLETE_TASK_AT = COMPLETE_TASK.where(_T.c.version == bindparam("task_version"))
 CANCEL_TASKS = (
     update(_T)
     .where(_T.c.id.in_(bindparam("task_ids", expanding=True)), _T.c.status == "open")
@@ -166,6 +169,7 @@ def complete_cached(
     task_id: str,
     data: Mapping[str, Any],
     user: str | None,
+    task_version: int | None = None,
 ) -> Advance | None:
     """Complete ``task_id`` on a cached workflow; ``None`` when the cache was stale."""
     workflow = cached.workflow
@@ -195,11 +199,13 @@ def complete_cached(
         raise Conflict("the instance was changed by someone else; reload and try again") from None
     if saved.rowcount != 1:
         return None  # changed elsewhere since it was cached; nothing written yet
-    done = connection.execute(
-        COMPLETE_TASK, {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
-    )
+    params = {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
+    if task_version is None:
+        done = connection.execute(COMPLETE_TASK, params)
+    else:
+        done = connection.execute(COMPLETE_TASK_AT, {**params, "task_version": task_version})
     if done.rowcount != 1:
-        raise Conflict("the task is no longer open")
+        raise Conflict("the task was completed or changed by someone else; reload it")
     opened = task_rows(instance_id, after, cached.open_task_ids, now, engine.task_policy)
     insert_tasks(connection, opened)
     closed = [t for t in cached.open_task_ids if t not in after]

@@ -160,13 +160,24 @@ class Engine:
         )
 
     def complete_task(
-        self, uow: UnitOfWork, task_id: str, data: Mapping[str, Any], user: str | None = None
+        self,
+        uow: UnitOfWork,
+        task_id: str,
+        data: Mapping[str, Any],
+        user: str | None = None,
+        task_version: int | None = None,
     ) -> Advance:
+        """Complete a task; with ``task_version``, only if its row is still at that version
+        (the caller checked who may do it on that version: a claim since then is a conflict)."""
         data = check_variables(data, prefix="data")
         owner = self.instances.owner_of(task_id)
         cached = self.instances.take(owner) if owner else None
+        if cached is None and (lent := self.instances.reclaim_owner_of(uow, task_id)):
+            owner, cached = lent
         if cached is not None:
-            advance = hotpath.complete_cached(self, uow, owner, cached, task_id, data, user)
+            advance = hotpath.complete_cached(
+                self, uow, owner, cached, task_id, data, user, task_version
+            )
             if advance is not None:
                 return advance
         task_row = uow.session.get(Task, task_id)
@@ -174,6 +185,8 @@ class Engine:
             raise NotFound(f"task {task_id} does not exist")
         if task_row.status != "open":
             raise Conflict(f"the task {task_row.name!r} is already {task_row.status}")
+        if task_version is not None and task_row.version != task_version:
+            raise Conflict("the task was changed by someone else; reload it")
         row = self._instance_row(uow, task_row.instance_id)
         workflow = self._checkout(uow, row)
         spiff_task = workflow.get_task_from_id(UUID(task_id))
@@ -304,8 +317,11 @@ class Engine:
     def load(self, uow: UnitOfWork, instance_id: str) -> tuple[ProcessInstance, BpmnWorkflow]:
         """The instance and its workflow, for reading; nothing read here may be changed."""
         row = self._instance_row(uow, instance_id, for_change=False)
-        workflow = self._checkout(uow, row)
-        self.instances.checkin(row.id, row.version, workflow, set(open_user_tasks(workflow)))
+        workflow = self.instances.borrowed(uow, row.id, row.version)
+        if workflow is None:
+            workflow = self._checkout(uow, row)
+            # Lent to this unit of work, not put back: no other thread may run it meanwhile.
+            self.instances.lend(uow, row.id, row.version, workflow, set(open_user_tasks(workflow)))
         return row, workflow
 
     # -- internals -------------------------------------------------------------------------
@@ -320,6 +336,9 @@ class Engine:
         return row
 
     def _checkout(self, uow: UnitOfWork, row: ProcessInstance) -> BpmnWorkflow:
+        lent = self.instances.reclaim(uow, row.id)
+        if lent is not None and lent.version == row.version:
+            return lent.workflow
         workflow = self.instances.checkout(row.id, row.version)
         if workflow is None:
             self.specs.get(uow.session, row.definition_id)

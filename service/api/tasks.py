@@ -24,6 +24,7 @@ from service.openapi import spec
 from storage.models import Task
 from tasks import forms, inbox, work
 from tasks.worklist import VIEWS, page, worklist_query
+from workflows.errors import Conflict
 
 bp = Blueprint("tasks", __name__)
 MANAGERS = ("manager", "csc_manager", "dsl")
@@ -83,18 +84,22 @@ def get_task(task_id: str):
     unit = uow()
     engine = services().engine
     task = unit.session.get(Task, task_id)
-    body = shapes.worklist_task(task, None, services().clock.now())
     row, _ = engine.load(unit, task.instance_id)
+    form = data = None
+    if task.status == "open":
+        try:
+            _, spec, data = engine.open_task(unit, task_id)
+            form = forms.form_json(forms.form_of(spec))
+        except Conflict:
+            # Completed between reading its row and its instance (PostgreSQL reads each
+            # statement at its own moment): show it as it is now.
+            unit.session.refresh(task)
+    body = shapes.worklist_task(task, None, services().clock.now())
     body["process_key"] = row.process_key
     body["business_key"] = row.business_key
     body["status"] = task.status
-    if task.status == "open":
-        _, spec, data = engine.open_task(unit, task_id)
-        body["form"] = forms.form_json(forms.form_of(spec))
-        body["data"] = shapes.jsonable(data)
-    else:
-        body["form"] = []
-        body["data"] = task.data or {}
+    body["form"] = form or []
+    body["data"] = shapes.jsonable(data) if form is not None else (task.data or {})
     return jsonify(body)
 
 

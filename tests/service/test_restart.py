@@ -6,108 +6,16 @@ free port (waitress), and the test talks to it over HTTP only — on SQLite and 
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from service.app import create_app
+from tests.live import Service
+from tests.live import run_cli as _run
 from tests.service.helpers import complete_task, open_task_id
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = "tests/fixtures/three_steps.bpmn"
-
-
-def _safeguard() -> str:
-    candidates = (ROOT / ".venv" / "bin" / "safeguard", Path(sys.executable).parent / "safeguard")
-    for candidate in candidates:
-        if candidate.exists():
-            return str(candidate)
-    pytest.fail("the safeguard command is not installed (pip install -e .)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    """``safeguard serve`` as a child process."""
-
-    def __init__(self, env: dict, log: Path):
-        self.env, self.log = env, log
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-        self.token: str | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [_safeguard(), "serve", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the service exited with {self.process.returncode}:\n{self._log()}")
-            try:
-                status, _ = self.request("GET", "/healthz")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"the service did not come up within 30 s:\n{self._log()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flushing, no goodbye."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-            assert self.process.returncode == -signal.SIGKILL
-        self.process = None
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            if self.token:
-                headers["Authorization"] = f"Bearer {self.token}"
-            payload = json.dumps(body) if body is not None else None
-            connection.request(method, path, body=payload, headers=headers)
-            response = connection.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            connection.close()
-
-    def _log(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _run(env: dict, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [_safeguard(), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.mark.slow

@@ -1,0 +1,70 @@
+"""gunicorn settings for production (``make serve-prod``): several worker processes, each
+with its own timer scheduler, on one database (PostgreSQL).
+
+Process model (docs/architecture.md, "Processes"):
+
+- The master imports the app once (``preload_app``: parsed diagrams, templates and the secret
+  key are shared by every worker) and forks ``WEB_WORKERS`` workers (default 4) of
+  ``WEB_THREADS`` threads each (default 4, ``gthread``).
+- ``post_fork``: a worker must not use the database connections it inherited from the master
+  (two processes on one socket garble each other's conversations), so it drops the pool
+  without closing the master's sockets and opens its own.
+- ``post_worker_init``: every worker starts a :class:`~tasks.scheduler.TimerScheduler`. That is
+  safe because the ``timer`` table is the truth: a due row is claimed by exactly one worker
+  (``FOR UPDATE SKIP LOCKED``) with a lease, and its effects commit in one transaction with
+  ``mark_fired``. A worker killed while firing leaves the row ``claimed``; when the lease
+  (``TIMER_LEASE_SECONDS``) runs out, another worker claims it and fires it, once. No separate
+  scheduler process to deploy, watch or fail over.
+- Graceful shutdown (SIGTERM, or SIGHUP for a reload): workers stop accepting, finish what they
+  are doing within ``graceful_timeout``, then stop their scheduler, waiting for a timer being
+  fired, and close their connections (``worker_exit``).
+"""
+
+from __future__ import annotations
+
+import os
+
+wsgi_app = "service.wsgi:app"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_WORKERS", "4"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+preload_app = True
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))  # a worker silent this long is replaced
+graceful_timeout = 30
+keepalive = 5
+accesslog = None  # the app writes its own JSON access line (service/logs.py)
+errorlog = "-"
+proc_name = "safeguard-flow"
+# gunicorn 27's control socket lives at one path per user (~/.gunicorn/gunicorn.ctl): two
+# services on one host (or the tests) would fight over it. Signals do the same job.
+control_socket_disable = True
+
+
+def _services():
+    from service.wsgi import app
+
+    return app, app.extensions["safeguard"]
+
+
+def post_fork(server, worker) -> None:
+    """Forget the master's connections (without closing them under the master's feet)."""
+    _, services = _services()
+    services.db.dispose(close=False)
+
+
+def post_worker_init(worker) -> None:
+    """Each worker fires due timers; the timer table's claims keep that to once per timer."""
+    from service.scheduling import start_scheduler
+
+    app, _ = _services()
+    start_scheduler(app)
+    worker.log.info("worker %s: timer scheduler started", worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    """Stop the scheduler (letting a timer being fired finish) and close connections."""
+    _, services = _services()
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=True)
+    services.db.dispose()
