@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
-from tests.service.test_restart import ROOT, Service, _run
+from tests.live import ROOT, Service
+from tests.live import run_cli as _run
 
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
 # name: (roles, agency, manager) - managers first.

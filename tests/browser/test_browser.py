@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.test_restart import FIXTURE, Service, _run
+from tests.live import Service
+from tests.live import run_cli as _run
+from tests.service.test_restart import FIXTURE
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

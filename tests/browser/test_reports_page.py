@@ -1,0 +1,74 @@
+"""The Board's report in Chromium: charts drawn by the server, small numbers suppressed, a CSV.
+
+Six "Should I share?" requests end at once with "no legitimate purpose" (six "not share"
+entries); a Board member reads the report: the charts render with no script error or CSP
+refusal, the six are counted, and no child's identifier is on the page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.served import api, browser_page, served, sign_in
+from tests.browser.shots import shoot
+from tests.browser.test_case_view import REQUEST
+
+CHILDREN = [f"CH-5550{n}" for n in range(6)]
+
+
+@pytest.fixture
+def service(tmp_path):
+    users = {"mo": (["practitioner", "manager"], "school"), "bea": (["board"], "partnership")}
+    with served(tmp_path, users) as running:
+        yield running
+
+
+def _not_share(service, child: str) -> None:
+    status, started = api(
+        service,
+        "mo",
+        "POST",
+        "/api/process-instances",
+        {"process_key": "information_sharing", "business_key": child},
+    )
+    assert status == 201, started
+    task = started["active_tasks"][0]
+    status, done = api(
+        service,
+        "mo",
+        "POST",
+        f"/api/tasks/{task['id']}/complete",
+        {"data": {**REQUEST, "legitimate_purpose": "no"}},
+    )
+    assert status == 200, done
+
+
+@pytest.mark.slow
+def test_the_board_reads_the_sharing_report(service, tmp_path):
+    from playwright.sync_api import expect
+
+    for child in CHILDREN:
+        _not_share(service, child)
+    base = f"http://127.0.0.1:{service.port}"
+
+    with browser_page(service, tmp_path, width=1280, height=900) as page:
+        sign_in(page, base, "bea")
+        page.get_by_role("link", name="Reports").click()
+        expect(page.locator("h1")).to_have_text("Information sharing: report for the Board")
+        charts = page.locator("figure.chart svg")
+        expect(charts.first).to_be_visible()
+        assert charts.count() >= 4
+        decisions = page.locator("section[aria-labelledby=decisions-heading]")
+        expect(decisions).to_contain_text("6")
+        text = page.locator("main").inner_text()
+        assert not any(child in text for child in CHILDREN)
+        shoot(page, "reports")
+
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download this report as CSV").click()
+        saved = download.value.path()
+        csv_text = Path(saved).read_text(encoding="utf-8-sig")
+        assert csv_text.startswith("section,item,measure,value")
+        assert not any(child in csv_text for child in CHILDREN)
