@@ -126,14 +126,8 @@ def case_visible(viewer: Viewer, key: ColumnElement[str]) -> ColumnElement[bool]
     for every query (over a second on PostgreSQL), whereas each probe here is a few index
     lookups and a worklist page stops after 50 rows (benchmarks/worklist.py).
     """
-    as_party = exists(
-        select(CaseParty.id).where(
-            CaseParty.case_key == key, CaseParty.username.in_(_party_usernames(viewer))
-        )
-    )
-    clauses = [as_party]
-    global_roles = sorted(r for r in viewer.roles if r not in AGENCY_SCOPED_ROLES)
-    scoped_roles = sorted(r for r in viewer.roles if r in AGENCY_SCOPED_ROLES)
+    global_roles, scoped_roles = _split_roles(viewer)
+    clauses = [_is_party(viewer, key)]
     if global_roles:
         clauses.append(_has_claimable_task(key, global_roles))
     if scoped_roles and viewer.agency:
@@ -141,6 +135,44 @@ def case_visible(viewer: Viewer, key: ColumnElement[str]) -> ColumnElement[bool]
             and_(_has_claimable_task(key, scoped_roles), _case_involves_agency(key, viewer.agency))
         )
     return or_(*clauses)
+
+
+def claimable_task_visible(viewer: Viewer, key: ColumnElement[str]) -> ColumnElement[bool] | None:
+    """:func:`case_visible` for a query already limited to open, unassigned tasks that one of
+    the viewer's roles may claim (the candidate view), on the case of such a task.
+
+    That task is itself the claimable task the rule asks for, so the probe for one is skipped:
+    a role that works across agencies sees it; an agency-scoped role needs the case to involve
+    the viewer's agency. ``None`` when the viewer sees all.
+    """
+    if viewer.sees_everything:
+        return None
+    global_roles, scoped_roles = _split_roles(viewer)
+    clauses = [_is_party(viewer, key)]
+    if global_roles:
+        task_roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(global_roles))
+        clauses.append(Task.id.in_(task_roles))
+    if scoped_roles and viewer.agency:
+        clauses.append(_case_involves_agency(key, viewer.agency))
+    return or_(*clauses)
+
+
+def _split_roles(viewer: Viewer) -> tuple[list[str], list[str]]:
+    """(roles that see every agency's work, roles scoped to the viewer's agency)."""
+    global_roles = sorted(r for r in viewer.roles if r not in AGENCY_SCOPED_ROLES)
+    return global_roles, sorted(r for r in viewer.roles if r in AGENCY_SCOPED_ROLES)
+
+
+def _is_party(viewer: Viewer, key: ColumnElement[str]) -> ColumnElement[bool]:
+    """The viewer, or someone they manage, is a party (the viewer's own row first: one probe of
+    the unique (username, case_key) index; the people they manage are looked up once)."""
+    managed = select(User.username).where(User.manager_id == viewer.id)
+    return exists(
+        select(CaseParty.id).where(
+            CaseParty.case_key == key,
+            or_(CaseParty.username == viewer.username, CaseParty.username.in_(managed)),
+        )
+    )
 
 
 def _has_claimable_task(key: ColumnElement[str], roles: list[str]) -> ColumnElement[bool]:

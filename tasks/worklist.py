@@ -36,7 +36,8 @@ def worklist_query(
     elif view == "candidate":
         roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(viewer.roles)))
         query = query.where(Task.assignee.is_(None), Task.id.in_(roles))
-        query = _visible_only(query, viewer)
+        visible = parties.claimable_task_visible(viewer, parties.case_key_column())
+        query = query if visible is None else query.where(visible)
     elif view == "team":
         team = select(User.username).where(User.manager_id == viewer.id)
         query = query.where(Task.assignee.in_(team))
