@@ -179,6 +179,8 @@ def load(url: str, rows: dict[str, list]) -> None:
     raw = db.raw_connection()
     try:
         cursor = raw.cursor()
+        if dialect == "sqlite":  # index pages of random UUID keys: keep them in memory (1 GB)
+            cursor.execute("PRAGMA cache_size = -1000000")
         for table, items in rows.items():
             columns = list(items[0])
             if dialect == "postgresql":
