@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
 
-.PHONY: screenshots run serve-prod test install assets lint format bench bench-api clean
+.PHONY: screenshots run serve-prod test install assets lint format bench bench-api bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,15 @@ INSTANCES ?= 20
 bench-api: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/api.py --clients $(CLIENTS) --instances $(INSTANCES) \
 		$(if $(POSTGRES_URL),--postgres-url $(POSTGRES_URL))
+
+# 50 users on gunicorn -w 4 (SQLite, and PostgreSQL with POSTGRES_URL=admin URL), then the
+# worklist query with 1 000 000 task rows seeded (PostgreSQL database bench_scale, or SQLite).
+USERS ?= 50
+DURATION ?= 45
+bench-load: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/load.py --users $(USERS) --duration $(DURATION) \
+		$(if $(POSTGRES_URL),--postgres-url $(POSTGRES_URL))
+	$(BIN)/python benchmarks/worklist.py $(if $(POSTGRES_URL),--postgres-url $(POSTGRES_URL))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

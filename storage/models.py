@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,7 +44,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     agency: Mapped[str | None] = mapped_column(String(80))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
-    manager_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"))
+    # Indexed (migration 0009): the team view and need-to-know look up who a manager manages.
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -106,6 +108,8 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_process_instance_business_key", "business_key"),
         Index("ix_process_instance_key_status", "process_key", "status"),
+        # The case key (need-to-know probes, tasks/parties.py case_visible); migration 0009.
+        Index("ix_process_instance_case", text("coalesce(business_key, id)")),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -133,6 +137,15 @@ class Task(Base):
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_status_lane", "status", "lane"),
         Index("ix_task_assignee_status_due", "assignee", "status", "due_at"),
+        # Open tasks in worklist order (due_at NULLS LAST, id); PostgreSQL also gets an MCV
+        # statistic on (status, assignee) in migration 0009 so the planner walks this index.
+        Index(
+            "ix_task_open_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -151,3 +151,32 @@ def test_an_outsider_gets_404_on_every_task_route(people, case):
     for view in ("mine", "candidate", "all"):
         items = outsider.get("/api/tasks", query_string={"view": view}).get_json()["items"]
         assert task_id not in {t["id"] for t in items}, view
+
+
+def _candidate_view(client) -> set[str]:
+    items = client.get("/api/tasks", query_string={"view": "candidate"}).get_json()["items"]
+    return {t["id"] for t in items}
+
+
+def test_the_candidate_view_lists_claimable_tasks_only_of_cases_the_viewer_may_see(
+    app, people, case
+):
+    describe = open_task_id(app, case, "describe")
+    # An agency-scoped role: a practitioner of the case's agency may claim it, one elsewhere not.
+    assert describe in _candidate_view(people["sam"])
+    assert describe not in _candidate_view(people["hugo"])
+    started = (
+        people["pat"]
+        .post(
+            "/api/process-instances",
+            json={"process_key": "wait_for_message", "business_key": "child-4"},
+        )
+        .get_json()["id"]
+    )
+    message = {"name": "docs_received"}
+    delivered = people["pat"].post(f"/api/process-instances/{started}/messages", json=message)
+    assert delivered.status_code == 200
+    front_door = open_task_id(app, started, "check_docs")
+    # A role across agencies (the front door) sees the task waiting for it, nobody else's.
+    assert _candidate_view(people["colin"]) == {front_door}
+    assert front_door not in _candidate_view(people["hugo"])

@@ -1,0 +1,245 @@
+"""Sustained load: 50 users on gunicorn (4 workers) through the full information-sharing path.
+
+Why a second HTTP benchmark beside ``benchmarks/api.py``: that one measures one waitress process
+against the bare engine; this one measures what a deployment would see - several gunicorn worker
+processes on one database, many users each with their own token, for a fixed time rather than a
+fixed count - so the figures answer "how many cases per second, and how long does a person wait".
+
+For each database (SQLite temp file, and PostgreSQL when ``--postgres-url`` is given):
+``safeguard db upgrade`` and ``safeguard deploy bpmn/information_sharing.bpmn`` on a scratch
+database, ``--users`` practitioners, then ``gunicorn -w 4 -k gthread`` serving
+``service.app:create_app()``. Each user thread signs in, runs one untimed instance, then for
+``--duration`` seconds starts instances and completes every task along the "share with consent"
+path (``benchmarks/answers.py``). Printed: instances/s, requests/s, p50/p95/p99 per request type,
+errors and the service log above info level.
+
+Usage: ``.venv/bin/python benchmarks/load.py [--users 50] [--duration 45] [--workers 4]
+[--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--skip-sqlite]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from importlib.metadata import version
+from pathlib import Path
+
+import engine as engine_bench  # benchmarks/engine.py, next to this file
+from answers import ANSWERS
+from api import (  # benchmarks/api.py: the same client, users and log reading
+    DIAGRAM,
+    START,
+    Client,
+    HttpError,
+    Stats,
+    add_users,
+    cpu_seconds,
+    free_port,
+    percentiles,
+    safeguard,
+    service_problems,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTES = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
+
+
+def gunicorn(env: dict, workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
+    """The service under gunicorn, flags on the command line (no config file needed)."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        *("-w", str(workers), "-k", "gthread", "--threads", str(threads)),
+        *("-b", f"127.0.0.1:{port}", "--no-control-socket", "--timeout", "120"),
+        "service.app:create_app()",
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_group(process)
+    sys.exit(f"gunicorn did not come up within 90 s:\n{log.read_text()}")
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the gunicorn master's own process group (started by us), then wait."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def group_cpu(pid: int) -> float:
+    """CPU seconds of the master and its live workers (children listed by /proc)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return cpu_seconds(pid) + sum(cpu_seconds(int(c)) for c in children)
+
+
+def user_loop(client: Client, name: str, stop_at: list[float], barrier: threading.Barrier) -> None:
+    """Sign in, one warm-up instance, wait for everybody, then run instances until the deadline."""
+    stats = client.stats
+    try:
+        client.sign_in(name)
+        client.run_instance()
+    except RuntimeError as err:
+        with stats.lock:
+            stats.errors.append(f"{name} warm-up: {err}")
+    barrier.wait()
+    while client.token and time.perf_counter() < stop_at[0]:
+        try:
+            client.run_instance()
+            ok = True
+        except RuntimeError as err:
+            ok = False
+            if not isinstance(err, HttpError):
+                with stats.lock:
+                    stats.errors.append(f"instance went wrong: {err}")
+        with stats.lock:
+            if time.perf_counter() <= stop_at[0]:
+                if ok:
+                    stats.completed += 1
+                else:
+                    stats.failed["measured"] += 1
+    client.connection.close()
+
+
+def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    safeguard(env, "db", "upgrade")
+    safeguard(env, "deploy", str(DIAGRAM), "--by", "bench")
+    names = add_users(url, args.users)
+    log = workdir / "service.log"
+    process, port = gunicorn(env, args.workers, args.threads, log)
+    stats = Stats()
+    stop_at = [float("inf")]
+    barrier = threading.Barrier(args.users + 1)
+    try:
+        threads = [
+            threading.Thread(
+                target=user_loop, args=(Client(port, stats), n, stop_at, barrier), daemon=True
+            )
+            for n in names
+        ]
+        for thread in threads:
+            thread.start()
+        barrier.wait()  # everybody signed in and warmed up
+        cpu = group_cpu(process.pid)
+        started = time.perf_counter()
+        stop_at[0] = started + args.duration
+        stats.measuring = True
+        time.sleep(args.duration)
+        stats.cpu = (group_cpu(process.pid) - cpu, float("nan"))
+        stats.measuring = False  # requests still in flight finish untimed
+        for thread in threads:
+            thread.join()
+        wall = args.duration
+    finally:
+        stop_group(process)
+    problems = [line for line in service_problems(log) if "[INFO]" not in line]
+    stats.errors.extend(f"service log: {line}" for line in problems[:20])
+    return stats, wall
+
+
+def report(label: str, stats: Stats, wall: float, args) -> list[str]:
+    """Printed lines, and a Markdown table row per route for docs/performance.md."""
+    requests = sum(len(v) for v in stats.latencies.values())
+    rate = stats.completed / wall
+    print(
+        f"\n== {label}: {args.users} users, gunicorn -w {args.workers} -k gthread --threads "
+        f"{args.threads}, {wall:.0f} s"
+    )
+    print(
+        f"completed {stats.completed} instances: {rate:.1f} instances/s, "
+        f"{requests / wall:.1f} requests/s; failed instances {stats.failed['measured']}; "
+        f"service CPU {stats.cpu[0]:.1f} s of {wall * (os.cpu_count() or 1):.0f} available"
+    )
+    print(f"{'request type':<58}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    rows = []
+    every = [v for values in stats.latencies.values() for v in values]
+    for route, values in [(r, stats.latencies.get(r, [])) for r in ROUTES] + [("all", every)]:
+        if values:
+            p50, p95, p99 = (v * 1000 for v in percentiles(values))
+            print(f"{route:<58}{len(values):>6}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}")
+            cells = f"{len(values)} | {p50:.0f} | {p95:.0f} | {p99:.0f}"
+            rows.append(f"| {label} | `{route}` | {cells} |")
+    print(f"errors (warm-up included): {len(stats.errors)}")
+    for error in sorted(set(stats.errors))[:15]:
+        print(f"  {stats.errors.count(error):>5} x {error[:300]}")
+    return rows
+
+
+def print_environment(pg: dict[str, str] | None) -> None:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "?")
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory = next(line.split()[1] for line in meminfo if line.startswith("MemTotal"))
+    print(f"{'Machine':<15}{os.cpu_count()} CPUs ({cpu}), {int(memory) / 2**20:.1f} GiB RAM")
+    print(f"{'OS':<15}{platform.platform()}")
+    print(f"{'Python':<15}{platform.python_version()}")
+    for package in ("SpiffWorkflow", "SQLAlchemy", "Flask", "gunicorn", "psycopg"):
+        print(f"{package:<15}{version(package)}")
+    print(f"{'SQLite':<15}{sqlite3.sqlite_version}")
+    if pg:
+        durability = ", ".join(f"{k}={v}" for k, v in pg.items() if k != "server_version")
+        print(f"{'PostgreSQL':<15}{pg['server_version']} ({durability})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="concurrent users (threads)")
+    parser.add_argument("--duration", type=float, default=45, help="measured seconds per database")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--postgres-url", default=None, help="admin URL: scratch database there")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    args = parser.parse_args()
+
+    pg = engine_bench.postgres_server(args.postgres_url) if args.postgres_url else None
+    if args.postgres_url and pg is None:
+        sys.exit(1)
+    print_environment(pg)
+    rows: list[str] = []
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_load_")))
+        if args.postgres_url:
+            url = stack.enter_context(engine_bench.postgres_database(args.postgres_url))
+            rows += report("PostgreSQL", *run_load(url, args, workdir), args)
+        if not args.skip_sqlite:
+            sqlite_dir = workdir / "sqlite"
+            sqlite_dir.mkdir()
+            url = f"sqlite:///{sqlite_dir}/bench.db"
+            rows += report("SQLite", *run_load(url, args, sqlite_dir), args)
+    print("\n| database | request type | n | p50 ms | p95 ms | p99 ms |\n|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
