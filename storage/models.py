@@ -137,10 +137,13 @@ class Task(Base):
         Index("ix_task_instance_status", "instance_id", "status"),
         Index("ix_task_status_lane", "status", "lane"),
         Index("ix_task_assignee_status_due", "assignee", "status", "due_at"),
-        # Open tasks in worklist order (due_at NULLS LAST, id); PostgreSQL also gets an MCV
-        # statistic on (status, assignee) in migration 0009 so the planner walks this index.
+        # Open tasks in worklist order: no due time last, then due_at, id. Spelt as the
+        # expression ``due_at IS NULL`` (not NULLS LAST, which SQLite's planner cannot take from
+        # an index). PostgreSQL also gets an MCV statistic on (status, assignee) in migration
+        # 0009 so the planner walks this index.
         Index(
             "ix_task_open_due",
+            text("(due_at IS NULL)"),
             "due_at",
             "id",
             postgresql_where=text("status = 'open'"),

@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_task_open_due",
         "task",
-        ["due_at", "id"],
+        [sa.text("(due_at IS NULL)"), "due_at", "id"],
         postgresql_where=sa.text("status = 'open'"),
         sqlite_where=sa.text("status = 'open'"),
     )
