@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine
 
 from storage.database import database_url
 
@@ -21,6 +22,27 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+    _refresh_sqlite_statistics(database_url(url))
+
+
+def _refresh_sqlite_statistics(url: str) -> None:
+    """``ANALYZE`` a SQLite database (each ``safeguard db upgrade``, so each ``make run``).
+
+    SQLite has no autovacuum to keep planner statistics: without them it takes ``assignee IS
+    NULL`` or ``status = 'open'`` for selective and sorts every open task for the candidate
+    worklist instead of walking ``ix_task_open_due`` (docs/performance.md). PostgreSQL's
+    autovacuum analyzes on its own.
+    """
+    if not url.startswith("sqlite"):
+        return
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            # Statistics of empty tables would mislead the planner later: wait for work.
+            if connection.exec_driver_sql("SELECT 1 FROM task LIMIT 1").first():
+                connection.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
 
 
 def revision(message: str, url: str | None = None) -> None:

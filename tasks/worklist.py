@@ -34,8 +34,18 @@ def worklist_query(
     if view == "mine":
         query = query.where(Task.assignee == viewer.username)
     elif view == "candidate":
-        roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(sorted(viewer.roles)))
-        query = query.where(Task.assignee.is_(None), Task.id.in_(roles))
+        # A correlated probe of task_candidate's key, not ``id IN (tasks of my roles)``: the
+        # IN list made SQLite drive from every task of the role and sort them all; the probe
+        # lets both databases walk open tasks in due order and stop after a page.
+        claimable = (
+            select(TaskCandidate.task_id)
+            .where(TaskCandidate.task_id == Task.id, TaskCandidate.role.in_(sorted(viewer.roles)))
+            .exists()
+        )
+        # ``assignee || ''`` is NULL exactly when assignee is, but no index serves it: SQLite
+        # otherwise took "assignee IS NULL" for a selective lookup in ix_task_assignee_status_due
+        # (its statistics do not count NULLs) and sorted half a million unassigned tasks.
+        query = query.where((Task.assignee + "").is_(None), claimable)
         visible = parties.claimable_task_visible(viewer, parties.case_key_column())
         query = query if visible is None else query.where(visible)
     elif view == "team":
