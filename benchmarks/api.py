@@ -19,8 +19,6 @@ import http.client
 import json
 import os
 import platform
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -37,11 +35,11 @@ from pathlib import Path
 
 import engine as engine_bench  # benchmarks/engine.py, next to this file
 from answers import ANSWERS  # benchmarks/answers.py
+from serving import BIN, ROOT, free_port, launch, safeguard, stop  # benchmarks/serving.py
 
 from storage import UnitOfWork, make_engine, make_session_factory
 from workflows.clock import SystemClock
 
-ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "bpmn" / "information_sharing.bpmn"
 PROCESS_KEY = "information_sharing"
 PASSWORD = "bench-password-not-secret"
@@ -152,14 +150,6 @@ def client_loop(client: Client, username: str, args, barrier: threading.Barrier)
 
 
 # -- the service ---------------------------------------------------------------------------------
-def safeguard(env: dict, *args: str) -> str:
-    command = [str(Path(sys.executable).parent / "safeguard"), *args]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"safeguard {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout.strip()
-
-
 def add_users(url: str, count: int) -> list[str]:
     """Practitioners of one agency, through the Python API (one argon2 hash each, one commit)."""
     from service.users import create_user
@@ -179,44 +169,11 @@ def add_users(url: str, count: int) -> list[str]:
     return names
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(env: dict, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
+    """``safeguard serve`` (waitress) with ``threads`` threads, up and healthy."""
     port = free_port()
-    command = [str(Path(sys.executable).parent / "safeguard"), "serve", "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--threads", str(threads)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"the service exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    sys.exit(f"the service did not come up within 60 s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    command = [str(BIN / "safeguard"), "serve", "--port", str(port), "--threads", str(threads)]
+    return launch(command, env, log, port, wait=60), port
 
 
 def service_problems(log: Path) -> list[str]:

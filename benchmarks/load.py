@@ -20,10 +20,8 @@ Usage: ``.venv/bin/python benchmarks/load.py [--users 50] [--duration 45] [--wor
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import platform
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -44,13 +42,11 @@ from api import (  # benchmarks/api.py: the same client, users and log reading
     Stats,
     add_users,
     cpu_seconds,
-    free_port,
     percentiles,
-    safeguard,
     service_problems,
 )
+from serving import BIN, free_port, launch, safeguard, stop  # benchmarks/serving.py
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUTES = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
 
 
@@ -58,40 +54,12 @@ def gunicorn(env: dict, workers: int, threads: int, log: Path) -> tuple[subproce
     """The service under gunicorn, flags on the command line (no config file needed)."""
     port = free_port()
     command = [
-        str(Path(sys.executable).parent / "gunicorn"),
+        str(BIN / "gunicorn"),
         *("-w", str(workers), "-k", "gthread", "--threads", str(threads)),
         *("-b", f"127.0.0.1:{port}", "--no-control-socket", "--timeout", "120"),
         "service.app:create_app()",
     ]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop_group(process)
-    sys.exit(f"gunicorn did not come up within 90 s:\n{log.read_text()}")
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the gunicorn master's own process group (started by us), then wait."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    return launch(command, env, log, port, wait=90), port
 
 
 def group_cpu(pid: int) -> float:
@@ -162,7 +130,7 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
             thread.join()
         wall = args.duration
     finally:
-        stop_group(process)
+        stop(process)
     problems = [line for line in service_problems(log) if "[INFO]" not in line]
     stats.errors.extend(f"service log: {line}" for line in problems[:20])
     return stats, wall
