@@ -29,13 +29,14 @@ def service(tmp_path):
         yield running
 
 
-def _start(service) -> dict:
+def start_request(service, child: str = CHILD) -> dict:
+    """A "Should I share?" request for ``child``, started by mo through the API."""
     status, started = api(
         service,
         "mo",
         "POST",
         "/api/process-instances",
-        {"process_key": "information_sharing", "business_key": CHILD},
+        {"process_key": "information_sharing", "business_key": child},
     )
     assert status == 201, started
     return started
@@ -49,7 +50,7 @@ def _shape(page, diagram, element_id: str):
 def test_the_task_page_and_the_case_view_show_where_each_process_stands(service, tmp_path):
     from playwright.sync_api import expect
 
-    ended = _start(service)
+    ended = start_request(service)
     task = ended["active_tasks"][0]
     status, done = api(
         service,
@@ -59,7 +60,7 @@ def test_the_task_page_and_the_case_view_show_where_each_process_stands(service,
         {"data": {**REQUEST, "legitimate_purpose": "no"}},
     )
     assert status == 200, done
-    waiting = _start(service)
+    waiting = start_request(service)
     step = waiting["active_tasks"][0]
     assert step["element_id"] == "describe_request"
     base = f"http://127.0.0.1:{service.port}"

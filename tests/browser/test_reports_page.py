@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.served import api, browser_page, served, sign_in
 from tests.browser.shots import shoot
-from tests.browser.test_case_view import REQUEST
+from tests.browser.test_case_view import REQUEST, start_request
 
 CHILDREN = [f"CH-5550{n}" for n in range(6)]
 
@@ -26,15 +26,7 @@ def service(tmp_path):
 
 
 def _not_share(service, child: str) -> None:
-    status, started = api(
-        service,
-        "mo",
-        "POST",
-        "/api/process-instances",
-        {"process_key": "information_sharing", "business_key": child},
-    )
-    assert status == 201, started
-    task = started["active_tasks"][0]
+    task = start_request(service, child)["active_tasks"][0]
     status, done = api(
         service,
         "mo",
