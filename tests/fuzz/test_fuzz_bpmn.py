@@ -8,7 +8,6 @@ never reads a file or the network, and answers at once (a per-example deadline).
 from __future__ import annotations
 
 import re
-import socket
 import uuid
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from tests.fuzz.bpmn_strategies import (
     damaged_bytes,
     mutated_diagram,
 )
+from tests.listening import listening_port, was_contacted
 from workflows.errors import InvalidDefinition, Problem
 from workflows.validation import ParsedDefinition, validate
 
@@ -124,22 +124,8 @@ def test_a_utf8_byte_order_mark_is_fine_and_a_utf16_file_is_not_utf8():
 # -- XML bombs and reaching outside -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def listener():
-    """A local TCP port that records whether anything connected to it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def _contacted(server: socket.socket) -> bool:
-    try:
-        connection, _ = server.accept()
-    except BlockingIOError:
-        return False
-    connection.close()
-    return True
+    with listening_port() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +194,7 @@ def test_xml_bombs_and_external_entities_are_refused_unexpanded(
     problems = refused(PROLOG + (doctype + "\n" + body).encode("utf-8"))
 
     assert problems == [Problem(None, 1, DOCTYPE_REFUSED)]
-    assert not _contacted(listener)
+    assert not was_contacted(listener)
     assert text not in str(problems)
 
 
@@ -232,7 +218,7 @@ def test_xinclude_anywhere_is_refused_and_never_followed(name, href, parse, data
     problems = refused((content[:at] + include + content[at:]).encode("utf-8"))
 
     assert any(p.message.startswith("XInclude is not allowed") for p in problems)
-    assert not _contacted(listener)
+    assert not was_contacted(listener)
     assert text not in str(problems) and "root:" not in str(problems)
 
 

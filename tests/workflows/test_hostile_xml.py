@@ -6,12 +6,12 @@ read or contacted.
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 
 import pytest
 
+from tests.listening import listening_port, was_contacted
 from tests.workflows.test_validation import FIXTURE, QUICK, SCRIPT, mutate, problems_of
 from workflows.errors import Problem
 from workflows.parsing import MAX_BPMN_BYTES
@@ -55,22 +55,8 @@ def _hostile(kind: str, secret_path: str, port: int) -> str:
 
 @pytest.fixture
 def listener():
-    """A local TCP port that records whether anything connected to it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def _was_contacted(server: socket.socket) -> bool:
-    try:
-        connection, _ = server.accept()
-    except BlockingIOError:
-        return False
-    connection.close()
-    return True
+    with listening_port() as server:
+        yield server
 
 
 @pytest.mark.parametrize(
@@ -103,7 +89,7 @@ def test_hostile_xml_is_refused_at_once_without_reading_anything(kind, tmp_path,
         assert secret not in str(problem)
         assert "root:" not in str(problem)  # nothing of /etc/passwd
         assert "lollol" not in str(problem)
-    assert not _was_contacted(listener)
+    assert not was_contacted(listener)
 
 
 def test_an_oversized_file_is_refused_before_parsing():
