@@ -30,6 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import sqlalchemy
+from floor import durable_step_ms  # benchmarks/floor.py, next to this file
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -43,6 +44,7 @@ from storage.migrate import upgrade
 from workflows.instances import Engine
 from workflows.parsing import SafeguardParser, parse_xml
 from workflows.sandbox import make_script_engine
+from workflows.serialization import StateSerializer
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAM = ROOT / "tests" / "fixtures" / "three_steps.bpmn"
@@ -56,6 +58,7 @@ PG_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 COMMIT_PROBES = 500
+STEPS = 1 + len(PATH)  # durable saves per instance: the start and each completion
 
 
 @dataclass
@@ -78,33 +81,43 @@ def bare_runner(
     diagram: Path = DIAGRAM,
     process_key: str = PROCESS_KEY,
     path: list[tuple[str, dict]] = PATH,
+    save: str = "full",
 ) -> Callable[[list[int] | None], None]:
     """Parse once; return a function running one instance, recording each state's size.
 
     By default ``three_steps`` along ``PATH``; ``benchmarks/api.py`` passes another diagram and
-    the answers of its path (one ready user task at a time).
+    the answers of its path (one ready user task at a time). ``save``: ``"full"`` is variant
+    (a); ``"state"`` only serialises each step's state as the engine stores it (spec by
+    reference), and ``"none"`` nothing — the work no way of persisting can avoid.
     """
     parser = SafeguardParser()
     parser.add_bpmn_xml(parse_xml(diagram.read_bytes()).getroot(), diagram.name)
     spec, subprocess_specs = parser.get_spec(process_key), parser.get_subprocess_specs(process_key)
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
+    dumps = {
+        "full": serializer.serialize_json,
+        "state": StateSerializer(lambda ref: (spec, subprocess_specs)).dumps,
+        "none": lambda workflow: "",
+    }[save]
     script_engine = make_script_engine()
 
     def run_one(sizes: list[int] | None) -> None:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        workflow.spec_ref = process_key
         workflow.do_engine_steps()
-        state = serializer.serialize_json(workflow)
+        state = dumps(workflow)
         for element_id, data in path:
             if sizes is not None:
                 sizes.append(len(state))
-            workflow = serializer.deserialize_json(state)
-            workflow.script_engine = script_engine  # not serialised: restore the sandbox
+            if save == "full":
+                workflow = serializer.deserialize_json(state)
+                workflow.script_engine = script_engine  # not serialised: restore the sandbox
             (task,) = workflow.get_tasks(state=TaskState.READY, manual=True)
             assert task.task_spec.bpmn_id == element_id, task.task_spec.bpmn_id
             task.set_data(**data)
             task.run()
             workflow.do_engine_steps()
-            state = serializer.serialize_json(workflow)
+            state = dumps(workflow)
         if sizes is not None:
             sizes.append(len(state))
         assert workflow.is_completed()
@@ -201,12 +214,14 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 
 def run_persisted(
     name: str, url: str, args: argparse.Namespace
-) -> tuple[Result, tuple[float, float]]:
+) -> tuple[Result, tuple[float, float], float | None]:
+    """The variant's result, its commit latencies and (PostgreSQL) the durable-step floor."""
     upgrade(url)
     db = make_engine(url)
     try:
         result = measure(name, engine_runner(make_session_factory(db)), args)
-        return result, commit_latency(db)
+        floor = durable_step_ms(db) if db.dialect.name == "postgresql" else None
+        return result, commit_latency(db), floor
     finally:
         db.dispose()
 
@@ -275,17 +290,37 @@ def main() -> None:
     pg = postgres_server(args.postgres_url)
     print_environment(pg)
     results = [measure("(a) bare SpiffWorkflow", bare_runner(), args)]
-    latencies = {}
+    alone = measure("SpiffWorkflow + saving the state", bare_runner(save="state"), args)
+    latencies, floor = {}, None
     with sqlite_database() as url:
-        result, latencies["SQLite"] = run_persisted("(b) engine + SQLite", url, args)
+        result, latencies["SQLite"], _ = run_persisted("(b) engine + SQLite", url, args)
         results.append(result)
     if pg is None:
         print("(c) skipped: PostgreSQL is not reachable")
     else:
         with postgres_database(args.postgres_url) as url:
-            result, latencies["PostgreSQL"] = run_persisted("(c) engine + PostgreSQL", url, args)
+            name = "(c) engine + PostgreSQL"
+            result, latencies["PostgreSQL"], floor = run_persisted(name, url, args)
             results.append(result)
     print_results(results, latencies, args)
+    print_bound(results[0], alone, floor)
+
+
+def print_bound(bare: Result, alone: Result, floor: float | None) -> None:
+    """What the persisted path could reach at best: the unavoidable work plus durable steps."""
+    work = 1000 / alone.median
+    print(
+        f"SpiffWorkflow + serialising each step's state (no database, no reload): "
+        f"{alone.median:.1f} inst/s ({work:.3f} ms each)"
+    )
+    if floor is None:
+        return
+    best = 1000 / (work + STEPS * floor)
+    print(
+        f"PostgreSQL floor per durable step (writes pipelined, then COMMIT; psycopg alone): "
+        f"{floor:.3f} ms; with {STEPS} steps per instance (c) can reach at most "
+        f"{best:.1f} inst/s, (c)/(a) <= {best / bare.median:.2f}"
+    )
 
 
 if __name__ == "__main__":

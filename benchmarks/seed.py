@@ -71,7 +71,7 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
     rng = random.Random(8)
     now = datetime.now(UTC)
     rows: dict[str, list] = {"app_user": [], "process_instance": [], "task": []}
-    rows |= {"task_candidate": [], "case_party": []}
+    rows["case_party"] = []  # task_candidate rows come from a trigger on task (migration 0010)
     for name in MANAGERS:
         rows["app_user"].append(_user(name, ["manager"], now, None))
     manager_ids = [u["id"] for u in rows["app_user"]]
@@ -110,7 +110,6 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
                 "due_at": due,
             }
         )
-        rows["task_candidate"].append({"task_id": open_id, "role": role})
         parties = {starter: "started"}
         for h in range(tasks_per_case - 1):
             done_by = starter if h % 3 else rng.choice(PRACTITIONERS)
@@ -128,9 +127,9 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
                     "due_at": started + timedelta(days=1),
                     "completed_at": started + timedelta(hours=h + 1),
                     "completed_by": done_by,
+                    "candidate_roles": ["practitioner"],
                 }
             )
-            rows["task_candidate"].append({"task_id": task_id, "role": "practitioner"})
         for username, why in parties.items():
             rows["case_party"].append(
                 {"id": str(uuid.uuid4()), "case_key": key, "username": username, "why": why}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///var/safeguard.db"
@@ -51,7 +53,14 @@ def read_only(flag: bool = True) -> Iterator[None]:
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
+    # Straight to the driver: this runs at the start of every transaction, and a full SQLAlchemy
+    # execution (result set-up, events) would cost more than the BEGIN itself. A busy database
+    # still surfaces as SQLAlchemy's OperationalError, which callers treat as a write conflict.
+    statement = "BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE"
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as err:
+        raise DBAPIError.instance(statement, (), err, sqlite3.Error) from err
 
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:

@@ -25,19 +25,14 @@ from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from storage.database import is_write_conflict
-from storage.models import ProcessDefinition, ProcessInstance, Task, TaskCandidate
+from storage.models import ProcessDefinition, ProcessInstance, Task
+from storage.prepared import Prepared, run_guarded
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
-from workflows.state import (
-    error_details,
-    open_user_tasks,
-    pending_timers,
-    scripts_run,
-    thrown_messages,
-)
+from workflows.state import after_step, error_details, pending_timers, thrown_messages
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
@@ -50,10 +45,10 @@ LATEST_DEFINITION = (
 NAMED_DEFINITION = select(_PD.c.id, _PD.c.key).where(
     _PD.c.key == bindparam("key"), _PD.c.version == bindparam("version")
 )
-INSERT_INSTANCE = insert(_PI)
-INSERT_TASKS = insert(_T)
-INSERT_CANDIDATES = insert(TaskCandidate.__table__)
-SAVE_INSTANCE = (
+# The writes of every step run as prepared statements (storage/prepared.py).
+INSERT_INSTANCE = Prepared(insert(_PI))
+INSERT_TASKS = Prepared(insert(_T))
+SAVE_INSTANCE = Prepared(
     update(_PI)
     .where(
         _PI.c.id == bindparam("instance_id"),
@@ -69,7 +64,7 @@ SAVE_INSTANCE = (
         ended_at=bindparam("ended_at", type_=UTCDateTime()),
     )
 )
-COMPLETE_TASK = (
+_COMPLETE_TASK = (
     update(_T)
     .where(_T.c.id == bindparam("task_id"), _T.c.status == "open")
     .values(
@@ -82,7 +77,8 @@ COMPLETE_TASK = (
 )
 # The same on the version of the row the caller checked (assignee, roles): a claim or
 # reassignment committed in between makes it match nothing, so the completion is a conflict.
-COMPLETE_TASK_AT = COMPLETE_TASK.where(_T.c.version == bindparam("task_version"))
+COMPLETE_TASK = Prepared(_COMPLETE_TASK)
+COMPLETE_TASK_AT = Prepared(_COMPLETE_TASK.where(_T.c.version == bindparam("task_version")))
 CANCEL_TASKS = (
     update(_T)
     .where(_T.c.id.in_(bindparam("task_ids", expanding=True)), _T.c.status == "open")
@@ -131,13 +127,9 @@ def task_rows(
 
 
 def insert_tasks(connection, rows: list[dict]) -> None:
-    """Insert opened task rows and the roles that may claim them."""
-    if not rows:
-        return
-    connection.execute(INSERT_TASKS, rows)
-    candidates = [{"task_id": r["id"], "role": role} for r in rows for role in r["candidate_roles"]]
-    if candidates:
-        connection.execute(INSERT_CANDIDATES, candidates)
+    """Insert opened task rows; a trigger (migration 0010) adds the roles that may claim them."""
+    if rows:
+        INSERT_TASKS.run(connection, rows)
 
 
 def run_step(workflow: BpmnWorkflow, step) -> tuple[str, dict | None]:
@@ -186,28 +178,27 @@ def complete_cached(
     since = time.time()
     status, error = run_step(workflow, step)
     messages = thrown_messages(workflow)
-    after = open_user_tasks(workflow)
+    after, scripts = after_step(workflow, since)
     state = engine.serializer.dumps(workflow)
+    opened = task_rows(instance_id, after, cached.open_task_ids, now, engine.task_policy)
+    params = {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
+    if task_version is None:
+        complete = (COMPLETE_TASK, params)
+    else:
+        complete = (COMPLETE_TASK_AT, {**params, "task_version": task_version})
+    save = (SAVE_INSTANCE, _save_params(instance_id, cached, state, status, error, now))
+    writes = [save, complete, *([(INSERT_TASKS, opened)] if opened else [])]
     connection = uow.session.connection()
     try:
-        saved = connection.execute(
-            SAVE_INSTANCE, _save_params(instance_id, cached, state, status, error, now)
-        )
+        counts = run_guarded(connection, writes)
     except OperationalError as err:
         if not is_write_conflict(err):
             raise
         raise Conflict("the instance was changed by someone else; reload and try again") from None
-    if saved.rowcount != 1:
-        return None  # changed elsewhere since it was cached; nothing written yet
-    params = {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
-    if task_version is None:
-        done = connection.execute(COMPLETE_TASK, params)
-    else:
-        done = connection.execute(COMPLETE_TASK_AT, {**params, "task_version": task_version})
-    if done.rowcount != 1:
+    if counts is None:
+        return None  # changed elsewhere since it was cached; nothing written
+    if counts[1] != 1:
         raise Conflict("the task was completed or changed by someone else; reload it")
-    opened = task_rows(instance_id, after, cached.open_task_ids, now, engine.task_policy)
-    insert_tasks(connection, opened)
     closed = [t for t in cached.open_task_ids if t not in after]
     cancelled = [t for t in closed if t != task_id]
     if cancelled:
@@ -234,5 +225,5 @@ def complete_cached(
         ended=status != "running",
         error=error,
         messages=messages,
-        scripts=scripts_run(workflow, since),
+        scripts=scripts,
     )

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from storage.database import is_write_conflict
 from storage.models import ProcessInstance, Task, new_id
+from storage.prepared import run_all
 from storage.uow import UnitOfWork
 from workflows import definitions, hotpath
 from workflows.cache import InstanceCache
@@ -34,7 +35,7 @@ from workflows.errors import Conflict, InvalidInput, NotFound
 from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
-from workflows.state import open_user_tasks, pending_timers, scripts_run, thrown_messages
+from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
 
 STALE = "the instance was changed by someone else; reload and try again"
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
@@ -127,7 +128,7 @@ class Engine:
         since = time.time()
         status, error = hotpath.run_step(workflow, workflow.do_engine_steps)
         messages = thrown_messages(workflow)
-        after = open_user_tasks(workflow)
+        after, scripts = after_step(workflow, since)
         row = ProcessInstance(
             id=new_id(),
             definition_id=definition_id,
@@ -143,10 +144,10 @@ class Engine:
             ended_at=None if status == "running" else now,
             cancel_reason=None,
         )
-        columns = hotpath.INSERT_INSTANCE.table.columns.keys()
-        connection.execute(hotpath.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})
+        columns = hotpath.INSERT_INSTANCE.statement.table.columns.keys()
         opened = hotpath.task_rows(row.id, after, frozenset(), now, self.task_policy)
-        hotpath.insert_tasks(connection, opened)
+        writes = [(hotpath.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})]
+        run_all(connection, writes + ([(hotpath.INSERT_TASKS, opened)] if opened else []))
         open_ids = frozenset(after)
         uow.on_commit(lambda: self.instances.checkin(row.id, 1, workflow, open_ids))
         return Advance(
@@ -156,7 +157,7 @@ class Engine:
             ended=status != "running",
             error=error,
             messages=messages,
-            scripts=scripts_run(workflow, since),
+            scripts=scripts,
         )
 
     def complete_task(
@@ -361,7 +362,7 @@ class Engine:
         messages = thrown_messages(workflow)
         status = status or outcome
         now = self.clock.now()
-        after = open_user_tasks(workflow)
+        after, scripts = after_step(workflow, since)
         row.status = status
         row.error = error
         row.updated_at = now
@@ -392,5 +393,5 @@ class Engine:
             ended=status != "running",
             error=error,
             messages=messages,
-            scripts=scripts_run(workflow, since),
+            scripts=scripts,
         )

@@ -19,6 +19,26 @@ def open_user_tasks(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
     return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
+def after_step(
+    workflow: BpmnWorkflow, since: float
+) -> tuple[dict[str, SpiffTask], list[ScriptRun]]:
+    """:func:`open_user_tasks` and :func:`scripts_run` in one walk of the task tree.
+
+    Every step needs both, and walking the tree is a good part of what a step costs.
+    """
+    ready, completed = TaskState.READY, TaskState.COMPLETED
+    waiting: dict[str, SpiffTask] = {}
+    scripts: list[ScriptRun] = []
+    for task in workflow.get_tasks(state=ready | completed):
+        state, spec = task._state, task.task_spec
+        if state == ready:
+            if spec.manual:
+                waiting[str(task.id)] = task
+        elif task.last_state_change >= since and isinstance(spec, ScriptTask):
+            scripts.append(ScriptRun(str(task.id), spec.bpmn_id, task.data))
+    return waiting, scripts
+
+
 def scripts_run(workflow: BpmnWorkflow, since: float) -> list[ScriptRun]:
     """Script tasks completed at or after ``since`` (a ``time.time()`` taken before the step)."""
     return [

@@ -8,20 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.diagrams import (
-    test_early_help_caf,
-    test_escalation,
-    test_information_sharing,
-    test_referral,
-)
+from tests.diagrams.tables import TABLES
 from tests.diagrams.walking import SHIPPED, flows, walk
-
-TABLES = {
-    "information_sharing": test_information_sharing.PATHS,
-    "early_help_caf": test_early_help_caf.PATHS,
-    "referral": test_referral.PATHS,
-    "escalation": test_escalation.PATHS,
-}
 
 
 def test_every_shipped_diagram_has_a_path_table():
