@@ -13,11 +13,15 @@ import json
 import time
 
 import pytest
-from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter, WorkflowConverter
 
 from tests.diagrams.tables import TABLES
 from tests.diagrams.walking import Walker
-from workflows.serialization import LeanTaskConverter, StateSerializer
+from workflows.serialization import (
+    LeanTaskConverter,
+    SpecByReferenceConverter,
+    StateSerializer,
+)
 from workflows.state import after_step, open_user_tasks, scripts_run
 
 CASES = [
@@ -54,6 +58,16 @@ class CheckingWalker(Walker):
                 assert lean.to_dict(task) == library.to_dict(task), task.task_spec.name
 
         self.workflow.spec_ref = "v1"
+        converter = SpecByReferenceConverter.__new__(SpecByReferenceConverter)
+        converter.registry = registry
+        expected = WorkflowConverter.to_dict(converter, self.workflow)  # tasks via the registry
+        expected |= {
+            "spec_ref": "v1",
+            "subprocesses": converter.mapping_to_dict(self.workflow.subprocesses),
+            "bpmn_events": registry.convert(self.workflow.bpmn_events),
+        }
+        assert converter.to_dict(self.workflow) == expected
+
         state = serializer.dumps(self.workflow)
         restored = serializer.loads(state)
         restored.spec_ref = "v1"
