@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -155,15 +155,28 @@ def engine_runner(session_factory: sessionmaker[Session]) -> Callable[[list[int]
 def measure(
     name: str, run_one: Callable[[list[int] | None], None], args: argparse.Namespace
 ) -> Result:
-    result = Result(name)
-    for _ in range(args.warmup):
-        run_one(None)
+    return measure_all([(name, run_one)], args)[0]
+
+
+def measure_all(
+    variants: list[tuple[str, Callable[[list[int] | None], None]]], args: argparse.Namespace
+) -> list[Result]:
+    """Time each variant ``args.repeat`` times, taking turns run by run.
+
+    The machine is shared and its speed drifts over a minute; taking turns lets the drift hit
+    every variant alike instead of whichever happened to run last.
+    """
+    results = [Result(name) for name, _ in variants]
+    for _, run_one in variants:
+        for _ in range(args.warmup):
+            run_one(None)
     for _ in range(args.repeat):
-        started = time.perf_counter()
-        for _ in range(args.instances):
-            run_one(result.state_sizes)
-        result.rates.append(args.instances / (time.perf_counter() - started))
-    return result
+        for result, (_, run_one) in zip(results, variants, strict=True):
+            started = time.perf_counter()
+            for _ in range(args.instances):
+                run_one(result.state_sizes)
+            result.rates.append(args.instances / (time.perf_counter() - started))
+    return results
 
 
 def commit_latency(db: sqlalchemy.Engine) -> tuple[float, float]:
@@ -212,16 +225,12 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def run_persisted(
-    name: str, url: str, args: argparse.Namespace
-) -> tuple[Result, tuple[float, float], float | None]:
-    """The variant's result, its commit latencies and (PostgreSQL) the durable-step floor."""
+@contextmanager
+def migrated(url: str) -> Iterator[sqlalchemy.Engine]:
     upgrade(url)
     db = make_engine(url)
     try:
-        result = measure(name, engine_runner(make_session_factory(db)), args)
-        floor = durable_step_ms(db) if db.dialect.name == "postgresql" else None
-        return result, commit_latency(db), floor
+        yield db
     finally:
         db.dispose()
 
@@ -283,25 +292,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=300, help="instances per timed run")
     parser.add_argument("--warmup", type=int, default=20, help="instances run first, not timed")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per variant")
     parser.add_argument("--postgres-url", default=PG_ADMIN_URL, help="admin URL for (c)")
     args = parser.parse_args()
 
     pg = postgres_server(args.postgres_url)
     print_environment(pg)
-    results = [measure("(a) bare SpiffWorkflow", bare_runner(), args)]
-    alone = measure("SpiffWorkflow + saving the state", bare_runner(save="state"), args)
-    latencies, floor = {}, None
-    with sqlite_database() as url:
-        result, latencies["SQLite"], _ = run_persisted("(b) engine + SQLite", url, args)
-        results.append(result)
-    if pg is None:
-        print("(c) skipped: PostgreSQL is not reachable")
-    else:
-        with postgres_database(args.postgres_url) as url:
-            name = "(c) engine + PostgreSQL"
-            result, latencies["PostgreSQL"], floor = run_persisted(name, url, args)
-            results.append(result)
+    variants = [
+        ("(a) bare SpiffWorkflow", bare_runner()),
+        ("SpiffWorkflow + saving the state", bare_runner(save="state")),
+    ]
+    with ExitStack() as stack:
+        databases = {
+            "SQLite": stack.enter_context(migrated(stack.enter_context(sqlite_database())))
+        }
+        variants.append(
+            ("(b) engine + SQLite", engine_runner(make_session_factory(databases["SQLite"])))
+        )
+        if pg is None:
+            print("(c) skipped: PostgreSQL is not reachable")
+        else:
+            url = stack.enter_context(postgres_database(args.postgres_url))
+            databases["PostgreSQL"] = stack.enter_context(migrated(url))
+            factory = make_session_factory(databases["PostgreSQL"])
+            variants.append(("(c) engine + PostgreSQL", engine_runner(factory)))
+        results = measure_all(variants, args)
+        latencies = {name: commit_latency(db) for name, db in databases.items()}
+        floor = durable_step_ms(databases["PostgreSQL"]) if pg is not None else None
+    alone = results.pop(1)
     print_results(results, latencies, args)
     print_bound(results[0], alone, floor)
 

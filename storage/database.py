@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.checkpoint import checkpoint_in_background
+
 DEFAULT_DATABASE_URL = "sqlite:///var/safeguard.db"
 
 
@@ -29,6 +31,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoints run on a background thread (storage/checkpoint.py), not inside a commit.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
     # pysqlite's own transaction handling defers BEGIN in ways that break optimistic locking;
     # take control as SQLAlchemy's documentation recommends.
@@ -73,6 +77,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if path and path != ":memory:":
+            checkpoint_in_background(engine, path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

@@ -1,0 +1,55 @@
+"""SQLite's log is copied into the database file by a background thread, never by a commit."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from sqlalchemy import text
+
+from storage import make_engine
+
+
+def _wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _checkpointers(path) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"sqlite-checkpoint {path}"]
+
+
+def test_commits_leave_checkpoints_to_the_background_thread(tmp_path):
+    path = tmp_path / "wal.db"
+    db = make_engine(f"sqlite:///{path}")
+    try:
+        with db.begin() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        assert len(_checkpointers(path)) == 1
+        before = os.path.getsize(path)
+        for n in range(50):  # about 2 MB of log, twice what SQLite would let a commit copy
+            with db.begin() as connection:
+                connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"{n}" * 40_000})
+        # everything committed is in the database file once the thread has been round
+        assert _wait_for(lambda: os.path.getsize(path) > before + 1_900_000)
+        with db.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 50
+    finally:
+        db.dispose()
+    assert _wait_for(lambda: not _checkpointers(path), seconds=3)
+
+
+def test_an_in_memory_database_has_no_checkpointer():
+    db = make_engine("sqlite:///:memory:")
+    try:
+        with db.connect() as connection:
+            assert connection.execute(text("SELECT 1")).scalar() == 1
+        assert not _checkpointers(":memory:")
+    finally:
+        db.dispose()
