@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from sqlalchemy import text
 
 from storage import make_engine
-
-
-def _wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+from tests.waiting import wait_for
 
 
 def _checkpointers(path) -> list[threading.Thread]:
@@ -37,12 +28,12 @@ def test_commits_leave_checkpoints_to_the_background_thread(tmp_path):
             with db.begin() as connection:
                 connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"{n}" * 40_000})
         # everything committed is in the database file once the thread has been round
-        assert _wait_for(lambda: os.path.getsize(path) > before + 1_900_000)
+        assert wait_for(lambda: os.path.getsize(path) > before + 1_900_000, seconds=10)
         with db.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM t")).scalar() == 50
     finally:
         db.dispose()
-    assert _wait_for(lambda: not _checkpointers(path), seconds=3)
+    assert wait_for(lambda: not _checkpointers(path), seconds=3)
 
 
 def test_an_in_memory_database_has_no_checkpointer():

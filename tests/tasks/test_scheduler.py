@@ -6,7 +6,6 @@ a sooner re-arm) wait on wall time, for well under two seconds.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from storage import make_engine, make_session_factory
 from storage.models import Timer
 from tasks import timers
 from tasks.scheduler import SWEEP_JOB, WAKE_JOB, TimerScheduler
+from tests.waiting import wait_for
 from workflows.clock import FrozenClock, SystemClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -28,15 +28,6 @@ def _schedule(session_factory, due_times, kind="task_due") -> list[str]:
 def _rows(session_factory, ids) -> list[Timer]:
     with session_factory() as session:
         return [session.get(Timer, i) for i in ids]
-
-
-def _wait_for(condition, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.fixture
@@ -146,7 +137,7 @@ def test_timers_due_while_down_fire_on_start(session_factory, probe, make_schedu
     ids = _schedule(session_factory, [T0 - timedelta(days=3), T0 - timedelta(seconds=1)])
     scheduler = make_scheduler(sweep_seconds=3600)
     scheduler.start()
-    assert _wait_for(lambda: probe.counts() == dict.fromkeys(ids, 1))
+    assert wait_for(lambda: probe.counts() == dict.fromkeys(ids, 1))
 
 
 def test_idle_scheduler_has_only_the_sweep_and_a_wake_at_the_earliest_timer(
@@ -186,8 +177,8 @@ def test_rearm_to_a_sooner_time_wakes_the_scheduler(session_factory, probe, make
         (soon_id,) = [timers.schedule(session, "task_due", soon).id]
     scheduler.rearm(soon)
     assert scheduler.armed_at == soon
-    assert _wait_for(lambda: probe.counts() == {soon_id: 1}, seconds=2)
-    assert _wait_for(lambda: scheduler.armed_at == now + timedelta(hours=1), seconds=1)
+    assert wait_for(lambda: probe.counts() == {soon_id: 1}, seconds=2)
+    assert wait_for(lambda: scheduler.armed_at == now + timedelta(hours=1), seconds=1)
 
 
 def test_rearm_on_commit_waits_for_the_commit(uow_factory, clock, make_scheduler):
@@ -221,7 +212,7 @@ def test_several_schedulers_fire_each_timer_exactly_once_on_postgresql(
         ]
         for scheduler in schedulers:
             scheduler.start()
-        assert _wait_for(lambda: len(probe.counts()) == 500, seconds=30)
+        assert wait_for(lambda: len(probe.counts()) == 500, seconds=30)
         for scheduler in schedulers:
             scheduler.shutdown()
         counts = probe.counts()
