@@ -1,7 +1,8 @@
 """Request and response models of the Board's reports (api.md, "reports").
 
-Counts are ``int | "<5"``: small numbers are suppressed in every exported form, JSON included
-(``service.records.reports``).
+Counts are ``int | "<5" | "[c]"``: small numbers are suppressed, and counts that would give one
+away by subtraction withheld, in every exported form, JSON included
+(``service.records.disclosure``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pydantic import Field
 
 from service.api.schemas import Model
 
-Count = Annotated[int, Field(ge=0)] | Literal["<5"]
+Count = Annotated[int, Field(ge=0)] | Literal["<5", "[c]"]
 
 
 class ReportQuery(Model):

@@ -1,8 +1,9 @@
 """Bar charts as geometry for inline SVG, drawn by the template (no script library: the CSP
 forbids inline scripts, and a chart of a dozen bars does not need one).
 
-A suppressed count (``"<5"``) is drawn as a bar of a fixed width marked as suppressed, so the
-picture never tells more than the table beside it.
+A suppressed count (``"<5"``) is drawn as a bar of a fixed width marked as suppressed, and a
+withheld one (``"[c]"``, some number of 5 or more) as no bar at all, only its mark: the picture
+never tells more than the table beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ TONE_WORDS = {"primary": "", "ok": "on time", "late": "late"}
 class Part:
     x: float
     width: float
-    text: str  # the value as published: a number or "<5"
+    text: str  # the value as published: a number, "<5" or "[c]"
     tone: str
     suppressed: bool
 
@@ -47,7 +48,9 @@ class Chart:
 
 
 def _number(count: Any) -> float:
-    return float(SUPPRESSED_AS) if isinstance(count, str) else float(count)
+    if isinstance(count, str):
+        return float(SUPPRESSED_AS) if count == "<5" else 0.0
+    return float(count)
 
 
 def bar_chart(ident: str, title: str, rows: list[tuple[str, Any]]) -> Chart:

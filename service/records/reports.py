@@ -33,13 +33,15 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
+from service.records.disclosure import SMALL, publish, suppress
 from storage.models import Escalation, ProcessInstance, SharingRecord, Task
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 
-SMALL = 5
-SUPPRESSED = "<5"
 WITHHELD = "(withheld)"
-SMALL_NUMBERS_NOTE = 'Counts from 1 to 4 are shown as "<5"; medians need at least 5 decisions.'
+SMALL_NUMBERS_NOTE = (
+    'Counts from 1 to 4 are shown as "<5", and "[c]" marks a count withheld so that a "<5" '
+    "cannot be worked out from a total; medians need at least 5 decisions."
+)
 ESCALATION_STAGES = {
     "describe_disagreement": "Being described",
     "resolve_stage1": "Stage 1: practitioners",
@@ -52,13 +54,7 @@ INBOX_KINDS = {
     "disagreement": "Manager inbox: disagreements",
     "advice_request": "Manager inbox: advice requests",
 }
-Count = int | str
 NOT_A_TIME = "not a date (YYYY-MM-DD) nor an ISO 8601 time with offset"
-
-
-def suppress(count: int) -> Count:
-    """``count`` as it may be published: 1–4 become ``"<5"``."""
-    return SUPPRESSED if 0 < count < SMALL else count
 
 
 @dataclass(frozen=True)
@@ -98,9 +94,16 @@ def parse_bound(value: str | None, *, end: bool, calendar: WorkingCalendar) -> d
     return moment
 
 
+def _labels(counter: Counter, order: Iterable[str] | None = None) -> list[str]:
+    return list(order) if order is not None else sorted(counter, key=lambda k: (-counter[k], k))
+
+
 def _rows(counter: Counter, order: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    labels = list(order) if order is not None else sorted(counter, key=lambda k: (-counter[k], k))
-    return [{"label": label, "count": suppress(counter.get(label, 0))} for label in labels]
+    """Rows of a table whose counts are published on their own (no total to subtract from)."""
+    return [
+        {"label": label, "count": suppress(counter.get(label, 0))}
+        for label in _labels(counter, order)
+    ]
 
 
 def _nearest_rank(values: list[float], share: float) -> float:
@@ -165,15 +168,42 @@ def _decisions(session: Session, period: Period, calendar: WorkingCalendar, guar
         "median": round(statistics.median(days), 1) if enough else None,
         "p90": round(_nearest_rank(days, 0.9), 1) if enough else None,
     }
-    decisions = {
-        "total": suppress(len(current)),
-        "by_outcome": _rows(outcome, ("share", "not_share")),
-        "by_consent": _rows(consent, ("share with consent", "share without consent")),
-        "by_lawful_basis": _rows(basis),
-        "by_agency": _rows(agency),
-        "by_month": _rows(month, sorted(month)),
-    }
+    decisions = _additive_tables(
+        len(current),
+        {
+            "by_outcome": (outcome, ("share", "not_share")),
+            "by_consent": (consent, ("share with consent", "share without consent")),
+            "by_lawful_basis": (basis, None),
+            "by_month": (month, sorted(month)),
+        },
+    )
+    # A decision may go to several agencies or none: these do not add up to anything.
+    decisions["by_agency"] = _rows(agency)
     return decisions, timing
+
+
+# Which tables add up to which cell: every decision has one outcome and one month; every share
+# is with or without consent and has one lawful basis.
+PARENTS = {
+    "by_outcome": "total",
+    "by_month": "total",
+    "by_consent": ("by_outcome", "share"),
+    "by_lawful_basis": ("by_outcome", "share"),
+}
+
+
+def _additive_tables(total: int, tables: dict[str, tuple[Counter, Iterable[str] | None]]) -> dict:
+    """The total and the tables under it, withheld together (``disclosure.publish``)."""
+    labels = {name: _labels(counter, order) for name, (counter, order) in tables.items()}
+    counts = {"total": total}
+    for name, (counter, _) in tables.items():
+        counts |= {(name, label): counter.get(label, 0) for label in labels[name]}
+    groups = [(PARENTS[name], [(name, label) for label in labels[name]]) for name in tables]
+    published = publish(counts, groups)
+    result: dict[str, Any] = {"total": published["total"]}
+    for name in tables:
+        result[name] = [{"label": lb, "count": published[(name, lb)]} for lb in labels[name]]
+    return result
 
 
 def _tasks(session: Session, period: Period) -> list[dict[str, Any]]:

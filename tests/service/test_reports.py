@@ -120,7 +120,8 @@ def test_report_counts_suppress_small_numbers_and_name_no_child(seeded):
     report = response.get_json()
     decisions = report["decisions"]
     assert decisions["total"] == 8
-    assert _labels(decisions["by_outcome"]) == {"share": 7, "not_share": "<5"}
+    # 8 decisions, 7 shares: the "<5" would be 8 - 7, so the 7 is withheld too
+    assert _labels(decisions["by_outcome"]) == {"share": "[c]", "not_share": "<5"}
     assert _labels(decisions["by_consent"]) == {
         "share with consent": 5,
         "share without consent": "<5",
@@ -163,7 +164,7 @@ def test_csv_parses_back_and_is_safe_in_a_spreadsheet(seeded):
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert rows[0] == ["section", "item", "measure", "value"]
     cells = {(r[0], r[1], r[2]): r[3] for r in rows[1:]}
-    assert cells[("decisions by outcome", "share", "count")] == "7"
+    assert cells[("decisions by outcome", "share", "count")] == "[c]"
     assert cells[("decisions by outcome", "not_share", "count")] == "<5"
     assert cells[("decisions by agency", "police", "count")] == "<5"
     assert cells[("time to decision (working days)", "median", "")] == "2.0"
@@ -200,6 +201,7 @@ def test_the_page_draws_charts_with_tables_for_the_board(seeded):
     assert html.count("<svg") == 7 and 'role="img"' in html
     assert "<script" not in html and "style=" not in html
     assert "<table>" in html and "&lt;5" in html
+    assert "[c]" in html and "worked out from a total" in html  # withheld, and why
     assert "format=csv" in html and 'href="/reports"' in html
     assert not any(child in html for child in CHILDREN)
     bad = seeded.get("/reports?from=yesterday")
