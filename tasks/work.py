@@ -122,10 +122,12 @@ def complete(
     data: Mapping[str, Any],
     viewer: parties.Viewer,
     version: int | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> Advance:
     """Validate the answers against the diagram's form, then let the instance move on.
 
     Nothing is written before the answers are known to be valid, so a 422 changes nothing.
+    ``variables`` are values the service sets itself (``Engine.complete_task``).
     """
     task, spec, context = engine.open_task(uow, task_id)
     check_version(task, version)
@@ -141,7 +143,7 @@ def complete(
     key = _case(uow.session, task)
     # On the version checked above: a claim or reassignment since then makes this a conflict.
     advance = engine.complete_task(
-        uow, task_id, data, user=viewer.username, task_version=task.version
+        uow, task_id, data, user=viewer.username, task_version=task.version, variables=variables
     )
     parties.add_party(uow.session, key, viewer.username, "completed", engine.clock.now())
     return advance

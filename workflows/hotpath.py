@@ -162,6 +162,7 @@ def complete_cached(
     data: Mapping[str, Any],
     user: str | None,
     task_version: int | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> Advance | None:
     """Complete ``task_id`` on a cached workflow; ``None`` when the cache was stale."""
     workflow = cached.workflow
@@ -170,7 +171,7 @@ def complete_cached(
         return None
 
     def step() -> None:
-        spiff_task.set_data(**data)
+        spiff_task.set_data(**{**data, **(variables or {})})  # the caller's values win
         spiff_task.run()
         workflow.do_engine_steps()
 

@@ -167,17 +167,23 @@ class Engine:
         data: Mapping[str, Any],
         user: str | None = None,
         task_version: int | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> Advance:
         """Complete a task; with ``task_version``, only if its row is still at that version
-        (the caller checked who may do it on that version: a claim since then is a conflict)."""
+        (the caller checked who may do it on that version: a claim since then is a conflict).
+
+        ``variables``: values the caller owns rather than the person answering (e.g. what the
+        consent register holds now). The step sees them, set after the answers so an answer
+        cannot override them; the task row keeps only the answers."""
         data = check_variables(data, prefix="data")
+        variables = check_variables(variables)
         owner = self.instances.owner_of(task_id)
         cached = self.instances.take(owner) if owner else None
         if cached is None and (lent := self.instances.reclaim_owner_of(uow, task_id)):
             owner, cached = lent
         if cached is not None:
             advance = hotpath.complete_cached(
-                self, uow, owner, cached, task_id, data, user, task_version
+                self, uow, owner, cached, task_id, data, user, task_version, variables
             )
             if advance is not None:
                 return advance
@@ -196,7 +202,7 @@ class Engine:
         before = set(open_user_tasks(workflow))
 
         def run() -> None:
-            spiff_task.set_data(**data)
+            spiff_task.set_data(**{**data, **variables})  # the caller's values win
             spiff_task.run()
             workflow.do_engine_steps()
 

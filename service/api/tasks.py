@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from service.access import access, viewer
 from service.api import shapes
@@ -21,6 +21,7 @@ from service.app import after_advance, services, uow
 from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
+from service.records import consent
 from storage.models import Task
 from tasks import forms, inbox, work
 from tasks.worklist import VIEWS, page, worklist_query
@@ -160,8 +161,9 @@ def complete(task_id: str):
     body = json_body({"data": dict})
     unit = uow()
     engine = services().engine
+    owned = consent.step_variables(unit.session, task_id, current_app.config["CONSENT_ON_RECORD"])
     advance = work.complete(
-        engine, unit, task_id, body.get("data") or {}, viewer(current_user()), if_match()
+        engine, unit, task_id, body.get("data") or {}, viewer(current_user()), if_match(), owned
     )
     after_advance(unit, advance)
     unit.commit()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.access import access, viewer
@@ -21,6 +21,7 @@ from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages import listing
 from service.pages.listing import lateness
+from service.records import consent
 from service.starting import start_process
 from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, work
@@ -197,9 +198,11 @@ def submit(task_id: str):
         fields = forms.form_of(task_spec)
     raw = {item.id: request.form.get(item.id, "")[: forms.MAX_TEXT] for item in fields}
     try:
-        advance = work.complete(
-            engine, unit, task_id, typed_answers(fields, request.form), viewer(current_user())
+        owned = consent.step_variables(
+            unit.session, task_id, current_app.config["CONSENT_ON_RECORD"]
         )
+        answers = typed_answers(fields, request.form)
+        advance = work.complete(engine, unit, task_id, answers, viewer(current_user()), None, owned)
     except FormInvalid as err:
         unit.rollback()
         return _task_page(task_id, values=raw, problems=err.problems, status=422)

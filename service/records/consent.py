@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Consent, ProcessInstance
+from storage.models import Consent, ProcessInstance, Task
 from storage.uow import UnitOfWork
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
@@ -106,6 +106,20 @@ def start_variables(
     if not business_key or process_key not in reads_consent:
         return variables
     return {**(variables or {}), "consent_on_record": status(session, business_key)}
+
+
+def step_variables(session: Session, task_id: str, reads_consent: tuple[str, ...]) -> dict:
+    """``consent_on_record`` as the register holds it now, for a step of a process in
+    ``reads_consent``: a consent given or withdrawn while the decision runs counts from the
+    next answer on, not only the one on record when it started."""
+    instance = session.scalars(
+        select(ProcessInstance)
+        .join(Task, Task.instance_id == ProcessInstance.id)
+        .where(Task.id == task_id)
+    ).first()
+    if instance is None or not instance.business_key or instance.process_key not in reads_consent:
+        return {}
+    return {"consent_on_record": status(session, instance.business_key)}
 
 
 def withdraw(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from service.app import services
 from storage import UnitOfWork
-from storage.models import ProcessInstance, SharingRecord
+from storage.models import ProcessInstance, SharingRecord, Task
 from tests.diagrams import test_early_help_caf as early_help
 from tests.diagrams import test_escalation as escalation
 from tests.diagrams import test_information_sharing as information_sharing
@@ -74,6 +74,39 @@ def test_information_sharing_after_a_withdrawn_consent(app, client, pat):
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
     assert "DPA 2018" in row.lawful_basis and row.child == "child-1"
     assert _started(app, "child-1") == ["information_sharing", "referral"]
+
+
+def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, client, pat):
+    """Given when the decision starts, withdrawn after the first answer: the register check
+    sees the withdrawal, so consent is not sought again and the share is without consent."""
+    consent = pat.post(
+        "/api/consents",
+        json={"child": "child-9", "person": "father", "agencies": ["health"]}
+        | {"purposes": ["health support"], "how": "verbal"},
+    ).get_json()
+    started = pat.post(
+        "/api/process-instances",
+        json={"process_key": "information_sharing", "business_key": "child-9"},
+    ).get_json()
+    assert started["variables"]["consent_on_record"] == "given"
+    path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
+    for number, step in enumerate(path.steps):
+        if number == 1:
+            withdrawn = pat.post(
+                f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed his mind"}
+            )
+            assert withdrawn.status_code == 200, withdrawn.get_json()
+        task_id = open_task_id(app, started["id"], step.element_id)
+        holder = client.get(f"/api/tasks/{task_id}").get_json().get("assignee")
+        who = pat if holder == "pat" else client
+        done = who.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
+        assert done.status_code == 200, (step.element_id, done.get_json())
+    [row] = _rows(app, SharingRecord, instance_id=started["id"])
+    assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
+    # the answers kept for each step are the person's, not the service's
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        kept = uow.session.scalars(select(Task.data).where(Task.instance_id == started["id"]))
+        assert not any("consent_on_record" in (data or {}) for data in kept)
 
 
 def test_early_help_share_without_consent_is_registered(app, client, pat):

@@ -265,3 +265,21 @@ def test_a_cached_copy_made_stale_elsewhere_is_not_saved_over_the_newer_state(en
     with uow_factory() as uow:
         row = uow.session.get(ProcessInstance, instance_id)
         assert (row.definition_id, row.version) == (new.id, 3)
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["cached", "restored"])
+def test_the_callers_variables_win_over_answers_and_are_not_kept_as_answers(uow_factory, cached):
+    engine = Engine()
+    deploy(engine, uow_factory)
+    instance_id = start(engine, uow_factory).instance.id
+    if not cached:
+        engine.instances.clear()  # the step restores the workflow from the database
+    task = the_open_task(uow_factory, instance_id)
+    answers = {"concern": "x", "severity": 8, "consent_on_record": "given"}
+    with uow_factory() as uow:
+        engine.complete_task(uow, task.id, answers, variables={"consent_on_record": "withdrawn"})
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.session.get(Task, task.id).data == answers  # what the person answered
+        _, workflow = engine.load(uow, instance_id)
+        assert workflow.last_task.data["consent_on_record"] == "withdrawn"  # what the step saw
