@@ -7,27 +7,33 @@ note - or a case started from a page would differ from one started over the API.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
 from service.app import after_advance, services
+from service.errors import ApiError
 from service.records import consent, trail
-from storage.models import User
+from storage.models import StartRequest, User
 from storage.uow import UnitOfWork
 from tasks import parties
 from workflows.events import Advance
 
 
-def start_process(
+def _start(
     unit: UnitOfWork,
     user: User,
     process_key: str,
     business_key: str | None,
-    variables: dict[str, Any] | None = None,
-    version: int | None = None,
+    variables: dict[str, Any] | None,
+    version: int | None,
 ) -> Advance:
-    """Start ``process_key`` for ``business_key`` as ``user`` in ``unit`` (not committed)."""
     variables = consent.start_variables(
         unit.session,
         process_key,
@@ -49,3 +55,58 @@ def start_process(
     after_advance(unit, advance)
     trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     return advance
+
+
+# A request key: what a client sends as ``Idempotency-Key`` (and the start form as a hidden
+# field). Kept a day: a retry comes within seconds, a day covers a client that was offline.
+REQUEST_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+KEPT_FOR = timedelta(days=1)
+
+
+def start_process(
+    unit: UnitOfWork,
+    user: User,
+    process_key: str,
+    business_key: str | None,
+    variables: dict[str, Any] | None = None,
+    version: int | None = None,
+    request_key: str | None = None,
+) -> tuple[str, bool]:
+    """Start ``process_key`` for ``business_key`` as ``user`` in ``unit`` (not committed).
+
+    A start asked again with the same ``request_key`` (a retry after a lost answer, a double
+    click) gets the first one's instance, not a second case for the child. The instance id,
+    and whether it was such a replay."""
+    if request_key is None:
+        return _start(unit, user, process_key, business_key, variables, version).instance.id, False
+    if not REQUEST_KEY.match(request_key):
+        raise ApiError(
+            400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters."
+        )
+    asked = json.dumps([process_key, business_key, variables, version], sort_keys=True, default=str)
+    fingerprint = hashlib.sha256(asked.encode()).hexdigest()
+    session, now = unit.session, services().clock.now()
+    session.execute(delete(StartRequest).where(StartRequest.created_at < now - KEPT_FOR))
+    earlier = session.get(StartRequest, (user.username, request_key))
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
+            raise ApiError(
+                422,
+                "request_key_reused",
+                "This request key was already used to start something else: use a new one.",
+            )
+        return earlier.instance_id, True
+    taken = StartRequest(
+        username=user.username, request_key=request_key, fingerprint=fingerprint, created_at=now
+    )
+    session.add(taken)
+    try:
+        session.flush()  # takes the key: a concurrent start with it waits here, then fails
+    except IntegrityError:
+        raise ApiError(
+            409, "conflict", "A start with this key is in progress; try again."
+        ) from None
+    taken.instance_id = _start(
+        unit, user, process_key, business_key, variables, version
+    ).instance.id
+    return taken.instance_id, False

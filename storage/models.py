@@ -360,6 +360,20 @@ class SharingRecord(Base):
     tombstone: Mapped[str | None] = mapped_column(String(64))
 
 
+class StartRequest(Base):
+    """A start asked for with a request key (``Idempotency-Key``, or the start form's hidden
+    key): the same key again gets the same instance instead of a second case for the child."""
+
+    __tablename__ = "start_request"
+    __table_args__ = (Index("ix_start_request_created_at", "created_at"),)
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of what was asked
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("process_instance.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class AppendOnlyError(Exception):
     """An attempt to change or remove a row of an append-only table."""
 

@@ -28,6 +28,7 @@ from service.api.schemas import (
     MessageIn,
     Migrated,
     MigrateIn,
+    StartHeaders,
     StartInstance,
 )
 from service.app import after_advance, services, uow
@@ -104,23 +105,25 @@ def full_instance(instance_id: str) -> dict:
 @spec(
     "Start a process instance",
     body=StartInstance,
+    headers=StartHeaders,
     responses={201: InstanceFull},
-    errors=(404,),
+    errors=(404, 409),
 )
 def start():
     body = body_of(StartInstance)
     unit = uow()
-    user = current_user()
-    advance = start_process(
+    instance_id, replayed = start_process(
         unit,
-        user,
+        current_user(),
         body["process_key"],
         body.get("business_key"),
         body.get("variables"),
         body.get("version"),
+        request.headers.get("Idempotency-Key"),
     )
     unit.commit()
-    return jsonify(full_instance(advance.instance.id)), 201
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return jsonify(full_instance(instance_id)), 201, headers
 
 
 @bp.get("")

@@ -240,6 +240,18 @@ class IfMatch(Model):
     )
 
 
+class StartHeaders(Model):
+    idempotency_key: str | None = Field(
+        None,
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern="^[!-~]+$",
+        description="any key unique to this start (e.g. a UUID): sent again with the same "
+        "request, it answers the first start's instance (header Idempotent-Replayed: true) "
+        "instead of starting a second case; kept a day",
+    )
+
+
 class MessageIn(Model):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     payload: dict[str, Any] | None = None

@@ -8,6 +8,7 @@ answers and answers, problems and conflicts into HTML.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Literal
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -22,7 +23,7 @@ from service.openapi import HTML, spec
 from service.pages import listing
 from service.pages.listing import lateness
 from service.records import consent
-from service.starting import start_process
+from service.starting import REQUEST_KEY, start_process
 from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, work
 from tasks.errors import FormInvalid
@@ -40,7 +41,11 @@ CSRF_ONLY = {
 START_FORM = {
     "application/x-www-form-urlencoded": {
         "type": "object",
-        "properties": {"csrf_token": {"type": "string"}, "business_key": {"type": "string"}},
+        "properties": {
+            "csrf_token": {"type": "string"},
+            "business_key": {"type": "string"},
+            "request_key": {"type": "string"},
+        },
     }
 }
 
@@ -274,13 +279,20 @@ def _definition(process_key: str) -> ProcessDefinition:
 @spec(
     "Start a process (a page); POST starts it and redirects to its first task",
     body=START_FORM,
-    responses={200: HTML, 302: None, 422: HTML},
+    responses={200: HTML, 302: None, 409: HTML, 422: HTML},
     tag="pages",
 )
 def start(process_key: str):
     definition = _definition(process_key)
+    # A key for this filling-in of the form: pressing Start twice (or again after a lost
+    # answer) gets the case the first press started, not a second one for the child.
+    request_key = request.form.get("request_key", "")
+    if not REQUEST_KEY.match(request_key):
+        request_key = uuid.uuid4().hex
     if request.method == "GET":
-        return render_template("start.html", definition=definition, business_key="", error=None)
+        return render_template(
+            "start.html", definition=definition, business_key="", error=None, key=request_key
+        )
     business_key = request.form.get("business_key", "").strip()[:200]
     if not business_key:
         body = render_template(
@@ -288,18 +300,21 @@ def start(process_key: str):
             definition=definition,
             business_key="",
             error="Enter the child's identifier",
+            key=request_key,
         )
         return body, 422
     unit = uow()
-    row = start_process(unit, current_user(), process_key, business_key).instance
+    instance_id, replayed = start_process(
+        unit, current_user(), process_key, business_key, request_key=request_key
+    )
     first = unit.session.scalars(
         select(Task.id)
-        .where(Task.instance_id == row.id, Task.status == "open")
+        .where(Task.instance_id == instance_id, Task.status == "open")
         .order_by(Task.created_at, Task.id)
         .limit(1)
     ).first()
     unit.commit()
-    flash(f"Started {definition.name or process_key}")
+    flash(f"{'Already started' if replayed else 'Started'} {definition.name or process_key}")
     if first is None:
         return redirect(url_for("work.home"))
     return redirect(url_for("work.task", task_id=first))

@@ -6,9 +6,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
-from service.app import create_app
+from service.app import create_app, services
 from service.pages.listing import lateness
+from storage import UnitOfWork
+from storage.models import ProcessInstance
 from tests.service.helpers import (
     admin_client,
     deploy_xml,
@@ -175,6 +178,23 @@ def test_start_a_process_from_its_page(app):
     assert "Describe the concern" in task
     assert "<dt>Child</dt><dd>child-7</dd>" in task
     assert browser.get("/start/nothing_here").status_code == 404
+
+
+def test_pressing_start_twice_makes_one_case(app):
+    browser = sign_in(app)
+    page = browser.get("/start/three_steps")
+    key = re.search(r'name="request_key" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": _csrf(page), "business_key": "child-3", "request_key": key}
+    first = browser.post("/start/three_steps", data=form)
+    second = browser.post("/start/three_steps", data=form)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]  # the same first task
+    assert "Already started" in browser.get(second.headers["Location"]).text
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        query = select(func.count()).where(ProcessInstance.business_key == "child-3")
+        assert uow.session.scalar(query) == 1
+    fresh = browser.get("/start/three_steps").text
+    assert f'value="{key}"' not in fresh  # filling the form in again is a new start
 
 
 def test_lateness_is_counted_in_working_time():

@@ -7,10 +7,15 @@ particular person, for the tests of roles and need-to-know.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from service.app import create_app
 from tests.service.helpers import deploy_xml, make_user, token_client
+from workflows.clock import FrozenClock
+
+MONDAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a working Monday morning in London
 
 
 @pytest.fixture
@@ -54,3 +59,17 @@ def deployed(client) -> dict:
     response = deploy_xml(client, filename="three_steps.bpmn")
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+@pytest.fixture
+def clock():
+    """The service's clock, to move by hand (``clock.set``): time is never slept through."""
+    return FrozenClock(MONDAY)
+
+
+@pytest.fixture
+def clocked_app(db_url, clock):
+    """Like ``app``, on ``clock``."""
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
+    yield app
+    app.extensions["safeguard"].db.dispose()
