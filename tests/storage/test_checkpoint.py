@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 
@@ -34,6 +35,35 @@ def test_commits_leave_checkpoints_to_the_background_thread(tmp_path):
     finally:
         db.dispose()
     assert wait_for(lambda: not _checkpointers(path), seconds=3)
+    with db.connect() as connection:  # used again after dispose: checkpoints again
+        connection.execute(text("SELECT 1"))
+    assert len(_checkpointers(path)) == 1
+    db.dispose()
+
+
+def _forked_worker(db, path, result) -> None:
+    """What a gunicorn worker does after the fork: drop the master's pool, then work."""
+    db.dispose(close=False)
+    with db.begin() as connection:
+        connection.execute(text("INSERT INTO t (v) VALUES ('from the worker')"))
+    result.value = len(_checkpointers(path))
+
+
+def test_a_forked_worker_runs_its_own_checkpoints(tmp_path):
+    path = tmp_path / "forked.db"
+    db = make_engine(f"sqlite:///{path}")
+    try:
+        with db.begin() as connection:
+            connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        fork = multiprocessing.get_context("fork")
+        result = fork.Value("i", -1)
+        worker = fork.Process(target=_forked_worker, args=(db, path, result))
+        worker.start()
+        worker.join(30)
+        assert worker.exitcode == 0
+        assert result.value == 1  # threads do not survive a fork: the worker started one
+    finally:
+        db.dispose()
 
 
 def test_an_in_memory_database_has_no_checkpointer():
