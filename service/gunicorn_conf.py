@@ -23,6 +23,9 @@ Process model (docs/architecture.md, "Processes"):
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 wsgi_app = "service.wsgi:app"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
@@ -39,6 +42,18 @@ proc_name = "safeguard-flow"
 # gunicorn 27's control socket lives at one path per user (~/.gunicorn/gunicorn.ctl): two
 # services on one host (or the tests) would fight over it. Signals do the same job.
 control_socket_disable = True
+
+
+# Metrics of every worker in one scrape (prometheus_client's multiprocess mode): each process
+# writes its counters to files here, ``/metrics`` adds them up. Set before the app (and so
+# prometheus_client) is imported; emptied at start so a previous run's counts do not linger.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="safeguard-metrics-")
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+for stale in METRICS_DIR.glob("*.db"):
+    stale.unlink()
 
 
 def _services():
@@ -68,3 +83,16 @@ def worker_exit(server, worker) -> None:
     if services.scheduler is not None:
         services.scheduler.shutdown(wait=True)
     services.db.dispose()
+
+
+def child_exit(server, worker) -> None:
+    """A worker is gone: its live gauges no longer count (its counters still do)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    """The counters end with the service; a directory made for them goes too."""
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, current_app, g, request
 from flask.wrappers import Response
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.registry import Collector
@@ -246,5 +246,16 @@ def scrape():
         response, status = error_response(401, "unauthorized", "A valid metrics token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response, status
-    body = generate_latest(metrics_of().registry)
+    body = generate_latest(_scraped_registry())
     return Response(body, status=200, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _scraped_registry() -> CollectorRegistry:
+    """This app's registry; under gunicorn (``PROMETHEUS_MULTIPROC_DIR``, set by
+    ``service/gunicorn_conf.py``) every worker's counters added up, whichever worker answers."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return metrics_of().registry
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(CaseworkCollector(current_app._get_current_object()))
+    return registry

@@ -8,9 +8,11 @@ the middle of firing one must leave it to another, which fires it once when the 
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -158,3 +160,41 @@ def test_a_worker_killed_while_firing_a_timer_leaves_it_to_another(db_url, tmp_p
         ("pat", 1),
         ("sam", 1),
     ]
+
+
+def _scrape(service: Service) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        assert response.status == 200
+        return response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_metrics_add_up_every_worker(tmp_path):
+    """Requests spread over four workers; every scrape, whichever worker answers it, counts
+    them all."""
+    counts = tmp_path / "metrics"
+    env = _environment(f"sqlite:///{tmp_path / 'metrics.db'}", PROMETHEUS_MULTIPROC_DIR=str(counts))
+    run_cli(env, "db", "upgrade")
+    service = Service(env, tmp_path / "gunicorn.log", server="gunicorn", workers=4)
+    health = re.compile(
+        r'^safeguard_http_requests_total\{method="GET",route="/healthz",status="200"\} (\S+)$',
+        re.MULTILINE,
+    )
+    try:
+        service.start()  # its readiness checks are /healthz requests too
+        booted = re.compile(r"Booting worker with pid: (\d+)")
+        deadline = time.monotonic() + 30
+        while len(booted.findall(service.text())) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for _ in range(40):
+            assert service.request("GET", "/healthz")[0] == 200
+        seen = {float(health.search(_scrape(service)).group(1)) for _ in range(12)}
+    finally:
+        service.kill()
+    answered_by = {path.stem.rsplit("_", 1)[-1] for path in counts.glob("counter_*.db")}
+    assert len(answered_by) >= 2, answered_by  # the requests did reach several workers
+    assert len(seen) == 1 and seen.pop() >= 40, seen  # and every scrape counts them all
