@@ -31,31 +31,14 @@ from workflows import definitions, hotpath
 from workflows.cache import InstanceCache
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import DeployResult, SpecCache
-from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
 from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
+from workflows.variables import check_variables
 
 STALE = "the instance was changed by someone else; reload and try again"
-VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
-
-
-def check_variables(variables: Mapping[str, Any] | None, prefix: str = "variables") -> dict:
-    """Refuse names a script could not use or that would shadow the sandbox's globals."""
-    if variables is None:
-        return {}
-    if not isinstance(variables, Mapping):
-        raise InvalidInput("must be an object of name: value pairs", field=prefix)
-    variables = dict(variables)
-    for name in variables:
-        if not isinstance(name, str) or not VARIABLE_NAME.match(name):
-            raise InvalidInput(
-                f"{name!r} is not a usable variable name (letters, digits, _; "
-                "starting with a letter)",
-                field=f"{prefix}.{name}",
-            )
-    return variables
 
 
 class Engine:

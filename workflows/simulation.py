@@ -13,8 +13,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from workflows.errors import InvalidInput
-from workflows.instances import check_variables
 from workflows.state import error_details, open_user_tasks
+from workflows.variables import check_variables
 
 
 def simulate(
