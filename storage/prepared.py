@@ -50,10 +50,10 @@ class Prepared:
 
     def __init__(self, statement: UpdateBase):
         self.statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...] | None], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, tuple[str, ...] | None], _Compiled] = {}
 
     def _compile(self, dialect: Dialect, keys: tuple[str, ...] | None) -> _Compiled:
-        found = self._compiled.get((dialect.name, keys))
+        found = self._compiled.get((dialect.name, dialect.driver, keys))
         if found is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=keys)
             if compiled.escaped_bind_names:  # names the driver would see differently
@@ -71,7 +71,7 @@ class Prepared:
                 processors=processors,
                 positional=tuple(compiled.positiontup) if compiled.positional else None,
             )
-            self._compiled[(dialect.name, keys)] = found
+            self._compiled[(dialect.name, dialect.driver, keys)] = found
         return found
 
     def run(
