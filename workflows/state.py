@@ -22,9 +22,9 @@ def open_user_tasks(workflow: BpmnWorkflow) -> dict[str, SpiffTask]:
 def after_step(
     workflow: BpmnWorkflow, since: float
 ) -> tuple[dict[str, SpiffTask], list[ScriptRun]]:
-    """:func:`open_user_tasks` and :func:`scripts_run` in one walk of the task tree.
-
-    Every step needs both, and walking the tree is a good part of what a step costs.
+    """The user tasks now waiting (as :func:`open_user_tasks`) and the script tasks completed
+    at or after ``since`` (a ``time.time()`` taken before the step), in one walk of the task
+    tree: every step needs both, and walking the tree is a good part of what a step costs.
     """
     ready, completed = TaskState.READY, TaskState.COMPLETED
     waiting: dict[str, SpiffTask] = {}
@@ -37,16 +37,6 @@ def after_step(
         elif task.last_state_change >= since and isinstance(spec, ScriptTask):
             scripts.append(ScriptRun(str(task.id), spec.bpmn_id, task.data))
     return waiting, scripts
-
-
-def scripts_run(workflow: BpmnWorkflow, since: float) -> list[ScriptRun]:
-    """Script tasks completed at or after ``since`` (a ``time.time()`` taken before the step)."""
-    return [
-        ScriptRun(str(task.id), task.task_spec.bpmn_id, task.data)
-        for task in workflow.get_tasks(
-            state=TaskState.COMPLETED, spec_class=ScriptTask, updated_ts=since
-        )
-    ]
 
 
 def pending_timers(workflow: BpmnWorkflow) -> list[PendingTimer]:

@@ -112,11 +112,9 @@ def step_variables(session: Session, task_id: str, reads_consent: tuple[str, ...
     """``consent_on_record`` as the register holds it now, for a step of a process in
     ``reads_consent``: a consent given or withdrawn while the decision runs counts from the
     next answer on, not only the one on record when it started."""
-    instance = session.scalars(
-        select(ProcessInstance)
-        .join(Task, Task.instance_id == ProcessInstance.id)
-        .where(Task.id == task_id)
-    ).first()
+    # Through the session's identity map: the completion that follows reads the same two rows.
+    task = session.get(Task, task_id)
+    instance = session.get(ProcessInstance, task.instance_id) if task is not None else None
     if instance is None or not instance.business_key or instance.process_key not in reads_consent:
         return {}
     return {"consent_on_record": status(session, instance.business_key)}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import served
 from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
 from tests.live import ROOT, Service
 from tests.live import run_cli as _run
@@ -68,17 +69,8 @@ class Casework:
 
     def api(self, username: str, method: str, path: str, body: dict | None = None):
         """One API call as ``username`` with a fresh bearer token; ``(status, json)``."""
-        service = self.service
-        service.token = None
-        status, signed_in = service.request(
-            "POST", "/api/auth/token", {"username": username, "password": PASSWORD}
-        )
-        assert status == 200, signed_in
-        service.token = signed_in["token"]
-        try:
-            return service.request(method, path, body)
-        finally:
-            service.token = None
+        self.service.token = None
+        return served.api(self.service, username, method, path, body)
 
     def wait_for(self, what, timeout: float = 30.0):
         """Poll ``what()`` until it returns something truthy: work the scheduler's thread does

@@ -47,11 +47,10 @@ def _shape(page, diagram, element_id: str):
 
 
 @pytest.mark.slow
-def test_the_task_page_and_the_case_view_show_where_each_process_stands(service, tmp_path):
-    from playwright.sync_api import expect
-
-    ended = start_request(service)
-    task = ended["active_tasks"][0]
+def decide_not_to_share(service, child: str = CHILD) -> dict:
+    """A request started and ended at once: no legitimate purpose, so nothing is shared."""
+    started = start_request(service, child)
+    task = started["active_tasks"][0]
     status, done = api(
         service,
         "mo",
@@ -60,6 +59,13 @@ def test_the_task_page_and_the_case_view_show_where_each_process_stands(service,
         {"data": {**REQUEST, "legitimate_purpose": "no"}},
     )
     assert status == 200, done
+    return started
+
+
+def test_the_task_page_and_the_case_view_show_where_each_process_stands(service, tmp_path):
+    from playwright.sync_api import expect
+
+    ended = decide_not_to_share(service)
     waiting = start_request(service)
     step = waiting["active_tasks"][0]
     assert step["element_id"] == "describe_request"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.served import api, browser_page, served, sign_in
+from tests.browser.served import browser_page, served, sign_in
 from tests.browser.shots import shoot
-from tests.browser.test_case_view import REQUEST, start_request
+from tests.browser.test_case_view import decide_not_to_share
 
 CHILDREN = [f"CH-5550{n}" for n in range(6)]
 
@@ -25,24 +25,12 @@ def service(tmp_path):
         yield running
 
 
-def _not_share(service, child: str) -> None:
-    task = start_request(service, child)["active_tasks"][0]
-    status, done = api(
-        service,
-        "mo",
-        "POST",
-        f"/api/tasks/{task['id']}/complete",
-        {"data": {**REQUEST, "legitimate_purpose": "no"}},
-    )
-    assert status == 200, done
-
-
 @pytest.mark.slow
 def test_the_board_reads_the_sharing_report(service, tmp_path):
     from playwright.sync_api import expect
 
     for child in CHILDREN:
-        _not_share(service, child)
+        decide_not_to_share(service, child)
     base = f"http://127.0.0.1:{service.port}"
 
     with browser_page(service, tmp_path, width=1280, height=900) as page:

@@ -34,7 +34,7 @@ from tasks.forms import validate as validate_form
 from workflows.clock import FrozenClock
 from workflows.parsing import NSMAP
 from workflows.sandbox import make_script_engine
-from workflows.state import open_user_tasks, pending_timers, scripts_run, thrown_messages
+from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
 from workflows.validation import ParsedDefinition, validate
 
 BPMN = FilePath(__file__).resolve().parents[2] / "bpmn"
@@ -179,7 +179,7 @@ class Walker:
         """The sharing-register entries the service would write for this walk, checked."""
         advised = "dsl-on-duty" if self._reached("give_advice") else None
         result = []
-        for run in scripts_run(self.workflow, 0):
+        for run in after_step(self.workflow, 0)[1]:
             if isinstance(run.data.get("register_entry"), dict):
                 entry = from_process(run.data, advised)
                 assert check(entry) == [], (run.element_id, check(entry))
