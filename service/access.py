@@ -106,23 +106,29 @@ def viewer(user: CurrentUser) -> parties.Viewer:
 
 
 def _check_case(db: Session, user: CurrentUser) -> None:
-    """404 unless the caller may see the case; remembers the case for the audit trail."""
+    """404 unless the caller may see the instance, task or case; remembers it for the audit
+    trail. An instance or task needs need-to-know of that instance (tasks/parties.py); a
+    child's case needs it of at least one of the child's instances."""
     args = request.view_args or {}
+    who = viewer(user)
     instance_id = None
     if "instance_id" in args:
         instance_id = args["instance_id"]
         key, what = parties.case_of_instance(db, instance_id), "process instance"
+        seen = key is not None and parties.can_see_instance(db, who, instance_id)
     elif "task_id" in args:
         found, what = parties.instance_of_task(db, args["task_id"]), "task"
         key, instance_id = found if found else (None, None)
+        seen = key is not None and parties.can_see_instance(db, who, instance_id)
     elif "business_key" in args:
         # No stored case has a longer key (the column holds 200), and the audit trail could
         # not record one.
         key, what = args["business_key"], "case"
         key = key if len(key) <= CASE_KEY_LENGTH else None
+        seen = key is not None and parties.can_see_case(db, who, key)
     else:
         raise RuntimeError(f"case-scoped route {request.url_rule} names no instance, task or case")
-    if key is None or not parties.can_see_case(db, viewer(user), key):
+    if not seen:
         name = str(next(iter(args.values())))[:80]
         raise ApiError(404, "not_found", f"{what} {name} does not exist")
     g.case = (key, instance_id)

@@ -1,8 +1,9 @@
 """Starting a process for a child: the one path the API and the start page share.
 
 Both must add the same things around the engine's start - the consent on record for processes
-that read it, the starter as a party to the case, the effects of the first advance and the audit
-note - or a case started from a page would differ from one started over the API.
+that read it, the effects of the first advance and the audit note - or a case started from a
+page would differ from one started over the API. The starter is a party to that instance, and
+to no other of the child's, by having started it (tasks/parties.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ def _start(
     )
     row = advance.instance
     key = parties.case_key(row.business_key, row.id)
-    parties.add_party(unit.session, key, user.username, "started", row.started_at)
     after_advance(unit, advance)
     trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     return advance

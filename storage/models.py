@@ -68,26 +68,6 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class CaseParty(Base):
-    """Who is a party to a child's case (need-to-know); a case is a business key.
-
-    Rows are written when someone starts an instance, or claims, is given or completes a task;
-    they are never removed, because having held a task keeps a person a party to the case.
-    """
-
-    __tablename__ = "case_party"
-    __table_args__ = (
-        UniqueConstraint("username", "case_key", name="uq_case_party_user_case"),
-        Index("ix_case_party_case", "case_key"),
-    )
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    case_key: Mapped[str] = mapped_column(String(200))
-    username: Mapped[str] = mapped_column(String(80))
-    why: Mapped[str] = mapped_column(String(40))
-    since: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class ProcessDefinition(Base):
     __tablename__ = "process_definition"
     __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definition_key_version"),)
@@ -110,6 +90,8 @@ class ProcessInstance(Base):
         Index("ix_process_instance_key_status", "process_key", "status"),
         # The case key (need-to-know probes, tasks/parties.py case_visible); migration 0009.
         Index("ix_process_instance_case", text("coalesce(business_key, id)")),
+        # The hand-offs an instance led to (need-to-know, tasks/parties.py); migration 0012.
+        Index("ix_process_instance_started_from", "started_from"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -121,6 +103,8 @@ class ProcessInstance(Base):
     version: Mapped[int] = mapped_column(Integer)
     error: Mapped[dict | None] = mapped_column(JSON)
     started_by: Mapped[str | None] = mapped_column(String(80))
+    # The instance whose step started this one (a hand-off); its parties see that one too.
+    started_from: Mapped[str | None] = mapped_column(String(36))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

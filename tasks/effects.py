@@ -1,8 +1,9 @@
-"""What follows an engine advance, in the same transaction: parties, timers, reminders.
+"""What follows an engine advance, in the same transaction: timers, reminders, hand-offs.
 
 Every caller that advances an instance (start, complete, message, cancel, migrate, a timer)
-hands the :class:`~workflows.events.Advance` here, so no path forgets to arm a reminder, to clear
-a manager's inbox when the work is done, or to make the new assignee a party to the case.
+hands the :class:`~workflows.events.Advance` here, so no path forgets to arm a reminder or to
+clear a manager's inbox when the work is done. (Who is a party needs nothing here: it is read
+off the task rows, tasks/parties.py.)
 """
 
 from __future__ import annotations
@@ -28,11 +29,6 @@ def after_advance(
     session = uow.session
     row = advance.instance
     due_times: list[datetime] = []
-    if any(task.assignee for task in advance.opened):
-        key = parties.case_of_instance(session, row.id) or row.id
-        for task in advance.opened:
-            if task.assignee:
-                parties.add_party(session, key, task.assignee, "assigned", now)
     for task_id in advance.closed:
         reminders.cancel_for_task(session, task_id, now, by=by)
     if advance.ended:
@@ -73,14 +69,17 @@ def start_from_messages(
         child = row.business_key or child
         try:
             new = engine.start(
-                uow, key, business_key=child, variables=message.payload, started_by=started_by
+                uow,
+                key,
+                business_key=child,
+                variables=message.payload,
+                started_by=started_by,
+                started_from=row.id,
             )
         except NotFound:
             raise Conflict(
                 f"this step must start a {key!r} process, which is not deployed: "
                 "ask a process owner to deploy it"
             ) from None
-        new_key = parties.case_key(new.instance.business_key, new.instance.id)
-        parties.add_party(uow.session, new_key, started_by, "started", now)
         started.append(new)
     return started

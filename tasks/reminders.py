@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import CaseParty, Escalation, Task, Timer, User, new_id
+from storage.models import Escalation, ProcessInstance, Task, Timer, User, new_id
 from storage.uow import UnitOfWork
 from tasks import notify, parties, timers
 
@@ -161,16 +161,14 @@ def resolve_task_escalations(
 
 # -- who ----------------------------------------------------------------------------------------
 def case_agencies(session: Session, task_row: Task) -> set[str]:
-    """The agencies of the people who are parties to the task's case."""
-    key = parties.case_of_task(session, task_row.id)
-    if key is None:
-        return set()
-    found = session.scalars(
+    """The agency in which the task's instance was started: a role scoped to one agency may
+    take the task only there (tasks/parties.py), so only its holders there are told."""
+    found = session.scalar(
         select(User.agency)
-        .join(CaseParty, CaseParty.username == User.username)
-        .where(CaseParty.case_key == key, User.agency.is_not(None))
+        .join(ProcessInstance, ProcessInstance.started_by == User.username)
+        .where(ProcessInstance.id == task_row.instance_id, User.agency.is_not(None))
     )
-    return set(found)
+    return {found} if found else set()
 
 
 def _holders(session: Session, roles: set[str], agencies: set[str] | None) -> list[str]:

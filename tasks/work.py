@@ -78,7 +78,6 @@ def claim(
     if not may_claim(viewer, task):
         raise Forbidden("Only a " + " or ".join(task.candidate_roles or ()) + " may claim it.")
     _set_assignee(session, task, viewer.username, only_if=None)
-    parties.add_party(session, _case(session, task), viewer.username, "claimed", now)
     return task
 
 
@@ -101,7 +100,9 @@ def assign(
     now: datetime,
     version: int | None,
 ) -> Task:
-    """A manager gives a task to someone who may do it."""
+    """A manager gives a task to someone who may do it: who holds the step's role, and is in
+    the manager's own agency or team. Anyone else would be made a party to a child's case by
+    a manager who has no say over their work."""
     task = _open_task(session, task_id)
     check_version(task, version)
     person = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
@@ -110,8 +111,14 @@ def assign(
     if not set(person.roles or ()) & set(task.candidate_roles or ()):
         roles = " or ".join(task.candidate_roles or ())
         raise InvalidInput(f"{username} cannot do this task: it needs a {roles}", field="user")
+    in_team = person.manager_id == viewer.id
+    in_agency = viewer.agency is not None and person.agency == viewer.agency
+    if not (in_team or in_agency or viewer.sees_everything):
+        raise InvalidInput(
+            f"{username} is neither in your team nor in your agency: ask their own manager",
+            field="user",
+        )
     _set_assignee(session, task, username, only_if=True)
-    parties.add_party(session, _case(session, task), username, "assigned", now)
     return task
 
 
@@ -140,17 +147,11 @@ def complete(
         data, problems = forms.validate(fields, data, context)
         if problems:
             raise FormInvalid(problems)
-    key = _case(uow.session, task)
     # On the version checked above: a claim or reassignment since then makes this a conflict.
     advance = engine.complete_task(
         uow, task_id, data, user=viewer.username, task_version=task.version, variables=variables
     )
-    parties.add_party(uow.session, key, viewer.username, "completed", engine.clock.now())
     return advance
-
-
-def _case(session: Session, task: Task) -> str:
-    return parties.case_of_task(session, task.id) or task.instance_id
 
 
 def _manages(session: Session, viewer: parties.Viewer, username: str) -> bool:

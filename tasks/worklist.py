@@ -1,7 +1,7 @@
 """The worklist: open tasks as each person should see them, read from task rows only.
 
 No instance is deserialised to build a worklist; it is a query on ``task`` (with its
-candidates, and the case parties for need-to-know).
+candidates, and need-to-know read off the instance's rows).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def worklist_query(
             .exists()
         )
         query = query.where(Unassigned(), claimable)
-        visible = parties.claimable_task_visible(viewer, parties.case_key_column())
+        visible = parties.claimable_task_visible(viewer)
         query = query if visible is None else query.where(visible)
     elif view == "team":
         team = select(User.username).where(User.manager_id == viewer.id)

@@ -86,7 +86,9 @@ class Engine:
         variables: Mapping[str, Any] | None = None,
         version: int | None = None,
         started_by: str | None = None,
+        started_from: str | None = None,
     ) -> Advance:
+        """Start an instance; ``started_from``: the instance whose step handed this one off."""
         variables = check_variables(variables)
         connection = uow.session.connection()
         if version is None:
@@ -122,6 +124,7 @@ class Engine:
             version=1,
             error=error,
             started_by=started_by,
+            started_from=started_from,
             started_at=now,
             updated_at=now,
             ended_at=None if status == "running" else now,

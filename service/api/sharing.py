@@ -8,7 +8,7 @@ DSLs read the entries of the cases they may see (need-to-know).
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.access import access, viewer
 from service.api import shapes
@@ -20,7 +20,7 @@ from service.auth import current_user
 from service.errors import ApiError
 from service.openapi import spec
 from service.records import register, trail
-from storage.models import SharingRecord
+from storage.models import ProcessInstance, SharingRecord
 from tasks import parties
 
 bp = Blueprint("sharing", __name__)
@@ -43,9 +43,11 @@ def _visible(query):
     who = viewer(current_user())
     if who.sees_everything or "board" in who.roles:
         return query
-    keys = parties.visible_case_keys(who).subquery()
-    case = func.coalesce(SharingRecord.child, SharingRecord.instance_id)
-    return query.where(case.in_(select(keys.c[0])))
+    # The entries of the instances the caller may see, not of the child's other processes.
+    seen = select(ProcessInstance.id).where(
+        ProcessInstance.id == SharingRecord.instance_id, parties.visible(who)
+    )
+    return query.where(seen.exists())
 
 
 @bp.get("/sharing-records")

@@ -9,36 +9,35 @@ the read (or the refusal) with the case key. The diagrams are drawn in the brows
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
-from service.access import access
+from service.access import access, viewer
 from service.api.sharing import READERS
 from service.app import services, uow
 from service.auth import current_user
 from service.openapi import HTML, spec
 from service.pages.work import lateness
 from storage.models import ProcessDefinition, ProcessInstance, SharingRecord, Task
-from tasks import history
+from tasks import history, parties
 
 bp = Blueprint("cases", __name__)
 SHOWN = 100  # instances and register entries per case page
 
 
-def instances_of_case(session, key: str) -> list[ProcessInstance]:
-    """The case's instances, oldest first: those with the business key, or the instance itself."""
-    return list(
-        session.scalars(
-            select(ProcessInstance)
-            .where(
-                or_(
-                    ProcessInstance.business_key == key,
-                    (ProcessInstance.business_key.is_(None)) & (ProcessInstance.id == key),
-                )
-            )
-            .order_by(ProcessInstance.started_at, ProcessInstance.id)
-            .limit(SHOWN)
+def instances_of_case(session, key: str, who: parties.Viewer) -> list[ProcessInstance]:
+    """The case's instances ``who`` may see, oldest first: those with the business key, or the
+    instance itself. Seeing one of a child's processes shows none of the others."""
+    query = select(ProcessInstance).where(
+        or_(
+            ProcessInstance.business_key == key,
+            (ProcessInstance.business_key.is_(None)) & (ProcessInstance.id == key),
         )
     )
+    visible = parties.instance_visible(who)
+    if visible is not None:
+        query = query.where(visible)
+    order = (ProcessInstance.started_at, ProcessInstance.id)
+    return list(session.scalars(query.order_by(*order).limit(SHOWN)))
 
 
 def _names(session, instances: list[ProcessInstance]) -> dict[str, tuple[str, int]]:
@@ -71,13 +70,11 @@ def _open_tasks(session, instances: list[ProcessInstance]) -> dict[str, list[Tas
     return found
 
 
-def _register(session, key: str) -> list[SharingRecord]:
-    case = func.coalesce(SharingRecord.child, SharingRecord.instance_id)
-    return list(
-        session.scalars(
-            select(SharingRecord).where(case == key).order_by(SharingRecord.id).limit(SHOWN)
-        )
-    )
+def _register(session, instances: list[ProcessInstance]) -> list[SharingRecord]:
+    """The register entries of the instances shown (not of the child's other processes)."""
+    ids = [row.id for row in instances]
+    query = select(SharingRecord).where(SharingRecord.instance_id.in_(ids))
+    return list(session.scalars(query.order_by(SharingRecord.id).limit(SHOWN)))
 
 
 @bp.get("/cases/<business_key>")
@@ -90,7 +87,7 @@ def _register(session, key: str) -> list[SharingRecord]:
 def case(business_key: str):
     session = uow().session
     user = current_user()
-    instances = instances_of_case(session, business_key)
+    instances = instances_of_case(session, business_key, viewer(user))
     names = _names(session, instances)
     waiting = _open_tasks(session, instances)
     now = services().clock.now()
@@ -111,5 +108,5 @@ def case(business_key: str):
         key=business_key,
         instances=shown,
         timeline=timeline,
-        register=_register(session, business_key) if may_read_register else None,
+        register=_register(session, instances) if may_read_register else None,
     )

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from service.records import audit, register
 from storage.models import (
     AuditEvent,
-    CaseParty,
     Consent,
     Escalation,
     Notification,
@@ -204,7 +203,6 @@ def purge(session: Session, plans: list[CasePlan], now: datetime) -> dict:
                 .values(business_key=None),
                 execution_options={"synchronize_session": False},
             )
-            session.execute(delete(CaseParty).where(CaseParty.case_key == p.key))
             totals["case_keys_forgotten"] += 1
     session.expire_all()
     return {"cases": len(plans), **totals, "register_tombstones": tombstones}

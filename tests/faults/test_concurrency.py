@@ -20,7 +20,6 @@ from sqlalchemy import select
 from service.app import create_app, services
 from storage import UnitOfWork
 from storage.models import Task
-from tasks import parties
 from tests.service.helpers import admin_client, deploy_xml, make_user, token_client
 
 PEOPLE = 50
@@ -36,17 +35,18 @@ def app(db_url):
 
 @pytest.fixture
 def clients(app) -> dict[str, object]:
-    """Fifty practitioners who are also managers (so they may reassign), all of one agency."""
+    """Fifty practitioners who are also managers (so they may reassign), all of one agency, and
+    administrators (who see every case): a task claimed by one stays visible to all, so the
+    only possible refusal is a conflict, which is what these tests are about."""
     names = [f"p{i:02d}" for i in range(PEOPLE)]
     for name in names:
-        make_user(app, name, ["practitioner", "manager"], agency="school")
+        make_user(app, name, ["practitioner", "manager", "admin"], agency="school")
     assert deploy_xml(admin_client(app)).status_code == 201
     return {name: token_client(app, name) for name in names}
 
 
 def _start_cases(app, starter, count: int, people) -> list[str]:
-    """``count`` instances of three_steps; every person is a party to every case (so that a
-    claimed task stays visible to all and the only possible refusal is a conflict)."""
+    """``count`` instances of three_steps."""
     task_ids = []
     for n in range(count):
         response = starter.post(
@@ -56,12 +56,6 @@ def _start_cases(app, starter, count: int, people) -> list[str]:
         assert response.status_code == 201, response.get_json()
         [task] = response.get_json()["active_tasks"]
         task_ids.append(task["id"])
-    with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        now = services().clock.now()
-        for n in range(count):
-            for name in people:
-                parties.add_party(uow.session, f"child-{n}", name, "team", now)
-        uow.commit()
     return task_ids
 
 

@@ -15,7 +15,7 @@ from service.app import create_app, services
 from service.reminders import timer_handlers
 from storage import UnitOfWork
 from storage.models import Escalation, Task, Timer
-from tasks import parties, reminders
+from tasks import reminders
 from tasks.scheduler import TimerScheduler
 from tests.service.helpers import assert_error, start_instance
 from tests.smtp_sink import SmtpSink
@@ -59,7 +59,6 @@ def case(app, client, client_for, deployed):
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         row = uow.session.get(Task, task["id"])
         row.assignee, row.created_at, row.due_at = "pat", t0, t0 + timedelta(days=2)
-        parties.add_party(uow.session, CHILD, "pat", "assigned", t0)
         reminders.schedule_for_task(uow.session, row, t0)
         uow.commit()
     clock = FrozenClock(t0)

@@ -1,4 +1,4 @@
-"""Need-to-know: a case (a child) is seen only by its parties, their managers and candidates."""
+"""Need-to-know: an instance is seen only by its parties, their managers and candidates."""
 
 from __future__ import annotations
 
@@ -78,20 +78,17 @@ def test_a_candidate_stops_seeing_the_case_when_no_task_of_theirs_is_open(app, p
     assert case not in _visible(people["hugo"])  # a manager, but of another agency
 
 
-def test_instances_of_the_same_child_share_their_parties(people, case):
+def test_starting_another_process_for_a_child_shows_only_that_one(people, case):
     own = people["colin"].post(
         "/api/process-instances",
         json={"process_key": "wait_for_message", "business_key": "child-1"},
     )
     assert own.status_code == 201
-    # colin is now a party to child-1, so he sees pat's instance too, and pat sees colin's.
-    assert people["colin"].get(f"/api/process-instances/{case}").status_code == 200
-    assert own.get_json()["id"] in _visible(people["pat"])
-    other_child = people["colin"].post(
-        "/api/process-instances",
-        json={"process_key": "wait_for_message", "business_key": "child-2"},
-    )
-    assert other_child.get_json()["id"] not in _visible(people["pat"])
+    # colin is a party to the instance he started, and to nothing else of child-1's.
+    assert_error(people["colin"].get(f"/api/process-instances/{case}"), 404)
+    assert _visible(people["colin"]) == {own.get_json()["id"]}
+    # Nor does pat see colin's: she started another process for the child, not this one.
+    assert own.get_json()["id"] not in _visible(people["pat"])
 
 
 def test_a_front_door_role_sees_cases_waiting_for_it(people):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Escalation, Notification, Task, Timer, User, new_id
-from tasks import inbox, notify, parties, reminders
+from tasks import inbox, notify, reminders
 from tasks.scheduler import TimerScheduler
 from tests.smtp_sink import SmtpSink
 from tests.workflows.helpers import deploy, open_tasks, start
@@ -64,9 +64,6 @@ def world(uow_factory, session_factory, smtp):
     advance = start(
         engine, uow_factory, business_key=CHILD, variables={"note": SECRET}, started_by="pat"
     )
-    with uow_factory() as uow:
-        parties.add_party(uow.session, CHILD, "pat", "started", T0)
-        uow.commit()
     (task,) = open_tasks(uow_factory, advance.instance.id)
     handlers = reminders.make_handlers(
         notify.SmtpMailer(smtp.url), BASE, on_reminder=None, clock=clock.now
