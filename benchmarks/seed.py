@@ -58,7 +58,7 @@ def template(url: str) -> tuple[dict, dict]:
     with db.connect() as connection:
         instance = connection.execute(select(ProcessInstance.__table__)).mappings().one()
         task = connection.execute(select(Task.__table__)).mappings().one()
-        for table in ("task_candidate", "case_party", "timer", "task", "process_instance"):
+        for table in ("task_candidate", "timer", "task", "process_instance"):
             connection.execute(text(f"DELETE FROM {table}"))  # the template's own rows
         connection.commit()
     db.dispose()
@@ -71,7 +71,8 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
     rng = random.Random(8)
     now = datetime.now(UTC)
     rows: dict[str, list] = {"app_user": [], "process_instance": [], "task": []}
-    rows["case_party"] = []  # task_candidate rows come from a trigger on task (migration 0010)
+    # task_candidate rows come from a trigger on task (migration 0010); who is a party is read
+    # off the instance and task rows (tasks/parties.py), so nothing else needs writing.
     for name in MANAGERS:
         rows["app_user"].append(_user(name, ["manager"], now, None))
     manager_ids = [u["id"] for u in rows["app_user"]]
@@ -110,10 +111,8 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
                 "due_at": due,
             }
         )
-        parties = {starter: "started"}
         for h in range(tasks_per_case - 1):
             done_by = starter if h % 3 else rng.choice(PRACTITIONERS)
-            parties.setdefault(done_by, "completed")
             task_id = str(uuid.uuid4())
             rows["task"].append(
                 task
@@ -129,11 +128,6 @@ def generate(instance: dict, task: dict, cases: int, tasks_per_case: int) -> dic
                     "completed_by": done_by,
                     "candidate_roles": ["practitioner"],
                 }
-            )
-        for username, why in parties.items():
-            rows["case_party"].append(
-                {"id": str(uuid.uuid4()), "case_key": key, "username": username, "why": why}
-                | {"since": started}
             )
     return rows
 

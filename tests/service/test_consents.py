@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.helpers import assert_error
+from tests.service.helpers import assert_error, deploy_xml
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 CONSENT = {
@@ -18,17 +18,34 @@ CONSENT = {
 }
 
 
+def _work_for_child_5(who) -> str:
+    """Start a process for child-5: what gives ``who`` need-to-know of the child."""
+    started = who.post(
+        "/api/process-instances", json={"process_key": "three_steps", "business_key": "child-5"}
+    )
+    assert started.status_code == 201, started.get_json()
+    return started.get_json()["id"]
+
+
 @pytest.fixture
-def people(client_for):
-    return {
-        "pat": client_for("pat", ["practitioner"], agency="school"),
-        "hugo": client_for("hugo", ["practitioner"], agency="health"),
-    }
+def people(client, client_for):
+    assert deploy_xml(client).status_code == 201
+    pat = client_for("pat", ["practitioner"], agency="school")
+    _work_for_child_5(pat)
+    return {"pat": pat, "hugo": client_for("hugo", ["practitioner"], agency="health")}
+
+
+def test_consents_need_need_to_know_of_the_child(client_for, client):
+    assert deploy_xml(client).status_code == 201
+    sam = client_for("sam", ["practitioner"], agency="school")
+    assert sam.get("/api/consents", query_string={"child": "child-5"}).status_code == 404
+    assert_error(sam.post("/api/consents", json=CONSENT), 404)
+    _work_for_child_5(sam)
+    assert sam.post("/api/consents", json=CONSENT).status_code == 201
 
 
 def test_a_consent_is_recorded_listed_and_withdrawn_but_never_removed(people):
     pat = people["pat"]
-    assert pat.get("/api/consents", query_string={"child": "child-5"}).status_code == 404
     made = pat.post("/api/consents", json=CONSENT)
     assert made.status_code == 201, made.get_json()
     consent = made.get_json()

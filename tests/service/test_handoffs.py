@@ -115,3 +115,47 @@ def test_the_referrer_gets_the_accept_or_challenge_step(app, client, pat):
         instance = response.get_json()
     [accept] = [t for t in instance["active_tasks"] if t["element_id"] == "accept_or_challenge"]
     assert accept["assignee"] == "pat"
+
+
+def test_a_hand_off_shows_the_receiving_side_the_instance_it_came_from_and_nothing_else(
+    app, client, pat
+):
+    """The MASH worker who takes the referral sees the decision that led to it (started_from),
+    but not the child's other processes, and gets nothing further back from the referral."""
+    _deploy(client, "information_sharing", "referral")
+    make_user(app, "colin", ["csc"], agency="childrens_social_care")
+    colin = token_client(app, "colin")
+    other = pat.post(
+        "/api/process-instances",
+        json={"process_key": "information_sharing", "business_key": "child-42"},
+    ).get_json()
+    check = _to_safeguarding_check(pat)
+    decision_id = pat.get(f"/api/tasks/{check['id']}").get_json()["instance_id"]
+    assert pat.post(f"/api/tasks/{check['id']}/complete", json={"data": HARM}).status_code == 200
+    [referral] = pat.get(
+        "/api/process-instances", query_string={"process_key": "referral"}
+    ).get_json()["items"]
+    # The referral's first step is the referrer's: the front door has nothing to take yet.
+    assert colin.get(f"/api/process-instances/{referral['id']}").status_code == 404
+    assert colin.get(f"/api/process-instances/{decision_id}").status_code == 404
+    [make] = pat.get(f"/api/process-instances/{referral['id']}").get_json()["active_tasks"]
+    done = pat.post(
+        f"/api/tasks/{make['id']}/complete",
+        json={
+            "data": {
+                "concerns": "Bruises",
+                "threshold_level": "child_protection",
+                "family_aware": False,
+            }
+        },
+    )
+    assert done.status_code == 200, done.get_json()
+    # Now it waits for the front door: colin sees it, and the decision it came from.
+    assert colin.get(f"/api/process-instances/{referral['id']}").status_code == 200
+    assert colin.get(f"/api/process-instances/{decision_id}").status_code == 200
+    decision_tasks = colin.get(f"/api/process-instances/{decision_id}/history")
+    assert decision_tasks.status_code == 200
+    # ... and nothing else of the child's.
+    assert colin.get(f"/api/process-instances/{other['id']}").status_code == 404
+    seen = {i["id"] for i in colin.get("/api/process-instances").get_json()["items"]}
+    assert seen == {referral["id"], decision_id}
