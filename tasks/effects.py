@@ -73,7 +73,8 @@ def start_from_messages(
                 key,
                 business_key=child,
                 variables=message.payload,
-                started_by=started_by,
+                # A step a timer advanced has no person: the source's starter owns the hand-off.
+                started_by=started_by or row.started_by,
                 started_from=row.id,
             )
         except NotFound:
