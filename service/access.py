@@ -30,8 +30,13 @@ ROLES = (
     "csc_manager",
     "process_owner",
     "board",
+    "auditor",
     "admin",
 )
+# Roles that read records and nothing else: the Board (aggregate reports) and the partnership's
+# data protection officer (the register and the audit trail). They are not casework roles: a
+# person who holds only these reaches no case, task or worklist (``Rule.anyone``).
+RECORDS_ROLES = frozenset({"board", "auditor"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 csrf = CSRFProtect()
 
@@ -42,6 +47,12 @@ class Rule:
     public: bool = False  # no sign-in needed (health checks, the login form)
     case_scoped: bool = False  # need-to-know on the instance, task or case named in the URL
     csrf_exempt: bool = False  # credentials in the body, no cookie used (token issue)
+    # With no roles named: True lets the records roles in too (their own account, reminders);
+    # False keeps the route for casework, so ``board`` and ``auditor`` alone get 403.
+    anyone: bool = False
+    # Admins pass every role check unless the route keeps its records from the people who run
+    # the system (the register's rows, the audit events: docs/security.md).
+    admin_passes: bool = True
 
 
 class RedirectToLogin(Exception):
@@ -49,14 +60,22 @@ class RedirectToLogin(Exception):
 
 
 def access(
-    *roles: str, public: bool = False, case_scoped: bool = False, csrf_exempt: bool = False
+    *roles: str,
+    public: bool = False,
+    case_scoped: bool = False,
+    csrf_exempt: bool = False,
+    anyone: bool = False,
+    admin_passes: bool = True,
 ) -> Callable[[Callable], Callable]:
+    """Declare who may call a view (see :class:`Rule`); unknown role names fail at import."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     def mark(view: Callable) -> Callable:
-        view.access_rule = Rule(tuple(roles), public, case_scoped, csrf_exempt)
+        view.access_rule = Rule(
+            tuple(roles), public, case_scoped, csrf_exempt, anyone, admin_passes
+        )
         return view
 
     return mark
@@ -82,12 +101,20 @@ def authorize(rule: Rule | None, db: Session, now: datetime) -> CurrentUser | No
             raise RedirectToLogin()
         raise ApiError(401, "unauthorized", "Sign in first.")
     _check_csrf(rule, user)
-    if rule.roles and not (user.roles & set(rule.roles)) and not user.is_admin:
+    admin = user.is_admin and rule.admin_passes
+    if rule.roles and not (user.roles & set(rule.roles)) and not admin:
         needed = " or ".join(rule.roles)
         raise ApiError(403, "forbidden", f"This needs the role {needed}.")
+    if not rule.roles and not rule.anyone and records_only(user.roles):
+        raise ApiError(403, "forbidden", "This is casework: it needs a casework role.")
     if rule.case_scoped:
         _check_case(db, user)
     return user
+
+
+def records_only(roles: frozenset[str] | set[str]) -> bool:
+    """True for someone who holds roles but only records roles (board, auditor)."""
+    return bool(roles) and set(roles) <= RECORDS_ROLES
 
 
 CASE_KEY_LENGTH = 200

@@ -12,7 +12,8 @@ Every view declares what it takes and what it answers next to its ``@access`` ru
 or for a body that is not JSON a ``{media_type: json_schema}`` mapping. ``responses`` maps a
 status to a model, to such a mapping, or to ``None`` (no body). The error statuses that follow
 from the rest are added on their own, each with the one error shape of ``service.errors``:
-400 (a NUL in the URL, bad JSON, CSRF), 401 unless public, 403 when roles are named, 404 for a
+400 (a NUL in the URL, bad JSON, CSRF), 401 unless public, 403 unless open to anyone signed in
+(roles named, or casework: the records roles alone are refused), 404 for a
 URL that names something, 413/415/422 for a body; ``errors`` adds the others a view can answer
 (409, 429…). ``build_document`` walks ``app.url_map``: Flask converters become path
 parameters, the access rule becomes ``security`` and a sentence about roles and need-to-know.
@@ -173,11 +174,13 @@ def _access_text(rule: Rule | None) -> str:
         return "**No access rule: every request is refused.**"
     if rule.public:
         return "Public: no sign-in needed."
-    who = (
-        f"Roles: {', '.join(rule.roles)} (admin passes every role check)."
-        if rule.roles
-        else "Any signed-in user."
-    )
+    if rule.roles:
+        admin = "admin passes every role check" if rule.admin_passes else "not admin as such"
+        who = f"Roles: {', '.join(rule.roles)} ({admin})."
+    elif rule.anyone:
+        who = "Any signed-in user."
+    else:
+        who = "Any signed-in user with a casework role (not board or auditor alone)."
     if rule.case_scoped:
         who += " Need-to-know: only parties to the case (anyone else gets 404)."
     return who
@@ -187,7 +190,7 @@ def _errors(rule: Rule | None, declared: Spec, has_body: bool, has_path_params: 
     statuses = {400} | set(declared.errors)  # 400: a NUL in the URL is refused everywhere
     if rule is not None and not rule.public:
         statuses.add(401)
-        if rule.roles:
+        if rule.roles or not rule.anyone:  # no role named: the records roles get 403
             statuses.add(403)
     if has_path_params or (rule is not None and rule.case_scoped):
         statuses.add(404)
@@ -216,6 +219,8 @@ def _operation(
             "roles": list(rule.roles),
             "public": rule.public,
             "case_scoped": rule.case_scoped,
+            "casework": not rule.roles and not rule.public and not rule.anyone,
+            "admin_passes": rule.admin_passes,
         }
         operation["security"] = [] if rule.public else [{"bearer": []}, {"cookie": []}]
     if declared is None:

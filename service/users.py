@@ -76,6 +76,12 @@ DEMO_USERS = (
     ),
     DemoUser("olive.owner", "Olive Grant (process owner)", ("process_owner",), "partnership"),
     DemoUser("bea.board", "Bea Stone (partnership business unit)", ("board",), "partnership"),
+    DemoUser(
+        "dee.auditor",
+        "Dee Marsh (partnership data protection officer)",
+        ("auditor",),
+        "partnership",
+    ),
     DemoUser("ada.admin", "Ada Brown (administrator)", ("admin",), "partnership"),
 )
 

@@ -1,4 +1,6 @@
-"""The audit trail for admins and the Board: events, and a check of the hash chain."""
+"""The audit trail for the auditor (the partnership's data protection officer): its events, and
+a check of the hash chain, which admins may run too (they answer for the system's integrity but
+do not read who looked at what: docs/security.md, "Records: who reads what")."""
 
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def _event(row: AuditEvent) -> dict:
 
 
 @bp.get("/audit")
-@access("admin", "board")
+@access("auditor", admin_passes=False)
 @spec("Audit events, oldest first", query=AuditQuery, responses={200: AuditPage})
 def list_events():
     query = select(AuditEvent)
@@ -109,7 +111,7 @@ def list_events():
 
 
 @bp.get("/audit/verify")
-@access("admin", "board")
+@access("auditor", "admin")
 @spec("Recompute the audit hash chain", responses={200: VerifyOut})
 def verify_chain():
     return jsonify(verify(uow().session).to_dict())

@@ -59,7 +59,7 @@ def create_token():
 
 
 @bp.delete("/auth/token")
-@access()
+@access(anyone=True)
 @spec("Revoke the bearer token sent", responses={204: None})
 def revoke_token():
     user = current_user()
@@ -72,7 +72,7 @@ def revoke_token():
 
 
 @bp.get("/me")
-@access()
+@access(anyone=True)
 @spec("Who am I (and the CSRF token of a browser session)", responses={200: MeOut})
 def me():
     user = current_user()

@@ -38,7 +38,7 @@ def notification_json(row: Notification) -> dict:
 
 
 @bp.get("")
-@access()
+@access(anyone=True)
 @spec(
     "My in-app reminders, newest first", query=NotificationQuery, responses={200: NotificationPage}
 )
@@ -75,7 +75,7 @@ def list_notifications():
 
 
 @bp.post("/<notification_id>/read")
-@access()
+@access(anyone=True)
 @spec("Mark a notification read", responses={200: NotificationOut})
 def mark_read(notification_id: str):
     """Mark one of one's own notifications read (repeating it keeps the first time)."""

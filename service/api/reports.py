@@ -9,25 +9,23 @@ from service.api.schemas_reports import CSV, ReportQuery, SharingReport
 from service.app import services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import trail
+from service.records import periods, trail
+from service.records.periods import Period
 from service.records.report_csv import to_csv
-from service.records.reports import Period, parse_bound, sharing_report
-from tasks.calendar import DEFAULT_CALENDAR
+from service.records.reports import sharing_report
 
 bp = Blueprint("reports", __name__)
 READERS = ("board", "manager", "admin")
 
 
 def period_from(args) -> Period:
-    """The ``from``/``to`` query arguments as a :class:`Period` (400 naming what is wrong)."""
+    """The period the query names (``periods.parse``): 422 naming the field if it is not whole
+    London months."""
     try:
-        start = parse_bound(args.get("from"), end=False, calendar=DEFAULT_CALENDAR)
-        end = parse_bound(args.get("to"), end=True, calendar=DEFAULT_CALENDAR)
-    except ValueError as err:
-        raise ApiError(400, "bad_request", f"{err}.") from None
-    if start and end and end <= start:
-        raise ApiError(400, "bad_request", "'to' must be after 'from'.")
-    return Period(start, end)
+        return periods.parse(args)
+    except periods.PeriodError as err:
+        detail = [{"field": err.field, "message": err.message}]
+        raise ApiError(422, "invalid_input", f"{err.field} {err.message}.", detail) from None
 
 
 def csv_response(report: dict) -> Response:
@@ -49,6 +47,7 @@ def csv_response(report: dict) -> Response:
     'Sharing report for the Board (counts of 1-4 shown as "<5"; no child identifiers)',
     query=ReportQuery,
     responses={200: {"application/json": SharingReport, **CSV}},
+    errors=(422,),
 )
 def sharing():
     fmt = request.args.get("format", "json")

@@ -17,11 +17,17 @@ Count = Annotated[int, Field(ge=0)] | Literal["<5", "[c]"]
 
 
 class ReportQuery(Model):
+    """Whole calendar months in Europe/London only (``service.records.periods``); anything
+    else is 422 naming the field."""
+
+    period: str | None = Field(
+        None, description="A month (YYYY-MM) or a quarter (YYYY-Q1 … YYYY-Q4); not with from/to"
+    )
     from_: str | None = Field(
-        None, alias="from", description="YYYY-MM-DD (from that day) or ISO 8601 with offset"
+        None, alias="from", description="First month, YYYY-MM or its first day YYYY-MM-01"
     )
     to: str | None = Field(
-        None, description="YYYY-MM-DD (up to and including that day) or ISO 8601 (exclusive)"
+        None, description="Last month (included), YYYY-MM or its last day (YYYY-MM-30 etc.)"
     )
     format: Annotated[str, Field(pattern="^(json|csv)$")] = "json"
 
@@ -61,8 +67,9 @@ class StageCount(Model):
 
 
 class SharingReport(Model):
-    from_: str | None = Field(alias="from")
-    to: str | None
+    from_: str | None = Field(alias="from", description="start of the first month (UTC)")
+    to: str | None = Field(description="start of the month after the last (UTC, exclusive)")
+    months: list[str] = Field(description="the months covered, YYYY-MM")
     generated_at: str
     small_numbers: str
     decisions: Decisions

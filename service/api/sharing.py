@@ -1,8 +1,10 @@
 """The information-sharing register: read it, and correct an entry by adding a new one.
 
 There is deliberately no PUT, PATCH or DELETE: entries are append-only (see
-``service.records.register``). Admins and the Board read the whole register; managers and
-DSLs read the entries of the cases they may see (need-to-know).
+``service.records.register``). The auditor (the partnership's data protection officer) reads the
+whole register; casework roles read the entries of the cases they may see (need-to-know). The
+Board reads none (its report is aggregate), and admins, who run the system, check the chain but
+read no rows as admins (docs/security.md, "Records: who reads what").
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from tasks import parties
 
 bp = Blueprint("sharing", __name__)
 # Every casework role reads the entries of the cases it may see (need-to-know, ``_visible``): the
-# practitioner who decided must be able to show what was recorded. The Board reads them all.
-READERS = ("admin", "board", "manager", "dsl", "practitioner", "csc", "csc_manager")
+# practitioner who decided must be able to show what was recorded. The auditor reads them all.
+READERS = ("auditor", "manager", "dsl", "practitioner", "csc", "csc_manager")
 CORRECTORS = ("admin", "dsl", "manager")
 
 
@@ -41,7 +43,7 @@ def _out(row: SharingRecord) -> dict:
 def _visible(query):
     """Only the entries of cases the caller may see, unless they see everything."""
     who = viewer(current_user())
-    if who.sees_everything or "board" in who.roles:
+    if who.sees_everything or "auditor" in who.roles:
         return query
     # The entries of the instances the caller may see, not of the child's other processes.
     seen = select(ProcessInstance.id).where(
@@ -51,7 +53,7 @@ def _visible(query):
 
 
 @bp.get("/sharing-records")
-@access(*READERS)
+@access(*READERS, admin_passes=False)
 @spec("The sharing register, oldest first", query=SharingQuery, responses={200: SharingPage})
 def list_records():
     query = _visible(select(SharingRecord))
@@ -120,7 +122,7 @@ def correct(record_id: int):
 
 
 @bp.get("/sharing-records/verify")
-@access("admin", "board")
+@access("auditor", "admin")
 @spec("Recompute the sharing register's hash chain", responses={200: VerifyOut})
 def verify_register():
     return jsonify(register.verify(uow().session).to_dict())

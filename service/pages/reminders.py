@@ -42,7 +42,7 @@ def header_links() -> dict:
 
 
 @bp.get("/notifications")
-@access()
+@access(anyone=True)
 @spec("My reminders, newest first (a page)", responses={200: HTML, 302: None}, tag="pages")
 def notifications():
     user = current_user()
@@ -51,7 +51,7 @@ def notifications():
 
 
 @bp.post("/notifications/<notification_id>/read")
-@access()
+@access(anyone=True)
 @spec(
     "Mark one reminder read (a page); redirects to the list",
     body=CSRF_ONLY,
@@ -69,7 +69,7 @@ def read(notification_id: str):
 
 
 @bp.post("/notifications/read")
-@access()
+@access(anyone=True)
 @spec(
     "Mark all my reminders read (a page); redirects to the list",
     body=CSRF_ONLY,

@@ -3,6 +3,8 @@ on the server (inline SVG) with a table beside each, a period form and the CSV d
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, render_template, request, url_for
 
 from service.access import access
@@ -13,6 +15,7 @@ from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages.charts import bar_chart, stacked_chart
 from service.records import trail
+from service.records.periods import month_of
 from service.records.reports import sharing_report
 
 bp = Blueprint("reports_page", __name__)
@@ -62,11 +65,11 @@ def _charts(report: dict) -> list:
 @access(*READERS)
 @spec(
     "The Board's sharing report (a page)",
-    responses={200: HTML, 302: None, 400: HTML},
+    responses={200: HTML, 302: None, 422: HTML},
     tag="pages",
 )
 def reports():
-    args = {k: request.args.get(k, "") for k in ("from", "to")}
+    args = {k: request.args.get(k, "") for k in ("period", "from", "to")}
     try:
         period = period_from(request.args)
         error = None
@@ -82,4 +85,33 @@ def reports():
         args=args,
         error=error,
         csv_url=url_for("reports.sharing", format="csv", **csv_args),
-    ), (400 if error else 200)
+        quarters=_quarters(services().clock.now()),
+    ), (422 if error else 200)
+
+
+def _quarters(now: datetime, count: int = 8) -> list[tuple[str, str]]:
+    """The form's choice of quarters: the current one and the seven before it."""
+    year, month = month_of(now)
+    quarter = (month - 1) // 3 + 1
+    choices = [("", "Choose a quarter")]
+    for _ in range(count):
+        first, last = MONTH_NAMES[3 * quarter - 3], MONTH_NAMES[3 * quarter - 1]
+        choices.append((f"{year}-Q{quarter}", f"{year} Q{quarter} ({first} to {last})"))
+        year, quarter = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return choices
+
+
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)

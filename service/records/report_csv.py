@@ -30,6 +30,7 @@ def rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     """The report as ``(section, item, measure, value)`` rows."""
     yield ("period", "from", "", report["from"] or "")
     yield ("period", "to (exclusive)", "", report["to"] or "")
+    yield ("period", "months", "", " ".join(report["months"]))
     yield ("period", "generated at", "", report["generated_at"])
     yield ("note", "small numbers", "", report["small_numbers"])
     decisions = report["decisions"]

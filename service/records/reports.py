@@ -13,8 +13,12 @@ Two promises hold for everything this module returns:
   The same suppressed figures go to the JSON answer, the CSV file and the page: whatever the
   Board sees can be exported, so there is one report, not a raw one and a safe one.
 - **No child identifier appears.** Only columns that cannot hold one are read (never ``child``,
-  ``business_key``, free-text reasons); free-text labels that could (lawful basis) are dropped
-  to ``"(withheld)"`` if they contain the business key of any child in the register.
+  ``business_key``, free-text reasons), and the agency and lawful-basis labels come from the
+  service's vocabulary (``vocabulary.py``), never from an entry's text: a value outside it is
+  counted under "other".
+- **Periods are whole London months** (``periods.py``). Each month is suppressed on its own;
+  a longer period publishes a cell only where it is the sum of what its months publish
+  (``combine``), so comparing reports uncovers nothing the month reports do not show.
 
 Managers see the partnership-wide figures too (api.md gives them the report): aggregates with
 small numbers suppressed name no case, so need-to-know does not narrow them.
@@ -26,18 +30,19 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from service.records.disclosure import SMALL, publish, suppress
+from service.records import vocabulary
+from service.records.disclosure import CONFIDENTIAL as WITHHELD_MARK
+from service.records.disclosure import SMALL, Count, publish, suppress
+from service.records.periods import Month, Period, label, month_of, month_start, next_month
 from storage.models import Escalation, ProcessInstance, SharingRecord, Task
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 
-WITHHELD = "(withheld)"
 SMALL_NUMBERS_NOTE = (
     'Counts from 1 to 4 are shown as "<5", and "[c]" marks a count withheld so that a "<5" '
     "cannot be worked out from a total; medians need at least 5 decisions."
@@ -54,44 +59,6 @@ INBOX_KINDS = {
     "disagreement": "Manager inbox: disagreements",
     "advice_request": "Manager inbox: advice requests",
 }
-NOT_A_TIME = "not a date (YYYY-MM-DD) nor an ISO 8601 time with offset"
-
-
-@dataclass(frozen=True)
-class Period:
-    """The half-open window ``[start, end)`` of ``decided_at`` / ``completed_at``."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def holds(self, column):
-        conditions = []
-        if self.start is not None:
-            conditions.append(column >= self.start)
-        if self.end is not None:
-            conditions.append(column < self.end)
-        return and_(true(), *conditions)
-
-
-def parse_bound(value: str | None, *, end: bool, calendar: WorkingCalendar) -> datetime | None:
-    """``YYYY-MM-DD`` (a whole local day; ``to`` includes that day) or an ISO 8601 time with an
-    offset (``to`` exclusive, as for the register). ``ValueError`` names what is wrong."""
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        raise ValueError(f"{value!r} is {NOT_A_TIME}") from None
-    if day is not None:
-        day = day + timedelta(days=1) if end else day
-        return datetime.combine(day, time(0), tzinfo=calendar.zone)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is {NOT_A_TIME}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{value!r} needs a UTC offset")
-    return moment
 
 
 def _labels(counter: Counter, order: Iterable[str] | None = None) -> list[str]:
@@ -111,22 +78,9 @@ def _nearest_rank(values: list[float], share: float) -> float:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-class _Guard:
-    """Replaces any label that contains a child's identifier."""
-
-    def __init__(self, session: Session):
-        keys = session.scalars(select(SharingRecord.child).where(SharingRecord.child.is_not(None)))
-        bkeys = session.scalars(
-            select(ProcessInstance.business_key).where(ProcessInstance.business_key.is_not(None))
-        )
-        self.keys = {k.casefold() for k in (*keys, *bkeys) if k and len(k) >= 3}
-
-    def __call__(self, label: str) -> str:
-        folded = label.casefold()
-        return WITHHELD if any(key in folded for key in self.keys) else label
-
-
-def _decisions(session: Session, period: Period, calendar: WorkingCalendar, guard: _Guard):
+def _decision_rows(session: Session, months: list[Month]):
+    if not months:
+        return [], set()
     rows = session.execute(
         select(
             SharingRecord.id,
@@ -139,47 +93,96 @@ def _decisions(session: Session, period: Period, calendar: WorkingCalendar, guar
             ProcessInstance.started_at,
         )
         .outerjoin(ProcessInstance, ProcessInstance.id == SharingRecord.instance_id)
-        .where(period.holds(SharingRecord.decided_at))
+        .where(
+            SharingRecord.decided_at >= month_start(months[0]),
+            SharingRecord.decided_at < month_start(next_month(months[-1])),
+        )
         .order_by(SharingRecord.id)
     ).all()
     corrected = set(
         session.scalars(select(SharingRecord.corrects).where(SharingRecord.corrects.is_not(None)))
     )
-    # A corrected entry is superseded by its correction: count each decision once.
-    current = [r for r in rows if r.id not in corrected]
-    outcome, consent, basis, agency, month = Counter(), Counter(), Counter(), Counter(), Counter()
-    for r in current:
+    return rows, corrected
+
+
+def _month_decisions(rows: list, month: Month) -> dict:
+    """One month's tables, suppressed and withheld on their own (``_additive_tables``)."""
+    outcome, consent, basis, agency = Counter(), Counter(), Counter(), Counter()
+    for r in rows:
         outcome[r.decision] += 1
         if r.decision == "share":
             consent["share with consent" if r.with_consent else "share without consent"] += 1
-            basis[guard(r.lawful_basis.strip()[:200]) if r.lawful_basis else "consent"] += 1
-        for agency_name in {x.get("agency") for x in r.recipients or [] if x.get("agency")}:
-            agency[guard(agency_name)] += 1
-        month[r.decided_at.astimezone(calendar.zone).strftime("%Y-%m")] += 1
+            basis[vocabulary.lawful_basis(r.lawful_basis, r.with_consent)] += 1
+        # Labels come from the vocabulary, never from the entry (a key typed as an agency).
+        for name in {vocabulary.agency(x.get("agency")) for x in r.recipients or [] if x}:
+            agency[name] += 1
+    decisions = _additive_tables(
+        len(rows),
+        {
+            "by_outcome": (outcome, ("share", "not_share")),
+            "by_consent": (consent, ("share with consent", "share without consent")),
+            "by_lawful_basis": (basis, [b for b in vocabulary.LAWFUL_BASES if basis[b]]),
+            "by_month": (Counter({label(month): len(rows)}), [label(month)]),
+        },
+    )
+    # A decision may go to several agencies or none: these do not add up to anything.
+    decisions["by_agency"] = _rows(agency, [a for a in vocabulary.AGENCIES if agency[a]])
+    return decisions
+
+
+def _decisions(session: Session, months: list[Month], calendar: WorkingCalendar):
+    rows, corrected = _decision_rows(session, months)
+    # A corrected entry is superseded by its correction: count each decision once.
+    current = [r for r in rows if r.id not in corrected]
+    per_month = {m: [] for m in months}
+    for r in current:
+        per_month[month_of(r.decided_at)].append(r)
+    decisions = _combine_decisions([_month_decisions(per_month[m], m) for m in months])
     days = [
         calendar.working_time_between(r.started_at, r.decided_at) / calendar.hours_per_day
         for r in rows
         if r.corrects is None and r.started_at is not None
     ]
+    measured = Counter(month_of(r.decided_at) for r in rows if r.corrects is None and r.started_at)
     enough = len(days) >= SMALL
     timing = {
         "unit": "working days",
-        "decisions": suppress(len(days)),
+        "decisions": combine([suppress(measured[m]) for m in months]),
         "median": round(statistics.median(days), 1) if enough else None,
         "p90": round(_nearest_rank(days, 0.9), 1) if enough else None,
     }
-    decisions = _additive_tables(
-        len(current),
-        {
-            "by_outcome": (outcome, ("share", "not_share")),
-            "by_consent": (consent, ("share with consent", "share without consent")),
-            "by_lawful_basis": (basis, None),
-            "by_month": (month, sorted(month)),
-        },
-    )
-    # A decision may go to several agencies or none: these do not add up to anything.
-    decisions["by_agency"] = _rows(agency)
     return decisions, timing
+
+
+def combine(counts: list[Count]) -> Count:
+    """A longer period's cell from its months' published cells: their sum when every month
+    published a number; the one month's own mark when the others are 0; else withheld."""
+    marks = [c for c in counts if not isinstance(c, int)]
+    if not marks:
+        return sum(counts)
+    if len(marks) == 1 and not any(counts[i] for i, c in enumerate(counts) if isinstance(c, int)):
+        return marks[0]
+    return WITHHELD_MARK
+
+
+def _combine_rows(tables: list[list[dict]], key: str = "label") -> list[dict]:
+    labels = list(dict.fromkeys(row[key] for table in tables for row in table))
+    found = [{row[key]: row["count"] for row in table} for table in tables]
+    return [{key: lb, "count": combine([f.get(lb, 0) for f in found])} for lb in labels]
+
+
+def _combine_decisions(months: list[dict]) -> dict:
+    if len(months) == 1:
+        return months[0]
+    result: dict[str, Any] = {"total": combine([m["total"] for m in months]) if months else 0}
+    for name in ("by_outcome", "by_consent", "by_lawful_basis", "by_agency"):
+        result[name] = _combine_rows([m[name] for m in months])
+    result["by_month"] = [row for m in months for row in m["by_month"]]
+    if months:
+        order = {"by_lawful_basis": vocabulary.LAWFUL_BASES, "by_agency": vocabulary.AGENCIES}
+        for name, words in order.items():
+            result[name].sort(key=lambda row, words=words: words.index(row["label"]))
+    return result
 
 
 # Which tables add up to which cell: every decision has one outcome and one month; every share
@@ -206,30 +209,48 @@ def _additive_tables(total: int, tables: dict[str, tuple[Counter, Iterable[str] 
     return result
 
 
-def _tasks(session: Session, period: Period) -> list[dict[str, Any]]:
+def _tasks(session: Session, months: list[Month]) -> list[dict[str, Any]]:
+    """On time and late per step, each month suppressed on its own, then combined."""
+    if not months:
+        return []
+    bounds = [month_start(m) for m in months[1:]]
+    # Grouped by the output column's name: PostgreSQL would not match a repeated CASE whose
+    # bounds are parameters.
+    index = (
+        case(*[(Task.completed_at < b, i) for i, b in enumerate(bounds)], else_=len(bounds))
+        if bounds
+        else literal_column("0")
+    ).label("report_month")
     on_time = func.sum(case((Task.completed_at <= Task.due_at, 1), else_=0))
     late = func.sum(case((Task.completed_at > Task.due_at, 1), else_=0))
     rows = session.execute(
-        select(ProcessInstance.process_key, Task.element_id, Task.name, on_time, late)
+        select(ProcessInstance.process_key, Task.element_id, Task.name, index, on_time, late)
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .where(
             Task.status == "completed",
             Task.due_at.is_not(None),
-            Task.completed_at.is_not(None),
-            period.holds(Task.completed_at),
+            Task.completed_at >= month_start(months[0]),
+            Task.completed_at < month_start(next_month(months[-1])),
         )
-        .group_by(ProcessInstance.process_key, Task.element_id, Task.name)
-        .order_by(ProcessInstance.process_key, Task.element_id)
+        .group_by(
+            ProcessInstance.process_key, Task.element_id, Task.name, literal_column("report_month")
+        )
     ).all()
+    steps: dict[tuple, tuple[list[Count], list[Count]]] = {}
+    for key, element, name, month, ok, bad in rows:
+        cells = steps.setdefault(
+            (key, element, name or element), ([0] * len(months), [0] * len(months))
+        )
+        cells[0][month], cells[1][month] = suppress(int(ok or 0)), suppress(int(bad or 0))
     return [
         {
             "process": key,
             "step": element,
-            "name": name or element,
-            "on_time": suppress(int(ok or 0)),
-            "late": suppress(int(bad or 0)),
+            "name": name,
+            "on_time": combine(ok),
+            "late": combine(bad),
         }
-        for key, element, name, ok, bad in rows
+        for (key, element, name), (ok, bad) in sorted(steps.items())
     ]
 
 
@@ -268,6 +289,16 @@ def _escalations(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def _earliest(session: Session) -> Month | None:
+    """The first month with anything to report (an open-ended period starts there)."""
+    firsts = [
+        session.scalar(select(func.min(SharingRecord.decided_at))),
+        session.scalar(select(func.min(Task.completed_at)).where(Task.status == "completed")),
+    ]
+    found = [f for f in firsts if f is not None]
+    return month_of(min(found)) if found else None
+
+
 def sharing_report(
     session: Session,
     period: Period,
@@ -275,15 +306,16 @@ def sharing_report(
     calendar: WorkingCalendar = DEFAULT_CALENDAR,
 ) -> dict[str, Any]:
     """The whole report, small numbers suppressed, no child identifier (see the module doc)."""
-    guard = _Guard(session)
-    decisions, timing = _decisions(session, period, calendar, guard)
+    months = period.months(_earliest(session) if period.first is None else None, now)
+    decisions, timing = _decisions(session, months, calendar)
     return {
-        "from": period.start.isoformat() if period.start else None,
-        "to": period.end.isoformat() if period.end else None,
+        "from": month_start(months[0]).isoformat() if months else None,
+        "to": month_start(next_month(months[-1])).isoformat() if months else None,
+        "months": [label(m) for m in months],
         "generated_at": now.isoformat(),
         "small_numbers": SMALL_NUMBERS_NOTE,
         "decisions": decisions,
         "time_to_decision": timing,
-        "tasks": _tasks(session, period),
+        "tasks": _tasks(session, months),
         "open_escalations": _escalations(session),
     }

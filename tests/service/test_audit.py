@@ -16,7 +16,15 @@ def people(app, client):
     assert deploy_xml(client).status_code == 201
     make_user(app, "pat", ["practitioner"], agency="school", password="correct-horse-battery")
     make_user(app, "hugo", ["practitioner"], agency="health")
-    return {"pat": token_client(app, "pat"), "hugo": token_client(app, "hugo"), "admin": client}
+    make_user(app, "dee", ["auditor"], agency="partnership")
+    make_user(app, "bea", ["board"], agency="partnership")
+    return {
+        "pat": token_client(app, "pat"),
+        "hugo": token_client(app, "hugo"),
+        "admin": client,
+        "auditor": token_client(app, "dee"),
+        "board": token_client(app, "bea"),
+    }
 
 
 def _events(client, **args) -> list[dict]:
@@ -35,7 +43,7 @@ def test_reads_changes_and_refusals_of_a_case_are_recorded(people):
     )
     people["pat"].get(f"/api/process-instances/{started['id']}")
     people["hugo"].get(f"/api/process-instances/{started['id']}")  # an outsider: 404
-    events = _events(people["admin"], instance_id=started["id"])
+    events = _events(people["auditor"], instance_id=started["id"])
     assert [(e["actor"], e["action"], e["outcome"]) for e in events] == [
         ("pat", "instances.start", "ok"),
         ("pat", "instances.get_instance", "ok"),
@@ -51,22 +59,40 @@ def test_sign_ins_are_recorded_with_their_outcome(app, people):
     assert anonymous.post("/api/auth/token", json=bad).status_code == 401
     good = {"username": "pat", "password": "correct-horse-battery"}
     assert anonymous.post("/api/auth/token", json=good).status_code == 200
-    events = _events(people["admin"], user="pat")
+    events = _events(people["auditor"], user="pat")
     assert [(e["action"], e["outcome"]) for e in events] == [
         ("auth.create_token", "invalid_credentials"),
         ("auth.create_token", "ok"),
     ]
 
 
-def test_only_admins_and_the_board_read_the_trail(people):
-    assert_error(people["pat"].get("/api/audit"), 403)
-    assert_error(people["pat"].get("/api/audit/verify"), 403)
+def test_only_the_auditor_reads_the_trail_and_admins_may_check_it(people):
+    for who in ("pat", "board", "admin"):
+        assert_error(people[who].get("/api/audit"), 403, "forbidden")
+    for who in ("pat", "board"):
+        assert_error(people[who].get("/api/audit/verify"), 403, "forbidden")
+    assert people["admin"].get("/api/audit/verify").get_json()["ok"] is True
+    assert people["auditor"].get("/api/audit/verify").get_json()["ok"] is True
+
+
+def test_the_auditors_reads_are_themselves_audited(people):
+    """The data protection officer is watched too: each read of the trail is an event."""
+    people["auditor"].get("/api/audit?user=pat")
+    people["auditor"].get("/api/audit/verify")
+    people["board"].get("/api/audit")  # refused, and recorded as refused
+    mine = _events(people["auditor"], user="dee")
+    assert [(e["action"], e["outcome"]) for e in mine][:2] == [
+        ("audit.list_events", "ok"),
+        ("audit.verify_chain", "ok"),
+    ]
+    refused = _events(people["auditor"], user="bea")
+    assert [(e["action"], e["outcome"]) for e in refused] == [("audit.list_events", "403")]
 
 
 def test_an_edit_behind_the_services_back_breaks_the_chain_there(app, people):
     for _ in range(3):
         people["pat"].get("/api/tasks")
-    total = len(_events(people["admin"])) + 1  # and this read of the trail itself
+    total = len(_events(people["auditor"])) + 1  # and this read of the trail itself
     assert people["admin"].get("/api/audit/verify").get_json() == {"ok": True, "checked": total}
     with services_of(app).db.begin() as connection:
         connection.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = 2"))
@@ -113,7 +139,8 @@ def test_changes_at_the_command_line_are_audited(app, client):
     )
     assert added.exit_code == 0, added.output
     assert runner.invoke(main, ["users", "disable", "zoe"], env=env).exit_code == 0
-    actions = [(e["action"], e["detail"]) for e in _events(client)]
+    make_user(app, "dee", ["auditor"], agency="partnership")
+    actions = [(e["action"], e["detail"]) for e in _events(token_client(app, "dee"))]
     assert ("cli.users.add", {"username": "zoe", "roles": ["practitioner"]}) in actions
     assert ("cli.users.disable", {"username": "zoe"}) in actions
     assert client.get("/api/audit/verify").get_json()["ok"] is True

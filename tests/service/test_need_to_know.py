@@ -60,7 +60,8 @@ def test_an_outsider_gets_404_on_every_instance_route(people, case):
     missing = assert_error(people["hugo"].get("/api/process-instances/nope"), 404)
     assert missing["message"].endswith("does not exist")
     assert case not in _visible(outsider)
-    assert _visible(people["bea"]) == set() and _visible(people["colin"]) == set()
+    assert _visible(people["colin"]) == set()
+    assert_error(people["bea"].get("/api/process-instances"), 403)  # the Board does no casework
 
 
 def test_the_starter_their_manager_and_agency_candidates_see_the_case(people, case):

@@ -108,6 +108,7 @@ ROLES = {
     "practitioner": ["practitioner"],
     "manager": ["manager"],
     "board": ["board"],
+    "auditor": ["auditor"],
     "dsl": ["dsl"],
     "csc": ["csc"],
     "csc_manager": ["csc_manager"],

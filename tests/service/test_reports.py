@@ -126,7 +126,11 @@ def test_report_counts_suppress_small_numbers_and_name_no_child(seeded):
         "share with consent": 5,
         "share without consent": "<5",
     }
-    assert _labels(decisions["by_lawful_basis"]) == {"consent": 5, LAWFUL: "<5"}
+    # the practitioner's text is not printed: the Art. 6 paragraph it cites is
+    assert _labels(decisions["by_lawful_basis"]) == {
+        "consent": 5,
+        "UK GDPR Art. 6(1)(e) public task": "<5",
+    }
     assert _labels(decisions["by_agency"]) == {"health": 5, "police": "<5", "school": "<5"}
     assert _labels(decisions["by_month"]) == {"2026-03": 8}
     timing = report["time_to_decision"]
@@ -150,7 +154,8 @@ def test_a_period_without_decisions_has_no_median(seeded):
         "median": None,
         "p90": None,
     }
-    assert seeded.get("/api/reports/sharing?from=tuesday").status_code == 400
+    bad = seeded.get("/api/reports/sharing?from=tuesday")
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"][0]["field"] == "from"
 
 
 def test_csv_parses_back_and_is_safe_in_a_spreadsheet(seeded):
@@ -205,4 +210,125 @@ def test_the_page_draws_charts_with_tables_for_the_board(seeded):
     assert "format=csv" in html and 'href="/reports"' in html
     assert not any(child in html for child in CHILDREN)
     bad = seeded.get("/reports?from=yesterday")
-    assert bad.status_code == 400 and "not a date" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "must be a month" in bad.get_data(as_text=True)
+    assert 'type="month"' in html and '<option value="2026-Q1">' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-03-02", "from"),  # a day inside a month
+        ("to=2026-03-15", "to"),
+        ("from=2026-03-01T00:00:00%2B00:00", "from"),  # an instant
+        ("from=2026-04&to=2026-03", "to"),
+        ("period=2026-Q5", "period"),
+        ("period=2026-03-01", "period"),
+        ("period=2026-Q1&from=2026-01", "period"),
+        ("from=1066-10", "from"),
+    ],
+)
+def test_anything_but_whole_months_is_refused_naming_the_field(seeded, query, field):
+    response = seeded.get(f"/api/reports/sharing?{query}")
+    assert response.status_code == 422, response.get_json()
+    assert [d["field"] for d in response.get_json()["error"]["details"]] == [field]
+
+
+def test_months_and_quarters_are_london_months(app, seeded, clock):
+    """A decision at 23:30 UTC on 31 March is 00:30 BST on 1 April: an April decision."""
+    pat = token_client(app, "pat")
+    late_night = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    _case(
+        app,
+        pat,
+        clock,
+        "child-ref-bst",
+        late=False,
+        decide_after=late_night - MONDAY,
+        entry=share("health"),
+    )
+    april = seeded.get("/api/reports/sharing?period=2026-04").get_json()
+    assert april["decisions"]["total"] == "<5" and april["months"] == ["2026-04"]
+    assert april["from"] == "2026-03-31T23:00:00+00:00"  # midnight BST
+    march = seeded.get("/api/reports/sharing?from=2026-03-01&to=2026-03-31").get_json()
+    assert march["decisions"]["total"] == 8
+    quarter = seeded.get("/api/reports/sharing?period=2026-Q2").get_json()
+    assert quarter["months"] == ["2026-04", "2026-05", "2026-06"]
+    assert quarter["to"] == "2026-06-30T23:00:00+00:00"
+
+
+def _cells(report: dict) -> dict:
+    decisions = report["decisions"]
+    cells = {("total",): decisions["total"]}
+    for part in ("by_outcome", "by_consent", "by_lawful_basis", "by_agency"):
+        cells |= {(part, row["label"]): row["count"] for row in decisions[part]}
+    for row in report["tasks"]:
+        cells |= {("on_time", row["step"]): row["on_time"], ("late", row["step"]): row["late"]}
+    return cells
+
+
+def test_a_longer_period_shows_nothing_its_months_do_not(app, seeded, clock):
+    """Overlapping periods cannot uncover a suppressed count: every figure a two-month report
+    publishes is the sum of what the two month reports publish."""
+    pat = token_client(app, "pat")
+    refuse = {
+        "decision": "not_share",
+        "with_consent": False,
+        "reasons": "No",
+        "recipients": [{"agency": "school"}],
+    }
+    for n in range(2):  # two April decisions: April's total is "<5"
+        _case(
+            app,
+            pat,
+            clock,
+            f"child-ref-apr{n}",
+            late=False,
+            decide_after=timedelta(days=31),
+            entry=refuse,
+        )
+    months = [
+        _cells(seeded.get(f"/api/reports/sharing?period={m}").get_json())
+        for m in ("2026-03", "2026-04")
+    ]
+    both = _cells(seeded.get("/api/reports/sharing?from=2026-03&to=2026-04").get_json())
+    assert months[1][("total",)] == "<5" and both[("total",)] == "[c]"  # 8 + "<5": withheld
+    assert both[("by_agency", "health")] == 5  # April sent none to health: 5 + 0
+    for cell, value in both.items():
+        parts = [m.get(cell, 0) for m in months]
+        if isinstance(value, int):
+            assert all(isinstance(p, int) for p in parts) and value == sum(parts), cell
+        else:
+            assert value in parts or value == "[c]", cell
+
+
+def test_a_label_never_comes_from_an_entrys_text(app, seeded, clock):
+    """An agency or lawful basis typed as free text (here a child's key) is counted under
+    "other", so no key reaches the JSON, the CSV or the page."""
+    pat = token_client(app, "pat")
+    key = "child-ref-LEAK42"
+    typed = share(key, with_consent=False, lawful_basis=f"see file {key}")
+    for n in range(5):
+        _case(
+            app, pat, clock, f"{key}-{n}", late=False, decide_after=timedelta(days=2), entry=typed
+        )
+    report = seeded.get("/api/reports/sharing?period=2026-03").get_json()
+    assert _labels(report["decisions"]["by_agency"])["other"] == 5
+    assert "other lawful basis (as recorded)" in _labels(report["decisions"]["by_lawful_basis"])
+    csv_text = seeded.get("/api/reports/sharing?period=2026-03&format=csv").data.decode()
+    page = seeded.get("/reports?period=2026-03").get_data(as_text=True)
+    for body in (json.dumps(report), csv_text, page):
+        assert key.casefold() not in body.casefold()
+
+
+def test_the_agency_vocabulary_is_the_diagrams():
+    from lxml import etree
+
+    from service.records.vocabulary import AGENCIES
+
+    diagram = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
+    tree = etree.parse(str(diagram))
+    ns = {"camunda": "http://camunda.org/schema/1.0/bpmn"}
+    options = tree.xpath(
+        "//camunda:formField[@id='recipient_agency']/camunda:value/@id", namespaces=ns
+    )
+    assert tuple(options) == AGENCIES

@@ -85,7 +85,7 @@ def _records(app) -> list[SharingRecord]:
         return rows
 
 
-def test_each_decision_is_recorded_once_and_listed(app, client, pat):
+def test_each_decision_is_recorded_once_and_listed(app, client, client_for, pat):
     shared = _share_with_consent(app, pat)
     not_shared = _not_share(app, pat)
     rows = _records(app)
@@ -103,12 +103,13 @@ def test_each_decision_is_recorded_once_and_listed(app, client, pat):
     assert refuse.reasons == "No clear and legitimate purpose for sharing"
     assert refuse.prev_hash == share.hash
 
-    body = client.get("/api/sharing-records").get_json()
+    auditor = client_for("dee", ["auditor"], agency="partnership")
+    body = auditor.get("/api/sharing-records").get_json()
     assert [item["decision"] for item in body["items"]] == ["share", "not_share"]
     assert body["next_cursor"] is None
-    only = client.get("/api/sharing-records?decision=not_share&child=child-2").get_json()
+    only = auditor.get("/api/sharing-records?decision=not_share&child=child-2").get_json()
     assert [item["instance_id"] for item in only["items"]] == [not_shared]
-    page = client.get("/api/sharing-records?limit=1").get_json()
+    page = auditor.get("/api/sharing-records?limit=1").get_json()
     assert len(page["items"]) == 1 and page["next_cursor"] == "1"
 
 
@@ -118,8 +119,12 @@ def test_a_manager_sees_only_the_cases_they_may_see(app, client_for, pat):
     assert outsider.get("/api/sharing-records").get_json()["items"] == []
     boss = client_for("maya", ["manager"], agency="school")
     assert boss.get("/api/sharing-records").get_json()["items"] == []
+    auditor = client_for("dee", ["auditor"], agency="partnership")
+    assert len(auditor.get("/api/sharing-records").get_json()["items"]) == 1  # every case
     board = client_for("bea", ["board"])
-    assert len(board.get("/api/sharing-records").get_json()["items"]) == 1
+    assert_error(board.get("/api/sharing-records"), 403, "forbidden")  # aggregates only
+    admin = client_for("ada2", ["admin"])
+    assert_error(admin.get("/api/sharing-records"), 403, "forbidden")  # runs it, reads no rows
     (own,) = pat.get("/api/sharing-records").get_json()["items"]  # a party to the case
     assert own["decided_by"] == "pat"
     stranger = client_for("tom", ["practitioner"], agency="health")
