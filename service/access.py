@@ -32,6 +32,10 @@ ROLES = (
     "board",
     "admin",
 )
+# The roles a diagram may offer or give a user task to (lanes, camunda:candidateGroups and the
+# holders of a default assignee): whoever does a step sees the case, so process owners,
+# administrators, the board and auditors are never given casework by a diagram.
+TASK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 csrf = CSRFProtect()
 
