@@ -140,8 +140,9 @@ def _cycle(value: str, now: datetime, bounds: TimerBounds) -> None:
     for part in parts:
         if part in durations:
             interval = _duration(part, now, bounds, timedelta(0))
-            if interval < bounds.closest_repetitions:
-                raise _Refused(f"repeats more often than every {_say(bounds.closest_repetitions)}")
+            closest = bounds.closest_repetitions
+            if interval < closest:
+                raise _Refused(f"repeats more often than once in {_say(closest)}")
         else:
             _date(part, now, bounds)
 
