@@ -7,9 +7,11 @@ owner would fix and the line where it starts.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.workflows.test_validation import FIXTURE, line_of, mutate, problems_of
+from tests.workflows.test_validation import END_DONE, FIXTURE, QUICK, line_of, mutate, problems_of
 from workflows.errors import InvalidDefinition
 from workflows.rules import CASEWORK_ROLES, DeployRules
 from workflows.validation import validate
@@ -110,3 +112,18 @@ def test_the_allowed_roles_come_from_the_caller():
     assert validate(text.encode(), conventions=rules).key == "three_steps"
     with pytest.raises(InvalidDefinition):
         validate(text.encode(), conventions=DeployRules(task_roles=frozenset({"practitioner"})))
+
+
+def test_thousands_of_lane_references_and_assignees_are_checked_at_once():
+    n = 4000
+    refs = "".join(f"<bpmn:flowNodeRef>u{i}</bpmn:flowNodeRef>" for i in range(n))
+    tasks = "".join(
+        f'<bpmn:userTask id="u{i}" camunda:assignee="performer(\'u{i + 1}\')" />' for i in range(n)
+    )
+    lane = '<bpmn:lane id="lane_manager" name="manager">'
+    text = mutate(FIXTURE, lane, '<bpmn:lane id="lane_manager" name="x">' + refs)
+    text = mutate(text, END_DONE, tasks + END_DONE)
+    started = time.perf_counter()
+    problems = problems_of(text)
+    assert time.perf_counter() - started < QUICK
+    assert {p.element_id for p in problems} == {"lane_manager", f"u{n - 1}"}
