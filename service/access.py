@@ -37,6 +37,10 @@ ROLES = (
 # data protection officer (the register and the audit trail). They are not casework roles: a
 # person who holds only these reaches no case, task or worklist (``Rule.anyone``).
 RECORDS_ROLES = frozenset({"board", "auditor"})
+# The roles a diagram may offer or give a user task to (lanes, camunda:candidateGroups and the
+# holders of a default assignee): whoever does a step sees the case, so process owners,
+# administrators, the board and auditors are never given casework by a diagram.
+TASK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 csrf = CSRFProtect()
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service import logs, metrics
-from service.access import RedirectToLogin, authorize, csrf, login_redirect
+from service.access import TASK_ROLES, RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
@@ -27,6 +27,7 @@ from tasks.scheduler import TimerScheduler
 from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.events import Advance
 from workflows.instances import Engine
+from workflows.rules import DeployRules, TimerBounds
 
 
 @dataclass
@@ -58,7 +59,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
             clock=clock,
             helpers=script_helpers(),
             task_policy=make_task_policy(),
-            conventions=app.config["DIAGRAM_CONVENTIONS"],
+            conventions=deploy_rules(app.config),
         ),
         clock=clock,
     )
@@ -179,6 +180,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing, url_prefix="/api")
     app.register_blueprint(reports, url_prefix="/api")
     app.register_blueprint(report_pages)
+
+
+def deploy_rules(config) -> DeployRules:
+    """What a deployed diagram may say: the house conventions, the roles that may be given work
+    (``service.access.TASK_ROLES``) and the timer bounds. ``config``: Flask's or a ``Config``."""
+    get = config.get if hasattr(config, "get") else lambda name: getattr(config, name)
+    shortest = timedelta(seconds=float(get("DIAGRAM_SHORTEST_TIMER_SECONDS")))
+    return DeployRules(
+        conventions=bool(get("DIAGRAM_CONVENTIONS")),
+        task_roles=TASK_ROLES,
+        timers=TimerBounds(shortest=shortest),
+    )
 
 
 def services() -> Services:

@@ -63,7 +63,10 @@ def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
 def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
     """Deploy BPMN files (or every .bpmn file of a directory)."""
-    engine = Engine(conventions=True)
+    from service.app import deploy_rules
+    from service.config import Config
+
+    engine = Engine(conventions=deploy_rules(Config))
     failed = False
     files = _bpmn_files(paths)
     if not files:

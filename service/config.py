@@ -66,6 +66,11 @@ class Config:
     # Every user task of a deployed diagram names its role (lane or candidate groups), its form
     # and its due time: worklists, form checks and reminders depend on all three.
     DIAGRAM_CONVENTIONS = True
+    # The shortest timer duration or ISO due time a deployed diagram may say (docs/security.md,
+    # "What a diagram may say"). Lowered only by the fault tests, whose timers fire in seconds.
+    DIAGRAM_SHORTEST_TIMER_SECONDS: float = float(
+        os.environ.get("DIAGRAM_SHORTEST_TIMER_SECONDS", "60")
+    )
 
     TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
     LOGIN_FREE_FAILURES: int = 3

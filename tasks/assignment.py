@@ -2,6 +2,8 @@
 
 The engine calls :func:`make_task_policy`'s policy for every user task that opens, in the same
 statement that inserts the row, so a task never exists without its due time or its assignee.
+:func:`settle_assignees` then keeps a default assignee only if that person may do the task
+(``tasks.effects.after_advance`` calls it first, in the same transaction).
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from datetime import datetime
 from typing import Any
 
 import isodate
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from storage.models import Task, User
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
+from workflows.events import Advance
+from workflows.grants import parse_assignee
 
 log = logging.getLogger(__name__)
 _DUE = re.compile(r"^(\d+)\s*(WD|WH)$")
@@ -36,24 +43,87 @@ def due_time(due: str | None, created: datetime, calendar: WorkingCalendar) -> d
     return created + isodate.parse_duration(due)  # the validator let only these through
 
 
-def default_assignee(spiff_task: Any) -> str | None:
-    """``camunda:assignee`` is an expression over the task's data, plus ``initiator``.
+# (definition id, element id) of a user task → the step whose performer it goes to, as the
+# diagram says (``camunda:assignee="performer('step')"``). A deployed version never changes, so
+# these facts stay true for the life of the process; the policy records one when the task opens,
+# in this process, just before :func:`settle_assignees` reads it for the same advance.
+_PERFORMER_STEPS: dict[tuple[str | None, str], str] = {}
 
-    ``initiator`` is whoever started the instance, so ``camunda:assignee="initiator"`` gives a
-    step back to the referrer. An expression that fails or yields nothing leaves the task to be
-    claimed, because opening a task must never fail for want of an assignee.
+
+def default_assignee(spiff_task: Any) -> str | None:
+    """Whom ``camunda:assignee`` names, as far as the running workflow knows.
+
+    ``initiator`` is whoever started the instance (kept on the workflow), so
+    ``camunda:assignee="initiator"`` gives a step back to the referrer. ``performer("step")``
+    is whoever completed that earlier step: the task table knows, not the workflow, so it is
+    found by :func:`settle_assignees` once the row exists. Anything else (only a version deployed
+    before these rules could say it) leaves the task to be claimed: opening a task never fails
+    for want of an assignee.
     """
-    expression = spiff_task.task_spec.extensions.get("assignee")
-    if not expression:
+    parsed = parse_assignee(spiff_task.task_spec.extensions.get("assignee"))
+    if parsed is None:
         return None
-    workflow = spiff_task.workflow
-    context = {"initiator": workflow.data.get("initiator")}
-    try:
-        value = workflow.script_engine.evaluate(spiff_task, expression, external_context=context)
-    except Exception as err:  # noqa: BLE001 - any failure means "nobody in particular"
-        log.warning("assignee expression of %s failed: %s", spiff_task.task_spec.bpmn_id, err)
-        return None
-    return value if isinstance(value, str) and value else None
+    kind, step = parsed
+    top = spiff_task.workflow.top_workflow
+    if kind == "initiator":
+        value = top.data.get("initiator")
+        return value if isinstance(value, str) and value else None
+    _PERFORMER_STEPS[(getattr(top, "spec_ref", None), spiff_task.task_spec.bpmn_id)] = step
+    return None
+
+
+def performer(session: Session, instance_id: str, step: str) -> str | None:
+    """Who completed ``step`` of the instance last (``ix_task_instance_status``)."""
+    return session.scalar(
+        select(Task.completed_by)
+        .where(
+            Task.instance_id == instance_id,
+            Task.status == "completed",
+            Task.element_id == step,
+        )
+        .order_by(Task.completed_at.desc())
+        .limit(1)
+    )
+
+
+def settle_assignees(session: Session, advance: Advance) -> None:
+    """Give each task that opened its default assignee only if that person may do it.
+
+    Called right after the task rows were inserted, in the same transaction. A default assignee
+    (``initiator`` or a step's performer) who is not an active user holding one of the task's
+    candidate roles — an administrator who started a case, a practitioner who has since moved to
+    the board — would see the case only because a diagram said so: the task goes to the pool
+    instead. Costs nothing for tasks without ``camunda:assignee``; one query for the performer
+    of each ``performer(...)`` task, one for the roles of everyone named.
+    """
+    definition_id = advance.instance.definition_id
+    wanted: dict[str, tuple[Any, str | None]] = {}
+    for task in advance.opened:
+        step = _PERFORMER_STEPS.get((definition_id, task.element_id))
+        if task.assignee:
+            wanted[task.id] = (task, task.assignee)
+        elif step is not None:
+            wanted[task.id] = (task, performer(session, task.instance_id, step))
+    if not wanted:
+        return
+    names = {name for _, name in wanted.values() if name}
+    roles: dict[str, list[str]] = {}
+    if names:
+        found = select(User.username, User.roles).where(
+            User.username.in_(names), User.active.is_(True)
+        )
+        roles = {name: list(held or ()) for name, held in session.execute(found)}
+    for task, name in wanted.values():
+        keep = name if name and set(roles.get(name, ())) & set(task.candidate_roles or ()) else None
+        if keep == task.assignee:
+            continue
+        if name and keep is None:
+            log.info("default assignee %s may not do %s: left to the pool", name, task.element_id)
+        session.execute(
+            update(Task).where(Task.id == task.id, Task.status == "open").values(assignee=keep),
+            execution_options={"synchronize_session": False},
+        )
+        task.assignee = keep
 
 
 def make_task_policy(calendar: WorkingCalendar = DEFAULT_CALENDAR):

@@ -18,6 +18,7 @@ from storage.models import ProcessDefinition
 from workflows.clock import Clock
 from workflows.errors import Conflict, NotFound
 from workflows.parsing import SafeguardParser, parse_xml
+from workflows.rules import DeployRules
 from workflows.validation import ParsedDefinition, validate
 
 
@@ -128,10 +129,13 @@ def deploy(
     deployed_by: str | None,
     clock: Clock,
     cache: SpecCache,
-    conventions: bool = False,
+    conventions: bool | DeployRules = False,
 ) -> DeployResult:
-    """Validate and store a new version; identical content to the latest version is a no-op."""
-    parsed: ParsedDefinition = validate(content, filename, conventions=conventions)
+    """Validate and store a new version; identical content to the latest version is a no-op.
+
+    ``conventions``: a flag, or the service's :class:`~workflows.rules.DeployRules`; timer dates
+    are checked against ``clock``'s present."""
+    parsed: ParsedDefinition = validate(content, filename, conventions=conventions, now=clock.now())
     digest = content_hash(content)
     current = latest(session, parsed.key)
     if current is not None and current.content_hash == digest:

@@ -17,6 +17,20 @@ class Problem:
         return asdict(self)
 
 
+def element_id_of(element) -> str | None:
+    """The id of ``element`` or of its nearest ancestor that has one (an lxml element)."""
+    while element is not None:
+        if element.get("id"):
+            return element.get("id")
+        element = element.getparent()
+    return None
+
+
+def problem_at(element, message: str) -> Problem:
+    """A problem placed on ``element``: its (or its nearest ancestor's) id and its start line."""
+    return Problem(element_id_of(element), element.sourceline, message)
+
+
 class EngineError(Exception):
     """Base class: every error here carries a message fit for the person who caused it."""
 

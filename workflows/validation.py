@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 
-import isodate
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
+from workflows.bounds import check_due_times, check_timers
 from workflows.errors import InvalidDefinition, Problem
 from workflows.form_rules import check_form_field
+from workflows.grants import check_grants
 from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse_xml
+from workflows.rules import DeployRules, rules_of
 from workflows.sandbox import SandboxViolation, check_source
 
-DUE_PATTERN = re.compile(r"^(\d+)\s*(WD|WH)$|^same-day$")
-# A due time of at most a year: working time is counted day by day, so 99999999WD would keep a
-# worker busy for hours, and a far-off ISO duration overflows a date.
-MAX_DUE = {"WD": 260, "WH": 260 * 8}
-MAX_DUE_PERIOD = timedelta(days=366)
-_SOME_DAY = datetime(2000, 1, 1)
 XINCLUDE_NS = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
 FLOW_NODE_TAGS = {
     f"{{{BPMN_NS}}}{name}"
@@ -246,8 +242,6 @@ def _check_expressions(root) -> list[Problem]:
             problems.append(_at(event, "a message throw needs camunda:expression (its payload)"))
         else:
             problems += _check_code(root, event, payload, "eval", "message payload")
-    for task in root.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NSMAP):
-        problems += _check_due(task, task.get(f"{{{CAMUNDA_NS}}}dueDate"))
     for field in root.xpath(".//camunda:formData/camunda:formField", namespaces=NSMAP):
         problems += check_form_field(field)
     return problems
@@ -272,34 +266,6 @@ def _check_user_tasks(root) -> list[Problem]:
         if not (task.get(f"{{{CAMUNDA_NS}}}dueDate") or "").strip():
             problems.append(_at(task, "the user task has no due time (camunda:dueDate, e.g. 1WD)"))
     return problems
-
-
-def _check_due(task, due: str) -> list[Problem]:
-    due = due.strip()
-    match = DUE_PATTERN.match(due)
-    if match and match.group(1):
-        amount, unit = match.group(1), match.group(2)
-        if len(amount) > 6 or int(amount) > MAX_DUE[unit]:
-            return [_at(task, f"due time {due[:40]!r} is more than a year ({MAX_DUE[unit]}{unit})")]
-        return []
-    if match:
-        return []
-    try:
-        duration = isodate.parse_duration(due)
-    except (isodate.ISO8601Error, ValueError, OverflowError):
-        return [
-            _at(
-                task,
-                f"due time {due[:40]!r} is not understood: use e.g. 1WD, 4WH, same-day or PT4H",
-            )
-        ]
-    try:
-        period = _SOME_DAY + duration - _SOME_DAY
-    except (OverflowError, ValueError):
-        period = None  # beyond the calendar
-    if period is None or not timedelta(0) < period <= MAX_DUE_PERIOD:
-        return [_at(task, f"due time {due[:40]!r} must be more than nothing and at most a year")]
-    return []
 
 
 def _main_process(root) -> tuple[str | None, str | None, list[Problem]]:
@@ -332,14 +298,23 @@ def _spiff_problems(root, err: ValidationException) -> list[Problem]:
 
 
 def validate(
-    content: bytes, filename: str = "upload.bpmn", *, conventions: bool = False
+    content: bytes,
+    filename: str = "upload.bpmn",
+    *,
+    conventions: bool | DeployRules = False,
+    now: datetime | None = None,
 ) -> ParsedDefinition:
     """Parse and check ``content``; raise :class:`InvalidDefinition` listing every problem found.
 
     ``conventions`` also refuses a user task without a lane or candidate role, a form or a due
     time (the lint of the shipped diagrams; not yet the default for every deploy because small
-    test diagrams and drafts in the modeller leave them out).
+    test diagrams and drafts in the modeller leave them out). Given as
+    :class:`~workflows.rules.DeployRules` it also says which roles may be given work and how far
+    timers may go (the defaults: the casework roles, ``TimerBounds()``), which apply always.
+    ``now``: the deploy time timer dates are measured from (the engine's clock; else the system's).
     """
+    rules = rules_of(conventions)
+    now = now or datetime.now(UTC)
     _require_utf8(content)
     try:
         tree = parse_xml(content)
@@ -356,7 +331,9 @@ def validate(
 
     problems = _check_ids(root) + _check_includes(root) + _check_schema(root)
     problems += _check_references(root) + _check_processes(root) + _check_expressions(root)
-    if conventions:
+    problems += check_due_times(root, rules.timers) + check_timers(root, now, rules.timers)
+    problems += check_grants(root, rules.task_roles)
+    if rules.conventions:
         problems += _check_user_tasks(root)
     key, name, main_problems = _main_process(root)
     problems += main_problems

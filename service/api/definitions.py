@@ -150,7 +150,8 @@ def validate_only():
     problems = []
     for filename, content in _uploaded_files():
         try:
-            validate(content, filename, conventions=services().engine.conventions)
+            engine = services().engine
+            validate(content, filename, conventions=engine.conventions, now=engine.clock.now())
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]
     return jsonify({"problems": problems})

@@ -52,7 +52,7 @@ ESCALATION_STAGES = {
     "resolve_stage1": "Stage 1: practitioners",
     "resolve_stage2": "Stage 2: managers or DSLs",
     "resolve_stage3": "Stage 3: senior leads",
-    "resolve_stage4": "Stage 4: partnership board",
+    "resolve_stage4": "Stage 4: senior managers",
 }
 INBOX_KINDS = {
     "overdue_task": "Manager inbox: overdue tasks",

@@ -41,12 +41,12 @@ PATHS = [
         ends={"end_stage3"},
     ),
     Path(
-        "unresolved by managers, out of time with senior leads: the board decides",
+        "unresolved by managers, out of time with senior leads: a senior manager decides",
         [DESCRIBED, stage(1, False), stage(2, False), Timer("timer_stage3"), stage(4, True)],
         ends={"end_stage4"},
     ),
     Path(
-        "late at stage 1, unresolved at stages 2 and 3: the board decides",
+        "late at stage 1, unresolved at stages 2 and 3: a senior manager decides",
         [DESCRIBED, Timer("timer_stage1"), stage(2, False), stage(3, False), stage(4, False)],
         ends={"end_stage4"},
     ),

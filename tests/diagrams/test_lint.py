@@ -42,7 +42,7 @@ def _line(content: bytes, needle: str) -> int:
 CASES = {
     "no lane": (
         _without("        <bpmn:flowNodeRef>resolve_stage4</bpmn:flowNodeRef>\n").replace(
-            b'id="resolve_stage4" name="Review and decide" camunda:candidateGroups="board"',
+            b'id="resolve_stage4" name="Review and decide" camunda:candidateGroups="csc_manager"',
             b'id="resolve_stage4" name="Review and decide"',
         ),
         "resolve_stage4",

@@ -53,6 +53,7 @@ def test_kill_minus_nine_under_load_loses_and_doubles_nothing(db_url, tmp_path, 
         "PYTHONUNBUFFERED": "1",
         "TIMER_LEASE_SECONDS": "2",
         "TIMER_SWEEP_SECONDS": "1",
+        "DIAGRAM_SHORTEST_TIMER_SECONDS": "1",  # quick_steps' timers fire in seconds
         "SMTP_URL": sink.url,
     }
     run_cli(env, "deploy", QUICK, SHARING)

@@ -33,6 +33,7 @@ def _environment(db_url: str, **extra: str) -> dict:
         "DATABASE_URL": db_url,
         "PYTHONUNBUFFERED": "1",
         "TIMER_SWEEP_SECONDS": "0.5",
+        "DIAGRAM_SHORTEST_TIMER_SECONDS": "1",  # quick_steps' timers fire in seconds
         **extra,
     }
 

@@ -140,7 +140,7 @@ def test_report_counts_suppress_small_numbers_and_name_no_child(seeded):
     stages = {row["stage"]: row["count"] for row in report["open_escalations"]}
     assert stages["Being described"] == "<5"
     assert stages["Manager inbox: overdue tasks"] == "<5"
-    assert stages["Stage 4: partnership board"] == 0
+    assert stages["Stage 4: senior managers"] == 0
     text = json.dumps(report)
     assert not any(child in text for child in CHILDREN)
 
