@@ -47,7 +47,9 @@ LOOP = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count_up" />
     <bpmn:sequenceFlow id="f2" sourceRef="count_up" targetRef="again" />
     <bpmn:sequenceFlow id="f_again" sourceRef="again" targetRef="count_up">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">n &lt; {rounds}</bpmn:conditionExpression>
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">
+        n &lt; {rounds}
+      </bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="end" />
   </bpmn:process>
@@ -67,7 +69,9 @@ HOSTILE_SCRIPTS = {
     "center, unbound": "x = str.center('a', 10**9)",
     "f-string width": "x = f'{1:>999999999}'",
     "%-format width": "x = '%999999999d' % 1",
-    "nested comprehensions": "x = [[[i for i in range(1000)] for j in range(1000)] for k in range(1000)]",
+    "nested comprehensions": (
+        "x = [[[i for i in range(1000)] for j in range(1000)] for k in range(1000)]"
+    ),
     "lambdas in map": "x = [*map(lambda i: [*map(lambda j: j, range(10**6))], range(10**6))]",
     "doubling a string": "s = 'ab'\nwhile True:\n    s = s + s",
     "doubling a list": "s = [1]\nwhile True:\n    s.extend(s)",
