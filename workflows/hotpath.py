@@ -33,6 +33,7 @@ from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
 from workflows.state import after_step, error_details, pending_timers, thrown_messages
+from workflows.steps import check_not_cut_short, run_engine
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
@@ -136,6 +137,7 @@ def run_step(workflow: BpmnWorkflow, step) -> tuple[str, dict | None]:
     """Run ``step``; the instance's new status and, if a script or condition failed, why."""
     try:
         step()
+        check_not_cut_short(workflow)
     except SpiffWorkflowException as err:
         return "error", error_details(err)
     return ("completed" if workflow.is_completed() else "running"), None
@@ -173,7 +175,7 @@ def complete_cached(
     def step() -> None:
         spiff_task.set_data(**{**data, **(variables or {})})  # the caller's values win
         spiff_task.run()
-        workflow.do_engine_steps()
+        run_engine(workflow)
 
     now: datetime = engine.clock.now()
     since = time.time()

@@ -36,6 +36,7 @@ from workflows.events import Advance
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
 from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
+from workflows.steps import run_engine
 from workflows.variables import check_variables
 
 STALE = "the instance was changed by someone else; reload and try again"
@@ -111,7 +112,7 @@ class Engine:
             task.data.update(variables)
         now = self.clock.now()
         since = time.time()
-        status, error = hotpath.run_step(workflow, workflow.do_engine_steps)
+        status, error = hotpath.run_step(workflow, lambda: run_engine(workflow))
         messages = thrown_messages(workflow)
         after, scripts = after_step(workflow, since)
         row = ProcessInstance(
@@ -190,7 +191,7 @@ class Engine:
         def run() -> None:
             spiff_task.set_data(**{**data, **variables})  # the caller's values win
             spiff_task.run()
-            workflow.do_engine_steps()
+            run_engine(workflow)
 
         task_row.status = "completed"
         task_row.completed_at = self.clock.now()
@@ -213,7 +214,7 @@ class Engine:
             workflow.send_event(event)
         except WorkflowException:
             raise Conflict(f"the instance is not waiting for the message {name!r}") from None
-        return self._advance(uow, row, workflow, before, workflow.do_engine_steps)
+        return self._advance(uow, row, workflow, before, lambda: run_engine(workflow))
 
     def fire_timer(
         self, uow: UnitOfWork, instance_id: str, timer_task_id: str | None = None
@@ -230,7 +231,7 @@ class Engine:
 
         def step() -> None:
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            run_engine(workflow)
 
         return self._advance(uow, row, workflow, before, step)
 
@@ -276,7 +277,7 @@ class Engine:
         workflow.subprocess_specs = subprocess_specs
         workflow.spec_ref = target.id
         row.definition_id = target.id
-        advance = self._advance(uow, row, workflow, before, workflow.do_engine_steps)
+        advance = self._advance(uow, row, workflow, before, lambda: run_engine(workflow))
         for task_id, task in open_user_tasks(workflow).items():
             if task_id in before:  # still waiting: its name or lane may differ in the new version
                 uow.session.execute(

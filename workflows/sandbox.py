@@ -4,7 +4,8 @@ SpiffWorkflow's script engine is plain ``eval``/``exec``. Diagrams are edited by
 a browser, so their scripts are untrusted: they get a small allow-list of builtins and helpers, and
 their source is checked before it is compiled — no imports, no names or attributes that start with
 an underscore (the usual ``().__class__.__mro__`` escapes), no frame or code objects, no
-``str.format`` (which reaches attributes by name inside a string).
+``str.format`` (which reaches attributes by name inside a string). The accepted code is then
+rewritten to run under time and memory bounds (``workflows/bounding.py``, ``workflows/limits.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from workflows.bounding import GUARD_NAMES, bound
 from workflows.clock import Clock, SystemClock
+from workflows.limits import LimitExceeded, evaluation
+from workflows.variables import oversized
 
 SAFE_BUILTIN_NAMES = [
     "abs",
@@ -56,6 +60,8 @@ SAFE_BUILTIN_NAMES = [
     "None",
 ]
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+# What the rewritten code runs with: the allow-list plus the guards it calls (workflows/limits.py).
+RUN_BUILTINS: dict[str, Any] = {**SAFE_BUILTINS, **GUARD_NAMES}
 
 # Attributes that reach interpreter internals without a leading underscore.
 FORBIDDEN_ATTRIBUTES = frozenset(
@@ -150,7 +156,7 @@ class _CompileCache:
         code = self._items.get(key)
         if code is None:
             tree = check_source(source, mode)
-            code = compile(tree, "<string>", mode)
+            code = compile(bound(tree), "<string>", mode)
             with self._lock:
                 if len(self._items) >= self._limit:
                     self._items.clear()
@@ -179,8 +185,9 @@ class SandboxEnvironment(TaskDataEnvironment):
         my_globals = copy.copy(self.globals)
         my_globals.update(external_context or {})
         my_globals.update(_data_only(context))
-        my_globals["__builtins__"] = SAFE_BUILTINS
-        return eval(code, my_globals)
+        my_globals["__builtins__"] = RUN_BUILTINS
+        with evaluation():
+            return eval(code, my_globals)
 
     def execute(self, script, context, external_context=None):
         code = _CACHE.get(script, "exec")
@@ -189,11 +196,16 @@ class SandboxEnvironment(TaskDataEnvironment):
             context.pop(key)
         context.update(self.globals)
         context.update(external_context or {})
-        context["__builtins__"] = SAFE_BUILTINS
+        context["__builtins__"] = RUN_BUILTINS
         try:
-            exec(code, context)
+            with evaluation():
+                exec(code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
+        problem = oversized(context)
+        if problem is not None:
+            name, message = problem
+            raise LimitExceeded(f"the variable {name!r} {message}" if name else message)
         return True
 
 
@@ -227,7 +239,7 @@ def make_script_engine(
     clock = clock or SystemClock()
     env_globals = _default_helpers(clock)
     env_globals.update(helpers or {})
-    env_globals["__builtins__"] = SAFE_BUILTINS
+    env_globals["__builtins__"] = RUN_BUILTINS
     engine = SandboxScriptEngine(environment=SandboxEnvironment(env_globals))
     engine.clock = clock  # timer events read "now" from here (workflows/timers.py)
     return engine
