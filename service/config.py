@@ -81,6 +81,11 @@ class Config:
     MAIL_FROM: str | None = os.environ.get("MAIL_FROM") or None
     # Links in emails point here (the service's own pages).
     BASE_URL: str = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Host names the service answers to (Flask's TRUSTED_HOSTS: any other Host header is 400),
+    # comma separated, e.g. "safeguard.example.org"; unset, any host (redirects are relative).
+    TRUSTED_HOSTS: list[str] | None = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
     # Reminders at these fractions of the time allowed for a task; 1 = when due.
     REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
     # Timers (tasks/scheduler.py): a claimed timer whose worker died is fired by another once
