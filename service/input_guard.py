@@ -99,14 +99,14 @@ def refuse_lone_surrogates() -> None:
     if SURROGATE.search(request.path):
         raise _refused("path")
     for name, value in request.args.items(multi=True):
-        if SURROGATE.search(name + value):
-            raise _refused(f"query.{name}" if not SURROGATE.search(name) else "query")
+        if SURROGATE.search(f"{name}{value}"):
+            raise _refused("query")
     if request.mimetype in FORM_TYPES:
         for name, value in request.form.items(multi=True):
-            if SURROGATE.search(name + value):
-                raise _refused(name if not SURROGATE.search(name) else "form")
+            if SURROGATE.search(f"{name}{value}"):  # a multipart part may have no name
+                raise _refused("form")
         for name, upload in request.files.items(multi=True):
-            if SURROGATE.search(name + (upload.filename or "")):
+            if SURROGATE.search(f"{name}{upload.filename or ''}"):
                 raise _refused("file")
 
 
