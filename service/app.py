@@ -12,7 +12,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from service import logs, metrics
+from service import input_guard, logs, metrics
 from service.access import TASK_ROLES, RedirectToLogin, authorize, csrf, login_redirect
 from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
@@ -69,6 +69,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
     register_error_handlers(app)
     logs.init_app(app)  # first hooks: request id and timing before any hook can refuse
     metrics.init_app(app)
+    input_guard.init_app(app)  # lone surrogates refused, Location never from the Host header
     app.register_error_handler(RedirectToLogin, lambda _err: login_redirect())
     app.register_error_handler(
         CSRFError,

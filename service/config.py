@@ -63,6 +63,8 @@ class Config:
     # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
     # in their variables, so their diagram can route a decision on a withdrawn consent.
     CONSENT_ON_RECORD = ("information_sharing",)
+    # Processes always about one child: a start without a business key (the child) is 422.
+    CHILD_KEY_REQUIRED = ("information_sharing", "early_help_caf", "referral", "escalation")
     # Every user task of a deployed diagram names its role (lane or candidate groups), its form
     # and its due time: worklists, form checks and reminders depend on all three.
     DIAGRAM_CONVENTIONS = True
@@ -84,6 +86,11 @@ class Config:
     MAIL_FROM: str | None = os.environ.get("MAIL_FROM") or None
     # Links in emails point here (the service's own pages).
     BASE_URL: str = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    # Host names the service answers to (Flask's TRUSTED_HOSTS: any other Host header is 400),
+    # comma separated, e.g. "safeguard.example.org"; unset, any host (redirects are relative).
+    TRUSTED_HOSTS: list[str] | None = [
+        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+    ] or None
     # Reminders at these fractions of the time allowed for a task; 1 = when due.
     REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
     # Timers (tasks/scheduler.py): a claimed timer whose worker died is fired by another once

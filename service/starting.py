@@ -23,7 +23,8 @@ from service.errors import ApiError
 from service.records import consent, trail
 from storage.models import StartRequest, User
 from storage.uow import UnitOfWork
-from tasks import parties
+from tasks import inputs, parties
+from workflows import definitions
 from workflows.events import Advance
 
 
@@ -35,6 +36,12 @@ def _start(
     variables: dict[str, Any] | None,
     version: int | None,
 ) -> Advance:
+    # Only what the diagram declares as start inputs, checked like a task's answers; the
+    # version is pinned so that the check and the start read the same diagram.
+    definition = definitions.find(unit.session, process_key, version)
+    spec, _ = services().engine.specs.get(unit.session, definition.id)
+    variables = inputs.check_start(spec, variables)
+    version = definition.version
     variables = consent.start_variables(
         unit.session,
         process_key,
@@ -63,6 +70,29 @@ REQUEST_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 KEPT_FOR = timedelta(days=1)
 
 
+def child_key(process_key: str, business_key: str | None) -> str | None:
+    """The child's key as given, or 422 naming ``business_key``: never empty or blank, and
+    present for a process that is always about one child (config ``CHILD_KEY_REQUIRED``)."""
+    if business_key is None:
+        if process_key in current_app.config["CHILD_KEY_REQUIRED"]:
+            raise ApiError(
+                422,
+                "invalid_input",
+                "Name the child: this process is always about one child.",
+                [{"field": "business_key", "message": "is required"}],
+            )
+        return None
+    key = business_key.strip()
+    if not key:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "The child's identifier is empty.",
+            [{"field": "business_key", "message": "must not be empty or blank"}],
+        )
+    return key
+
+
 def start_process(
     unit: UnitOfWork,
     user: User,
@@ -76,7 +106,12 @@ def start_process(
 
     A start asked again with the same ``request_key`` (a retry after a lost answer, a double
     click) gets the first one's instance, not a second case for the child. The instance id,
-    and whether it was such a replay."""
+    and whether it was such a replay.
+
+    ``variables`` come from a caller: only the start inputs the diagram declares are taken
+    (``tasks.inputs.check_start``), and ``business_key`` must name a child (:func:`child_key`).
+    """
+    business_key = child_key(process_key, business_key)
     if request_key is None:
         return _start(unit, user, process_key, business_key, variables, version).instance.id, False
     if not REQUEST_KEY.match(request_key):

@@ -34,11 +34,22 @@ class ScriptRun:
 
     ``data`` is the live task's dict: read it, do not change it. Whoever acts on a script's
     output (e.g. the sharing register on ``register_entry``) can use ``task_id`` to act once.
+    ``inherited`` is the data the script started from (its parent task's): a value equal there
+    was carried in, not produced by this script (:meth:`produced`).
     """
 
     task_id: str
     element_id: str
     data: dict
+    inherited: dict = field(default_factory=dict)
+
+    def produced(self, name: str) -> dict | None:
+        """The dict this script itself left under ``name``, or None: absent, not a dict, or
+        carried in unchanged from before the script (e.g. planted by a caller earlier)."""
+        value = self.data.get(name)
+        if not isinstance(value, dict) or self.inherited.get(name) == value:
+            return None
+        return value
 
 
 @dataclass

@@ -37,6 +37,13 @@ USER_TASK_ATTRIBUTES = {
     "priority": "priority",
 }
 
+# A message a caller may deliver over the API: the bpmn:message carries
+# <camunda:properties><camunda:property name="external" value="true"/></camunda:properties>.
+EXTERNAL = (
+    "bpmn:extensionElements/camunda:properties/camunda:property"
+    "[@name='external' and translate(@value, 'TRUE', 'true')='true']"
+)
+
 MAX_BPMN_BYTES = 5 * 1024 * 1024
 # The XML declaration's encoding, after an optional UTF-8 byte order mark.
 _DECLARED_ENCODING = re.compile(
@@ -176,12 +183,32 @@ class SafeguardProcessParser(ProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
+        self._read_inputs()
         interrupting = {}
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
             flags = node.xpath("bpmn:startEvent/@isInterrupting", namespaces=NSMAP)
             interrupting[node.get("id")] = not flags or flags[0].strip().lower() != "false"
         if interrupting:  # other processes keep the library's start task
             install_event_subprocesses(self.spec, interrupting)
+
+    def _read_inputs(self) -> None:
+        """What the outside may send: the start event's form (``spec.start_form``, the only
+        variables a caller may give at a start) and the messages marked external
+        (``spec.external_messages``, the only ones a caller may deliver). The library keeps
+        neither: it reads forms on user tasks only and drops a message's extension elements.
+        """
+        form = None
+        for node in self.xpath("./bpmn:startEvent"):
+            if node.xpath("bpmn:extensionElements/camunda:formData", namespaces=NSMAP):
+                reader = SafeguardUserTaskParser(self, CamundaUserTask, node, self.nsmap, None)
+                form = reader.get_form()
+                break
+        self.spec.start_form = form
+        self.spec.external_messages = frozenset(
+            message.get("name") or message.get("id")
+            for message in self.doc_xpath(".//bpmn:message")
+            if message.xpath(EXTERNAL, namespaces=NSMAP)
+        )
 
     def _index_process_nodes(self) -> None:
         super()._index_process_nodes()

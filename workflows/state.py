@@ -35,7 +35,8 @@ def after_step(
             if spec.manual:
                 waiting[str(task.id)] = task
         elif task.last_state_change >= since and isinstance(spec, ScriptTask):
-            scripts.append(ScriptRun(str(task.id), spec.bpmn_id, task.data))
+            inherited = task.parent.data if task.parent is not None else {}
+            scripts.append(ScriptRun(str(task.id), spec.bpmn_id, task.data, inherited))
     return waiting, scripts
 
 

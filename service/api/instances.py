@@ -38,7 +38,7 @@ from service.openapi import spec
 from service.records.retention import PURGED_STATE
 from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
-from tasks import history, parties
+from tasks import history, inputs, parties
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -235,13 +235,21 @@ def _change(instance_id: str, model, action):
     errors=(409,),
 )
 def deliver_message(instance_id: str):
-    return _change(
-        instance_id,
-        MessageIn,
-        lambda unit, body: services().engine.deliver_message(
+    """Only messages the diagram marks external (``tasks.inputs.check_message``): the others,
+    such as ``consent_withdrawn``, the service delivers itself after recording what they say."""
+
+    def deliver(unit, body):
+        row = unit.session.get(ProcessInstance, instance_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
+        if row.status == "running":  # else the engine's 409: nothing to deliver to
+            spec, _ = services().engine.specs.get(unit.session, row.definition_id)
+            inputs.check_message(spec, body["name"])
+        return services().engine.deliver_message(
             unit, instance_id, body["name"], body.get("payload")
-        ),
-    )
+        )
+
+    return _change(instance_id, MessageIn, deliver)
 
 
 @bp.post("/<instance_id>/cancel")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -33,12 +34,18 @@ def signed_in() -> dict:
     return {"user": user, "new_processes": NEW_PROCESSES if can_start else ()}
 
 
+UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never send a freshly signed-in user to another site."""
     if not target:
         return url_for("work.home")
+    # Browsers read "/\\evil.example" as "//evil.example" and drop tabs and line breaks, so
+    # a backslash or any control character makes the target unsafe, not just "//".
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    unsafe = parts.scheme or parts.netloc or "\\" in target or UNSAFE_IN_NEXT.search(target)
+    if unsafe or not target.startswith("/") or target.startswith("//"):
         return url_for("work.home")
     return target
 

@@ -57,14 +57,16 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     Each script run is reported by the one advance that ran it (``Advance.scripts``), and the
     advance's transaction commits or rolls back with the consent, so a run is recorded once.
     """
-    runs = [run for run in advance.scripts if isinstance(run.data.get(ENTRY_KEY), dict)]
+    # Only an entry the script itself produced: a later script inherits the data (and so the
+    # entry) of the one that recorded it, and a caller's value must never count.
+    runs = [run for run in advance.scripts if run.produced(ENTRY_KEY) is not None]
     if not runs:
         return
     child = session.scalar(
         select(ProcessInstance.business_key).where(ProcessInstance.id == advance.instance.id)
     )
     for run in runs:
-        entry = run.data[ENTRY_KEY]
+        entry = run.produced(ENTRY_KEY)
         record(
             session,
             child=child or advance.instance.id,

@@ -232,7 +232,9 @@ def from_process(data: Mapping[str, Any], advised_by: str | None) -> dict[str, A
 
 def after_advance(session: Session, advance: Advance, by: str | None, now: datetime) -> None:
     """Record each ``register_entry`` a script produced during ``advance`` (once per run)."""
-    runs = [run for run in advance.scripts if isinstance(run.data.get(ENTRY_KEY), dict)]
+    # Only an entry the script itself produced in this advance: one carried in from earlier
+    # data (a caller's start variable, another run's entry) is not a decision.
+    runs = [run for run in advance.scripts if run.produced(ENTRY_KEY) is not None]
     if not runs:
         return
     instance_id = advance.instance.id

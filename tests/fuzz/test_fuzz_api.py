@@ -12,6 +12,8 @@ import json
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.app import create_app
 from tests.conftest import _truncate_pg
@@ -146,6 +148,9 @@ def test_a_very_long_string_in_any_field_is_422_naming_it(root, known, operation
         pytest.param(str(2**70), 422, id="beyond-64-bits"),
         pytest.param("9" * 5_000, 400, id="more-digits-than-python-reads"),
         pytest.param('"nul \\u0000"', 422, id="nul"),
+        pytest.param('"lone \\ud800"', 400, id="lone-surrogate"),
+        pytest.param('["ok", "\\udfff"]', 400, id="lone-low-surrogate-in-a-list"),
+        pytest.param('{"\\ud800": 1}', 400, id="lone-surrogate-as-a-key"),
     ],
 )
 def test_a_hostile_value_in_any_field_is_refused(root, known, operations, raw_value, status):
@@ -180,6 +185,7 @@ def test_values_nested_deeply_never_reach_an_instance(app, root, known):
 
 
 HOSTILE_PARAMETERS = ["9" * 5_000, "x" * 100_000, "-1", "1e400", "NaN", "\u202e\ufeff", "%00", "'"]
+FORGED_HOST = "evil.example"
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +220,36 @@ def test_hostile_query_headers_and_path_segments_are_never_a_server_error(
                 assert response.status_code < 500, (method, path, name, value[:12])
                 if response.status_code >= 400 and path.startswith("/api"):
                     assert_error(response, response.status_code)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(text=st.text(st.characters(blacklist_categories=()), max_size=20), forged=st.booleans())
+def test_any_text_with_or_without_surrogates_and_a_forged_host_is_never_a_server_error(
+    root, known, text, forged
+):
+    """Hypothesis's characters include lone surrogates (category Cs): JSON carries them as
+    escapes. A lone one is 400 wherever it is; other text is whatever the route makes of it."""
+    headers = {"Host": FORGED_HOST} if forged else {}
+    bodies = [
+        ("POST", "/api/process-instances", {"process_key": "three_steps", "business_key": text}),
+        ("POST", f"/api/tasks/{known['task_id']}/complete", {"data": {"concern": text}}),
+        ("POST", "/api/auth/token", {"username": text, "password": text}),
+        ("POST", f"/api/process-instances/{known['instance_id']}/messages", {"name": text}),
+    ]
+    lone = any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    for method, url, body in bodies:
+        response = root.open(
+            url,
+            method=method,
+            data=json.dumps(body),
+            headers=headers,
+            content_type="application/json",
+        )
+        assert response.status_code < 500, (url, text)
+        assert not lone or response.status_code == 400, (url, text)
+        assert FORGED_HOST not in response.headers.get("Location", "")
+    query = root.get("/api/process-instances?business_key=%ED%A0%80")
+    assert query.status_code < 500
 
 
 def test_every_post_route_answers_a_10_mb_body_with_413(app, root, known):

@@ -17,12 +17,14 @@ from tests.service.test_instances_api import _start
 
 
 # -- messages -----------------------------------------------------------------------------------
-def test_a_message_the_instance_is_not_waiting_for_is_409(client, deployed):
+def test_a_message_the_diagram_does_not_mark_external_is_422_naming_it(client, deployed):
     started = _start(client)
     response = client.post(
         f"/api/process-instances/{started['id']}/messages", json={"name": "docs_received"}
     )
-    assert_error(response, 409, "conflict")
+    error = assert_error(response, 422, "invalid_input")
+    assert [d["field"] for d in error["details"]] == ["name"]
+    assert "docs_received" in error["message"]
     after = client.get(f"/api/process-instances/{started['id']}").get_json()
     assert after["version"] == started["version"]
     assert [t["element_id"] for t in after["active_tasks"]] == ["describe"]

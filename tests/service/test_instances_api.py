@@ -56,7 +56,8 @@ def test_start_is_201_with_the_instance_and_its_first_task(client, deployed):
     assert body["state"] == "running"
     assert body["ended_at"] is None
     assert body["version"] == 1
-    assert body["variables"] == {"source": "school", "year": 9}
+    # The start form's fields (three_steps declares source, year, note), as a task's answers.
+    assert body["variables"] == {"source": "school", "year": 9, "note": None}
     assert body["started_at"].endswith("+00:00")
     [task] = body["active_tasks"]
     assert (task["element_id"], task["name"], task["lane"], task["status"]) == (
@@ -112,11 +113,11 @@ def test_unknown_instance_ids_are_404_on_every_route(client, deployed):
         ({"1st": 1}, "variables.1st"),
         ({"__class__": 1}, "variables.__class__"),
         ({"has space": 1}, "variables.has space"),
-        ({"x" * 101: 1}, "variables." + "x" * 101),
+        ({"x" * 101: 1}, "variables." + "x" * 100 + "…"),  # a long name is cut when shown
     ],
 )
 def test_bad_variable_names_are_422_naming_the_field(client, deployed, variables, field):
-    error = assert_error(start_instance(client, variables=variables), 422, "invalid_input")
+    error = assert_error(start_instance(client, variables=variables), 422, "invalid_form")
     assert [d["field"] for d in error["details"]] == [field]
     assert client.get("/api/process-instances").get_json()["items"] == []
 

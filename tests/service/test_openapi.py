@@ -159,6 +159,21 @@ def _use_real_data(case, known: dict[str, str]) -> dict:
     return {}
 
 
+FORGED_HOST = "evil.example"
+
+
+def _plant_lone_surrogate(case) -> bool:
+    """Put a lone surrogate in the first string of a JSON body (issue 14: always a 400)."""
+    if case.media_type != "application/json" or not isinstance(case.body, dict):
+        return False
+    for name, value in case.body.items():
+        if isinstance(value, str):
+            case.body[name] = value + "\ud800"
+            return True
+    case.body["x"] = "\ud800"
+    return True
+
+
 @pytest.fixture
 def cheap_passwords(monkeypatch):
     """Sign-in attempts are fuzzed too: argon2 at its test-unfriendly cost would take most of
@@ -188,7 +203,12 @@ def test_schemathesis_finds_no_server_error_and_no_broken_answer(
         if mode is GenerationMode.NEGATIVE and not _has_input(operation):
             continue
 
-        @given(case=operation.as_strategy(generation_mode=mode), real_ids=st.booleans())
+        @given(
+            case=operation.as_strategy(generation_mode=mode),
+            real_ids=st.booleans(),
+            lone=st.booleans(),
+            forged=st.booleans(),
+        )
         @settings(
             max_examples=EXAMPLES[mode],
             deadline=None,
@@ -197,10 +217,14 @@ def test_schemathesis_finds_no_server_error_and_no_broken_answer(
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        def run(case, real_ids):
+        def run(case, real_ids, lone, forged):
             raw = _use_real_data(case, known) if real_ids else {}
-            response = case.call(headers=headers, **raw)
-            case.validate_response(response, checks=CHECKS, headers=headers)
+            sent = {**headers, "Host": FORGED_HOST} if forged else headers
+            planted = lone and _plant_lone_surrogate(case)
+            response = case.call(headers=sent, **raw)
+            case.validate_response(response, checks=CHECKS, headers=sent)
+            assert not planted or response.status_code == 400, "a lone surrogate got through"
+            assert FORGED_HOST not in response.headers.get("Location", ""), "forged Host echoed"
 
         try:
             run()

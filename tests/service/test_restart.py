@@ -47,7 +47,7 @@ def test_a_started_instance_survives_sigkill_and_restart(db_url, tmp_path):
         status, started = service.request(
             "POST",
             "/api/process-instances",
-            {"process_key": "three_steps", "business_key": "child-9", "variables": {"n": 1}},
+            {"process_key": "three_steps", "business_key": "child-9", "variables": {"year": 1}},
         )
         assert status == 201, started
         instance_id = started["id"]
@@ -61,7 +61,7 @@ def test_a_started_instance_survives_sigkill_and_restart(db_url, tmp_path):
         assert status == 200, after
         assert after["state"] == "running"
         assert after["business_key"] == "child-9"
-        assert after["variables"] == {"n": 1}
+        assert after["variables"] == {"source": None, "year": 1, "note": None}
         assert after["version"] == started["version"]
         assert [(t["id"], t["element_id"]) for t in after["active_tasks"]] == [
             (task["id"], "describe")
