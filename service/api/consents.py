@@ -133,7 +133,7 @@ def list_consents():
 
 @bp.post("")
 @access(*CASEWORK)
-@spec("Record a consent", body=ConsentIn, responses={201: ConsentOut})
+@spec("Record a consent", body=ConsentIn, responses={201: ConsentOut}, errors=(404,))
 def record_consent():
     body = body_of(ConsentIn)
     _require_case(body["child"])

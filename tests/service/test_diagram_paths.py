@@ -56,8 +56,14 @@ def _started(app, child: str) -> list[str]:
     return sorted(r.process_key for r in rows)
 
 
-def test_information_sharing_after_a_withdrawn_consent(app, client, pat):
-    consent = pat.post(
+def _front_door(client_for):
+    """The MASH social worker: the front door keeps the partnership's consent register."""
+    return client_for("colin", ["csc"], agency="childrens_social_care")
+
+
+def test_information_sharing_after_a_withdrawn_consent(app, client, client_for, pat):
+    colin = _front_door(client_for)
+    consent = colin.post(
         "/api/consents",
         json={
             "child": "child-1",
@@ -67,7 +73,7 @@ def test_information_sharing_after_a_withdrawn_consent(app, client, pat):
             "how": "written",
         },
     ).get_json()
-    pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed her mind"})
+    colin.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed her mind"})
     path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
     instance_id = _walk(app, client, pat, "information_sharing", path, "child-1")
     [row] = _rows(app, SharingRecord, instance_id=instance_id)
@@ -76,10 +82,13 @@ def test_information_sharing_after_a_withdrawn_consent(app, client, pat):
     assert _started(app, "child-1") == ["information_sharing", "referral"]
 
 
-def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, client, pat):
+def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(
+    app, client, client_for, pat
+):
     """Given when the decision starts, withdrawn after the first answer: the register check
     sees the withdrawal, so consent is not sought again and the share is without consent."""
-    consent = pat.post(
+    colin = _front_door(client_for)
+    consent = colin.post(
         "/api/consents",
         json={"child": "child-9", "person": "father", "agencies": ["health"]}
         | {"purposes": ["health support"], "how": "verbal"},
@@ -92,7 +101,7 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, cl
     path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
     for number, step in enumerate(path.steps):
         if number == 1:
-            withdrawn = pat.post(
+            withdrawn = colin.post(
                 f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed his mind"}
             )
             assert withdrawn.status_code == 200, withdrawn.get_json()

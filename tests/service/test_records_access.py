@@ -9,9 +9,6 @@ import re
 
 import pytest
 
-from service.app import services
-from storage import UnitOfWork
-from tasks import parties
 from tests.service.helpers import open_task_id, start_instance, token_client
 
 CHILD = "zq-child-7Q4W"  # distinctive: found in a body only if a route hands out case data
@@ -53,18 +50,17 @@ AUDITOR = {
 
 @pytest.fixture
 def case(app, client, client_for, deployed) -> dict[str, str]:
-    """A running case of CHILD, with the Board member and the auditor made parties to it: the
-    strongest position either could be in (need-to-know would let them in)."""
-    pat = client_for("pat", ["practitioner"], agency="school")
+    """A running case of CHILD, the Board member and the auditor each managing someone who does
+    its work: the strongest position either could be in (need-to-know would let them in)."""
+    client_for("bea", ["board"], agency="partnership")
+    client_for("dee", ["auditor"], agency="partnership")
+    pat = client_for("pat", ["practitioner"], agency="school", manager="bea")
+    pam = client_for("pam", ["practitioner"], agency="school", manager="dee")
     started = start_instance(pat, business_key=CHILD)
     assert started.status_code == 201, started.get_json()
     instance_id = started.get_json()["id"]
-    client_for("bea", ["board"], agency="partnership")
-    client_for("dee", ["auditor"], agency="partnership")
-    with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        for name in ("bea", "dee"):
-            parties.add_party(uow.session, CHILD, name, "test", services().clock.now())
-        uow.commit()
+    [task] = started.get_json()["active_tasks"]
+    assert pam.post(f"/api/tasks/{task['id']}/claim").status_code == 200
     return {
         "instance_id": instance_id,
         "task_id": open_task_id(app, instance_id, "describe"),

@@ -45,7 +45,9 @@ def cases(app, client, client_for):
     """child-1: shared with consent, closed; child-open: still waiting for its first step."""
     assert deploy_xml(client, DIAGRAM.read_bytes(), "information_sharing.bpmn").status_code == 201
     pat = client_for("pat", ["practitioner"], agency="school")
-    assert pat.post("/api/consents", json=CONSENT).status_code == 201
+    # The front door keeps the consent register (it needs no case of the child to record one).
+    colin = client_for("colin", ["csc"], agency="childrens_social_care")
+    assert colin.post("/api/consents", json=CONSENT).status_code == 201
     closed = _share_with_consent(app, pat, "child-1")
     running = _start(pat, "child-open")
     return {"closed": closed, "running": running, "pat": pat}
