@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 
 from workflows.bounds import check_due_times, check_timers
-from workflows.errors import InvalidDefinition, Problem
+from workflows.errors import InvalidDefinition, Problem, element_id_of, problem_at
 from workflows.form_rules import check_form_field
 from workflows.grants import check_grants
 from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse_xml
@@ -86,18 +86,6 @@ def _schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(XSD_PATH))
 
 
-def _element_id(element) -> str | None:
-    while element is not None:
-        if element.get("id"):
-            return element.get("id")
-        element = element.getparent()
-    return None
-
-
-def _at(element, message: str) -> Problem:
-    return Problem(_element_id(element), element.sourceline, message)
-
-
 def _local(tag: str) -> str:
     return tag.split("}", 1)[-1]
 
@@ -129,7 +117,7 @@ def _check_includes(root) -> list[Problem]:
     """XInclude is never processed here (nothing calls ``xinclude()``), but a diagram that asks
     for it would be read differently elsewhere: a diagram is one self-contained file."""
     return [
-        _at(element, "XInclude is not allowed: a diagram must be one self-contained file")
+        problem_at(element, "XInclude is not allowed: a diagram must be one self-contained file")
         for element in root.iter(etree.Element)
         if element.tag.startswith("{") and element.tag[1:].split("}")[0] in XINCLUDE_NS
     ]
@@ -149,7 +137,7 @@ def _check_schema(root) -> list[Problem]:
         if found:
             message = f"unknown or misplaced element <{found.group(1)}>"
         element = by_line.get(error.line)
-        element_id = _element_id(element) if element is not None else None
+        element_id = element_id_of(element) if element is not None else None
         if "is not a valid value of the atomic type 'xs:ID'" in message or "duplicate" in message:
             continue  # reported by _check_ids with a clearer message
         problems.append(Problem(element_id, error.line, message))
@@ -172,15 +160,21 @@ def _check_references(root) -> list[Problem]:
             target = by_id.get(value)
             what = ref.attrname if ref.is_attribute else _local(owner.tag)
             if target is None:
-                problems.append(_at(owner, f"{what} refers to {value!r}, which does not exist"))
+                problems.append(
+                    problem_at(owner, f"{what} refers to {value!r}, which does not exist")
+                )
             elif target.tag not in allowed:
                 problems.append(
-                    _at(owner, f"{what} refers to {value!r}, which is a <{_local(target.tag)}>")
+                    problem_at(
+                        owner, f"{what} refers to {value!r}, which is a <{_local(target.tag)}>"
+                    )
                 )
     for shape in root.xpath("//*[@bpmnElement]"):
         if shape.get("bpmnElement") not in by_id:
             problems.append(
-                _at(shape, f"the drawing refers to {shape.get('bpmnElement')!r}, which is missing")
+                problem_at(
+                    shape, f"the drawing refers to {shape.get('bpmnElement')!r}, which is missing"
+                )
             )
     return problems
 
@@ -189,25 +183,25 @@ def _check_processes(root) -> list[Problem]:
     problems = []
     processes = root.xpath("bpmn:process", namespaces=NSMAP)
     if not processes:
-        problems.append(Problem(_element_id(root), root.sourceline, "the file has no process"))
+        problems.append(Problem(element_id_of(root), root.sourceline, "the file has no process"))
     for process in processes:
         if not process.xpath("bpmn:startEvent", namespaces=NSMAP):
-            problems.append(_at(process, "the process has no start event"))
+            problems.append(problem_at(process, "the process has no start event"))
         for sub in process.xpath(".//bpmn:subProcess", namespaces=NSMAP):
             if not sub.xpath("bpmn:startEvent", namespaces=NSMAP):
-                problems.append(_at(sub, "the sub-process has no start event"))
+                problems.append(problem_at(sub, "the sub-process has no start event"))
     return problems
 
 
 def _check_code(root, element, source: str | None, mode: str, what: str) -> list[Problem]:
     if source is None or not source.strip():
-        return [_at(element, f"the {what} is empty")]
+        return [problem_at(element, f"the {what} is empty")]
     try:
         check_source(source.strip() if mode == "eval" else source, mode)
     except SyntaxError as err:
-        return [_at(element, f"the {what} does not compile (line {err.lineno}: {err.msg})")]
+        return [problem_at(element, f"the {what} does not compile (line {err.lineno}: {err.msg})")]
     except SandboxViolation as err:
-        return [_at(element, f"the {what} is not allowed (line {err.line}): {err}")]
+        return [problem_at(element, f"the {what} is not allowed (line {err.line}): {err}")]
     return []
 
 
@@ -216,7 +210,9 @@ def _check_expressions(root) -> list[Problem]:
     for script_task in root.xpath(".//bpmn:scriptTask", namespaces=NSMAP):
         fmt = (script_task.get("scriptFormat") or "python").lower()
         if fmt not in ("python", "python3", "py"):
-            problems.append(_at(script_task, f"script format {fmt!r} is not supported (python)"))
+            problems.append(
+                problem_at(script_task, f"script format {fmt!r} is not supported (python)")
+            )
             continue
         scripts = script_task.xpath("bpmn:script", namespaces=NSMAP)
         text = scripts[0].text if scripts else None
@@ -230,7 +226,7 @@ def _check_expressions(root) -> list[Problem]:
         event = timer.getparent().getparent()
         text = (timer.text or "").strip()
         if re.fullmatch(r"R?\d*/?P[0-9YMWDTHS.]*", text):
-            problems.append(_at(event, f'the timer {text!r} must be quoted: "{text}"'))
+            problems.append(problem_at(event, f'the timer {text!r} must be quoted: "{text}"'))
             continue
         problems += _check_code(root, event, text, "eval", f"timer {_local(timer.tag)}")
     throws = ".//bpmn:intermediateThrowEvent/bpmn:messageEventDefinition"
@@ -239,7 +235,9 @@ def _check_expressions(root) -> list[Problem]:
         event = definition.getparent()
         payload = definition.get(f"{{{CAMUNDA_NS}}}expression")
         if payload is None:
-            problems.append(_at(event, "a message throw needs camunda:expression (its payload)"))
+            problems.append(
+                problem_at(event, "a message throw needs camunda:expression (its payload)")
+            )
         else:
             problems += _check_code(root, event, payload, "eval", "message payload")
     for field in root.xpath(".//camunda:formData/camunda:formField", namespaces=NSMAP):
@@ -257,14 +255,18 @@ def _check_user_tasks(root) -> list[Problem]:
     for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
         roles = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
         if not roles and task.get("id") not in in_lane:
-            problems.append(_at(task, "the user task has no lane and no candidate role"))
+            problems.append(problem_at(task, "the user task has no lane and no candidate role"))
         fields = task.xpath(
             "bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP
         )
         if not fields:
-            problems.append(_at(task, "the user task has no form (camunda:formData with a field)"))
+            problems.append(
+                problem_at(task, "the user task has no form (camunda:formData with a field)")
+            )
         if not (task.get(f"{{{CAMUNDA_NS}}}dueDate") or "").strip():
-            problems.append(_at(task, "the user task has no due time (camunda:dueDate, e.g. 1WD)"))
+            problems.append(
+                problem_at(task, "the user task has no due time (camunda:dueDate, e.g. 1WD)")
+            )
     return problems
 
 
@@ -278,13 +280,17 @@ def _main_process(root) -> tuple[str | None, str | None, list[Problem]]:
     candidates = [p for p in processes if p.get("id") not in called]
     nameless = [p for p in candidates if not p.get("id")]
     if nameless:
-        return None, None, [_at(nameless[0], "the process has no id (its process key)")]
+        return None, None, [problem_at(nameless[0], "the process has no id (its process key)")]
     if len(candidates) == 1:
         return candidates[0].get("id"), candidates[0].get("name"), []
     if not candidates:
-        return None, None, [Problem(_element_id(root), root.sourceline, "no executable process")]
+        return None, None, [Problem(element_id_of(root), root.sourceline, "no executable process")]
     ids = ", ".join(p.get("id") for p in candidates)
-    return None, None, [_at(candidates[1], f"more than one executable process ({ids}): keep one")]
+    return (
+        None,
+        None,
+        [problem_at(candidates[1], f"more than one executable process ({ids}): keep one")],
+    )
 
 
 def _spiff_problems(root, err: ValidationException) -> list[Problem]:
