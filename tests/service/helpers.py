@@ -36,6 +36,16 @@ def admin_client(app, username: str = "ada"):
     return token_client(app, username)
 
 
+def auditor_client(app, username: str = "dee"):
+    """A client signed in as the partnership's data protection officer (who reads the sharing
+    register and the audit trail), created if missing."""
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        exists = uow.session.scalar(select(User.id).where(User.username == username))
+    if exists is None:
+        make_user(app, username, ["auditor"], agency="partnership")
+    return token_client(app, username)
+
+
 def token_client(app, username: str):
     """A test client that sends a fresh bearer token of ``username`` on every request."""
     with app.app_context(), UnitOfWork(services().session_factory) as uow:

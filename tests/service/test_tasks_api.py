@@ -165,12 +165,13 @@ def test_bad_worklist_arguments_are_400(people, args):
 
 
 def test_two_people_completing_at_once_exactly_one_wins(app, people):
-    task_id = _describe(people["pat"])
-    # sam held the task once, so stays a party to the case: losing the race is a 409 for him,
-    # not a 404 (a mere candidate stops seeing the case once the task is done).
-    people["sam"].post(f"/api/tasks/{task_id}/claim")
-    people["sam"].post(f"/api/tasks/{task_id}/unclaim")
-    clients = [token_client(app, name) for name in ("pat", "sam", "pat", "sam")]
+    # tom starts the case and tia manages him, so both still see it once the task is done:
+    # losing the race is a 409 for them, not a 404 (someone who only held the task, or could
+    # take it, stops seeing the case when it is done).
+    make_user(app, "tia", ["practitioner", "manager"], agency="school")
+    make_user(app, "tom", ["practitioner"], agency="school", manager="tia")
+    task_id = _describe(token_client(app, "tom"))
+    clients = [token_client(app, name) for name in ("tom", "tia", "tom", "tia")]
     barrier = threading.Barrier(len(clients), timeout=30)
     statuses: list[int] = []
 
