@@ -42,10 +42,6 @@ class Viewer:
     roles: frozenset[str]
     agency: str | None
 
-    @property
-    def sees_everything(self) -> bool:
-        return "admin" in self.roles
-
 
 def case_key(business_key: str | None, instance_id: str) -> str:
     """A child's key, or the instance's own id for an instance started without one."""
@@ -137,23 +133,20 @@ def visible(viewer: Viewer, instance=ProcessInstance) -> ColumnElement[bool]:
     return or_(_direct(viewer, instance), received)
 
 
-def instance_visible(viewer: Viewer) -> ColumnElement[bool] | None:
-    """A WHERE clause on ``ProcessInstance`` for lists; ``None`` when the viewer sees all."""
-    if viewer.sees_everything:
-        return None
+def instance_visible(viewer: Viewer) -> ColumnElement[bool]:
+    """A WHERE clause on ``ProcessInstance`` for lists. Nobody sees every instance, not even
+    an administrator: running the system is not doing a child's work."""
     return visible(viewer)
 
 
-def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool] | None:
+def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     """:func:`visible` for a query already limited to open, unassigned tasks (``Task``) that
     one of the viewer's roles may claim, on the instance of such a task (``ProcessInstance``).
 
     That task is itself the claimable task the rule asks for: a role that works across
     agencies may take it; an agency-scoped role needs the instance to be started in the
-    viewer's agency - or the viewer to be a party some other way. ``None``: sees all.
+    viewer's agency - or the viewer to be a party some other way.
     """
-    if viewer.sees_everything:
-        return None
     global_roles, scoped_roles = _split_roles(viewer)
     clauses = [visible(viewer)]
     if global_roles:
@@ -165,16 +158,12 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool] | None:
 
 
 def can_see_instance(session: Session, viewer: Viewer, instance_id: str) -> bool:
-    if viewer.sees_everything:
-        return True
     query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible(viewer))
     return session.execute(query).first() is not None
 
 
 def can_see_case(session: Session, viewer: Viewer, key: str) -> bool:
     """The viewer may see at least one instance of the child ``key``."""
-    if viewer.sees_everything:
-        return True
     query = select(ProcessInstance.id).where(case_key_column() == key, visible(viewer)).limit(1)
     return session.execute(query).first() is not None
 

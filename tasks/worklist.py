@@ -68,13 +68,12 @@ def worklist_query(
             .exists()
         )
         query = query.where(Unassigned(), claimable)
-        visible = parties.claimable_task_visible(viewer)
-        query = query if visible is None else query.where(visible)
+        query = query.where(parties.claimable_task_visible(viewer))
     elif view == "team":
         team = select(User.username).where(User.manager_id == viewer.id)
         query = query.where(Task.assignee.in_(team))
     else:
-        query = _visible_only(query, viewer)
+        query = query.where(parties.instance_visible(viewer))
     if overdue is True:
         query = query.where(Task.due_at < now)
     elif overdue is False:
@@ -85,11 +84,6 @@ def worklist_query(
     # ix_task_open_due ((due_at IS NULL), due_at, id) for it; SQLite cannot use an index for
     # NULLS LAST and sorted every open task instead.
     return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-
-
-def _visible_only(query: Select, viewer: parties.Viewer) -> Select:
-    clause = parties.instance_visible(viewer)
-    return query if clause is None else query.where(clause)
 
 
 def page(session: Session, query: Select, offset: int, limit: int) -> tuple[list, bool]:

@@ -132,10 +132,7 @@ def start():
     "Instances the caller may see, newest first", query=InstanceQuery, responses={200: InstancePage}
 )
 def list_instances():
-    query = select(ProcessInstance)
-    visible = parties.instance_visible(viewer(current_user()))
-    if visible is not None:
-        query = query.where(visible)
+    query = select(ProcessInstance).where(parties.instance_visible(viewer(current_user())))
     for arg, column in (
         ("process_key", ProcessInstance.process_key),
         ("business_key", ProcessInstance.business_key),

@@ -43,7 +43,7 @@ def _out(row: SharingRecord) -> dict:
 def _visible(query):
     """Only the entries of cases the caller may see, unless they see everything."""
     who = viewer(current_user())
-    if who.sees_everything or "auditor" in who.roles:
+    if "auditor" in who.roles:
         return query
     # The entries of the instances the caller may see, not of the child's other processes.
     seen = select(ProcessInstance.id).where(

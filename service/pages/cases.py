@@ -33,9 +33,7 @@ def instances_of_case(session, key: str, who: parties.Viewer) -> list[ProcessIns
             (ProcessInstance.business_key.is_(None)) & (ProcessInstance.id == key),
         )
     )
-    visible = parties.instance_visible(who)
-    if visible is not None:
-        query = query.where(visible)
+    query = query.where(parties.instance_visible(who))
     order = (ProcessInstance.started_at, ProcessInstance.id)
     return list(session.scalars(query.order_by(*order).limit(SHOWN)))
 

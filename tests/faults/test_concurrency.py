@@ -35,12 +35,13 @@ def app(db_url):
 
 @pytest.fixture
 def clients(app) -> dict[str, object]:
-    """Fifty practitioners who are also managers (so they may reassign), all of one agency, and
-    administrators (who see every case): a task claimed by one stays visible to all, so the
-    only possible refusal is a conflict, which is what these tests are about."""
+    """Fifty practitioners who are also managers (so they may reassign), all of one agency.
+
+    A loser who can no longer see the task (someone else holds it now, and they never did)
+    hears 404, exactly as for a task that does not exist; one who still sees it hears 409."""
     names = [f"p{i:02d}" for i in range(PEOPLE)]
     for name in names:
-        make_user(app, name, ["practitioner", "manager", "admin"], agency="school")
+        make_user(app, name, ["practitioner", "manager"], agency="school")
     assert deploy_xml(admin_client(app)).status_code == 201
     return {name: token_client(app, name) for name in names}
 
@@ -109,13 +110,12 @@ def test_fifty_claims_of_one_task_one_wins_and_forty_nine_hear_409(app, clients)
 
     _race([claim(name) for name in clients])
     statuses = Counter(status for status, _ in answers.values())
-    assert statuses == {200: 1, 409: PEOPLE - 1}, statuses
+    assert statuses[200] == 1 and statuses[409] + statuses[404] == PEOPLE - 1, statuses
     [winner] = [name for name, (status, _) in answers.items() if status == 200]
     assert answers[winner][1]["assignee"] == winner
     assert _row(app, task_id).assignee == winner
-    assert {body["error"]["code"] for status, body in answers.values() if status == 409} == {
-        "conflict"
-    }
+    codes = {status: body["error"]["code"] for status, body in answers.values() if status != 200}
+    assert set(codes.items()) <= {(409, "conflict"), (404, "not_found")}
 
 
 def test_fifty_completions_of_one_task_advance_the_case_once(app, clients):
@@ -151,7 +151,8 @@ class Outcome:
 
 def test_fifty_people_claiming_reassigning_and_completing_lose_no_update(app, clients):
     """Each person reads a task, then claims, gives back, reassigns or completes it on the
-    version read. Every change acknowledged must be in the history; every refusal is a 409."""
+    version read. Every change acknowledged must be in the history; every refusal is a 409
+    (or a 404 for a task the person may no longer see)."""
     task_ids = _start_cases(app, clients["p00"], 5, clients)
     names = sorted(clients)
     outcomes: list[Outcome] = []
@@ -164,10 +165,10 @@ def test_fifty_people_claiming_reassigning_and_completing_lose_no_update(app, cl
             for _ in range(6):
                 task_id = rng.choice(task_ids)
                 read = client.get(f"/api/tasks/{task_id}")
-                assert read.status_code == 200, read.get_json()
+                assert read.status_code in (200, 404), read.get_json()
                 task = read.get_json()
-                if task["status"] != "open":
-                    continue
+                if read.status_code == 404 or task["status"] != "open":
+                    continue  # held by someone else now, or done: not this person's to act on
                 version = task["version"]
                 headers = {"If-Match": str(version)}
                 action = rng.choice(["claim", "unclaim", "assign", "complete"])
@@ -196,7 +197,7 @@ def test_fifty_people_claiming_reassigning_and_completing_lose_no_update(app, cl
     _race([person(name, random.Random(rng.random())) for name in names])
 
     statuses = Counter(o.status for o in outcomes)
-    assert set(statuses) <= {200, 409}, statuses
+    assert set(statuses) <= {200, 404, 409}, statuses
     assert statuses[409] > 0 and statuses[200] > 0, statuses  # it really was a race
 
     by_task: dict[str, list[Outcome]] = defaultdict(list)

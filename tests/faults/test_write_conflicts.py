@@ -89,18 +89,19 @@ def test_a_request_that_cannot_get_its_lock_answers_409_with_retry_after(db_url)
         make_user(app, "pat", ["practitioner"], agency="school")
         admin = admin_client(app)
         assert deploy_xml(admin).status_code == 201
-        started = admin.post(
+        pat = token_client(app, "pat")
+        started = pat.post(
             "/api/process-instances", json={"process_key": "three_steps", "business_key": "c-1"}
         ).get_json()
         [task] = started["active_tasks"]
         with holder.connect() as c:
             c.execute(text("SELECT id FROM task WHERE id = :i FOR UPDATE"), {"i": task["id"]})
-            response = token_client(app, "ada").post(f"/api/tasks/{task['id']}/claim")
+            response = pat.post(f"/api/tasks/{task['id']}/claim")
             c.rollback()
         assert response.status_code == 409, response.get_json()
         assert response.get_json()["error"]["code"] == "conflict"
         assert response.headers["Retry-After"] == "1"
-        again = token_client(app, "ada").get(f"/api/tasks/{task['id']}").get_json()
+        again = pat.get(f"/api/tasks/{task['id']}").get_json()
         assert again["assignee"] is None and again["version"] == task["version"]
     finally:
         holder.dispose()

@@ -14,8 +14,10 @@ from tests.service.helpers import (
     assert_error,
     auditor_client,
     deploy_xml,
+    make_user,
     open_task_id,
     start_instance,
+    token_client,
 )
 
 SHIPPED = ("information_sharing", "early_help_caf", "referral", "escalation")
@@ -32,6 +34,15 @@ SERVICE_OWNED = {
     "register_entry": PLANTED_ENTRY,
     "consent_entry": PLANTED_CONSENT,
 }
+
+
+@pytest.fixture
+def client(app):
+    """Someone who deploys diagrams and does every kind of casework at a school (and keeps the
+    consent register): what these tests try, they try as a caseworker with every role."""
+    roles = ["process_owner", "practitioner", "manager", "dsl", "csc", "csc_manager"]
+    make_user(app, "cass", roles, agency="school")
+    return token_client(app, "cass")
 
 
 @pytest.fixture

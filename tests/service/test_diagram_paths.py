@@ -16,29 +16,63 @@ from tests.diagrams import test_referral as referral
 from tests.diagrams.walking import BPMN, Do, Path
 from tests.service.helpers import deploy_xml, open_task_id
 
+# Who does each role's steps: the school's practitioner (who starts every case), her manager
+# and DSL, and the front door of children's social care.
+TEAM = {
+    "practitioner": ("pat", "school", "maya"),
+    "manager": ("maya", "school", None),
+    "dsl": ("dora", "school", None),
+    "csc": ("colin", "childrens_social_care", None),
+    "csc_manager": ("cara", "childrens_social_care", None),
+}
+
 
 @pytest.fixture
-def pat(client, client_for):
+def team(client, client_for) -> dict:
     for name in ("information_sharing", "early_help_caf", "referral", "escalation"):
         response = deploy_xml(client, (BPMN / f"{name}.bpmn").read_bytes(), f"{name}.bpmn")
         assert response.status_code == 201, response.get_json()
-    return client_for("pat", ["practitioner"], agency="school")
+    people = {}
+    for role in ("manager", "practitioner", "dsl", "csc", "csc_manager"):
+        name, agency, manager = TEAM[role]
+        people[role] = client_for(name, [role], agency=agency, manager=manager)
+    return people
 
 
-def _walk(app, client, pat, key: str, path: Path, child: str) -> str:
-    """Start as the practitioner; steps given back to them are theirs, the others are completed
-    by the administrator (who may take any role's step)."""
+@pytest.fixture
+def pat(team):
+    return team["practitioner"]
+
+
+def _doer(app, team: dict, task_id: str):
+    """Whoever holds the step, or the first of the team whose role may take it."""
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        task = uow.session.get(Task, task_id)
+        holder, roles = task.assignee, list(task.candidate_roles or ())
+    if holder:
+        [role] = [r for r, (name, _, _) in TEAM.items() if name == holder]
+        return team[role]
+    return team[next(r for r in TEAM if r in roles)]
+
+
+def _do(app, team: dict, instance_id: str, step: Do) -> None:
+    task_id = open_task_id(app, instance_id, step.element_id)
+    done = _doer(app, team, task_id).post(
+        f"/api/tasks/{task_id}/complete", json={"data": step.data}
+    )
+    assert done.status_code == 200, (step.element_id, done.get_json())
+
+
+def _walk(app, team, key: str, path: Path, child: str) -> str:
+    """Start as the practitioner; each step is done by whoever holds it or may take it."""
+    pat = team["practitioner"]
     started = pat.post("/api/process-instances", json={"process_key": key, "business_key": child})
     assert started.status_code == 201, started.get_json()
     instance_id = started.get_json()["id"]
     for step in path.steps:
         assert isinstance(step, Do), "timers and messages are walked in tests/diagrams"
-        task_id = open_task_id(app, instance_id, step.element_id)
-        holder = client.get(f"/api/tasks/{task_id}").get_json().get("assignee")
-        who = pat if holder == "pat" else client  # the referrer's own steps come back to them
-        done = who.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
-        assert done.status_code == 200, (step.element_id, done.get_json())
-    body = client.get(f"/api/process-instances/{instance_id}").get_json()
+        _do(app, team, instance_id, step)
+    body = pat.get(f"/api/process-instances/{instance_id}").get_json()
     assert body["state"] == "completed"
     return instance_id
 
@@ -56,13 +90,8 @@ def _started(app, child: str) -> list[str]:
     return sorted(r.process_key for r in rows)
 
 
-def _front_door(client_for):
-    """The MASH social worker: the front door keeps the partnership's consent register."""
-    return client_for("colin", ["csc"], agency="childrens_social_care")
-
-
-def test_information_sharing_after_a_withdrawn_consent(app, client, client_for, pat):
-    colin = _front_door(client_for)
+def test_information_sharing_after_a_withdrawn_consent(app, team):
+    colin = team["csc"]  # the front door keeps the partnership's consent register
     consent = colin.post(
         "/api/consents",
         json={
@@ -75,19 +104,17 @@ def test_information_sharing_after_a_withdrawn_consent(app, client, client_for, 
     ).get_json()
     colin.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed her mind"})
     path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
-    instance_id = _walk(app, client, pat, "information_sharing", path, "child-1")
+    instance_id = _walk(app, team, "information_sharing", path, "child-1")
     [row] = _rows(app, SharingRecord, instance_id=instance_id)
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
     assert "DPA 2018" in row.lawful_basis and row.child == "child-1"
     assert _started(app, "child-1") == ["information_sharing", "referral"]
 
 
-def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(
-    app, client, client_for, pat
-):
+def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, team, pat):
     """Given when the decision starts, withdrawn after the first answer: the register check
     sees the withdrawal, so consent is not sought again and the share is without consent."""
-    colin = _front_door(client_for)
+    colin = team["csc"]
     consent = colin.post(
         "/api/consents",
         json={"child": "child-9", "person": "father", "agencies": ["health"]}
@@ -105,11 +132,7 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(
                 f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed his mind"}
             )
             assert withdrawn.status_code == 200, withdrawn.get_json()
-        task_id = open_task_id(app, started["id"], step.element_id)
-        holder = client.get(f"/api/tasks/{task_id}").get_json().get("assignee")
-        who = pat if holder == "pat" else client
-        done = who.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
-        assert done.status_code == 200, (step.element_id, done.get_json())
+        _do(app, team, started["id"], step)
     [row] = _rows(app, SharingRecord, instance_id=started["id"])
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
     # the answers kept for each step are the person's, not the service's
@@ -118,48 +141,46 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(
         assert not any("consent_on_record" in (data or {}) for data in kept)
 
 
-def test_early_help_share_without_consent_is_registered(app, client, pat):
-    instance_id = _walk(app, client, pat, "early_help_caf", early_help.PATHS[3], "child-2")
+def test_early_help_share_without_consent_is_registered(app, team):
+    instance_id = _walk(app, team, "early_help_caf", early_help.PATHS[3], "child-2")
     [row] = _rows(app, SharingRecord, instance_id=instance_id)
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "refused")
     assert "DPA 2018" in row.lawful_basis
     assert row.reasons == "Repeated injuries: sharing with health is necessary"
 
 
-def test_early_help_step_up_starts_a_referral(app, client, pat):
-    _walk(app, client, pat, "early_help_caf", early_help.PATHS[5], "child-3")
+def test_early_help_step_up_starts_a_referral(app, team):
+    _walk(app, team, "early_help_caf", early_help.PATHS[5], "child-3")
     assert _started(app, "child-3") == ["early_help_caf", "referral"]
     assert _rows(app, SharingRecord) == []
 
 
-def test_a_challenged_referral_starts_an_escalation_and_early_help(app, client, pat):
-    _walk(app, client, pat, "referral", referral.PATHS[1], "child-4")
+def test_a_challenged_referral_starts_an_escalation_and_early_help(app, team):
+    _walk(app, team, "referral", referral.PATHS[1], "child-4")
     assert _started(app, "child-4") == ["early_help_caf", "escalation", "referral"]
 
 
-def test_an_escalation_with_immediate_risk_starts_a_referral(app, client, pat):
-    _walk(app, client, pat, "escalation", escalation.PATHS[1], "child-5")
+def test_an_escalation_with_immediate_risk_starts_a_referral(app, team):
+    _walk(app, team, "escalation", escalation.PATHS[1], "child-5")
     assert _started(app, "child-5") == ["escalation", "referral"]
 
 
-def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app, client, pat):
+def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app, team, pat):
     steps = early_help.PATHS[0].steps[:3]  # explained, consent given, assessment done
     started = pat.post(
         "/api/process-instances", json={"process_key": "early_help_caf", "business_key": "child-6"}
     ).get_json()
     for step in steps:
-        task_id = open_task_id(app, started["id"], step.element_id)
-        done = client.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
-        assert done.status_code == 200, done.get_json()
+        _do(app, team, started["id"], step)
     [consent] = pat.get("/api/consents", query_string={"child": "child-6"}).get_json()["items"]
     assert (consent["person"], consent["how"]) == ("mother", "written")
     assert consent["agencies"] == ["school", "health"]
     assert consent["purposes"] == ["early help assessment"]
-    assert consent["recorded_by"] == "ada"
+    assert consent["recorded_by"] == "pat"
 
     withdrawn = pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Moved away"})
     assert withdrawn.status_code == 200, withdrawn.get_json()
-    body = client.get(f"/api/process-instances/{started['id']}").get_json()
+    body = pat.get(f"/api/process-instances/{started['id']}").get_json()
     assert body["state"] == "completed" and body["active_tasks"] == []
     [row] = _rows(app, SharingRecord, instance_id=started["id"])
     assert (row.decision, row.consent_status) == ("not_share", "withdrawn")
@@ -170,4 +191,4 @@ def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app,
         json={"process_key": "information_sharing", "business_key": "child-6"},
     ).get_json()
     assert later["variables"]["consent_on_record"] == "withdrawn"
-    _walk(app, client, pat, "early_help_caf", early_help.PATHS[4], "child-7")
+    _walk(app, team, "early_help_caf", early_help.PATHS[4], "child-7")

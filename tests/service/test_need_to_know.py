@@ -107,9 +107,16 @@ def test_a_front_door_role_sees_cases_waiting_for_it(people):
     assert_error(people["hugo"].get(f"/api/process-instances/{instance_id}"), 404)
 
 
-def test_an_administrator_sees_every_case(client, case):
-    assert client.get(f"/api/process-instances/{case}").status_code == 200
-    assert case in _visible(client)
+def test_an_administrator_sees_no_case_they_do_no_work_on(app, client, case):
+    """Running the system is not doing a child's work: 404 and absent from every list."""
+    assert_error(client.get(f"/api/process-instances/{case}"), 404)
+    assert case not in _visible(client)
+    task_id = open_task_id(app, case, "describe")
+    for view in ("mine", "candidate", "all"):
+        items = client.get("/api/tasks", query_string={"view": view}).get_json()["items"]
+        assert task_id not in {t["id"] for t in items}, view
+    assert_error(client.post(f"/api/tasks/{task_id}/claim"), 404)
+    assert client.get("/cases/child-1").status_code == 404
 
 
 def test_roles_are_checked_before_anything_else(people, case):

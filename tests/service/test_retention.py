@@ -102,7 +102,7 @@ def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, 
     assert after.hash == before.hash and after.tombstone and after.purged_at
     assert client.get("/api/audit/verify").get_json()["ok"] is True
     assert client.get("/api/sharing-records/verify").get_json()["ok"] is True
-    assert client.get(f"/api/process-instances/{cases['closed']}").status_code == 410
+    assert cases["pat"].get(f"/api/process-instances/{cases['closed']}").status_code == 410
 
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         session = uow.session
@@ -116,7 +116,7 @@ def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, 
     # A second run has only the audit event of the 410 above left to purge.
     again = _cli(db_url)
     assert again.output.endswith("purged: cases 1, audit_events 1\n"), again.output
-    assert client.get(f"/api/process-instances/{cases['running']}").status_code == 200
+    assert cases["pat"].get(f"/api/process-instances/{cases['running']}").status_code == 200
 
 
 def test_the_register_still_refuses_any_other_update(app, db_url, cases):

@@ -163,8 +163,15 @@ def test_no_route_changes_or_removes_an_entry(app, client, pat):
         assert response.status_code in (404, 405)
 
 
-def test_a_correction_is_a_new_entry_that_references_the_old(app, client, pat):
-    _not_share(app, pat)
+def _decided_under(client_for, app):
+    """A not-share decided by paula, whose line manager is dora, a DSL: who may correct it."""
+    dora = client_for("dora", ["dsl"], agency="school")
+    _not_share(app, client_for("paula", ["practitioner"], agency="school", manager="dora"))
+    return dora
+
+
+def test_a_correction_is_a_new_entry_that_references_the_old(app, client_for, pat):
+    dora = _decided_under(client_for, app)
     correction = {
         "decision": "share",
         "with_consent": False,
@@ -172,22 +179,24 @@ def test_a_correction_is_a_new_entry_that_references_the_old(app, client, pat):
         "reasons": "The purpose was misread: this is a safeguarding share",
         "recipients": [{"agency": "police"}],
     }
-    response = client.post("/api/sharing-records/1/corrections", json=correction)
+    response = dora.post("/api/sharing-records/1/corrections", json=correction)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["corrects"] == 1 and body["id"] == 2 and body["child"] == "child-2"
-    assert body["decided_by"] == "ada" and body["recipients"] == [{"agency": "police"}]
+    assert body["decided_by"] == "dora" and body["recipients"] == [{"agency": "police"}]
     original, fixed = _records(app)
     assert original.decision == "not_share" and fixed.prev_hash == original.hash
 
 
-def test_a_share_without_consent_needs_a_lawful_basis(app, client, pat):
-    _not_share(app, pat)
+def test_a_share_without_consent_needs_a_lawful_basis(app, client, client_for, pat):
+    dora = _decided_under(client_for, app)
     bad = {"decision": "share", "with_consent": False, "reasons": "Because"}
-    error = assert_error(client.post("/api/sharing-records/1/corrections", json=bad), 422)
+    error = assert_error(dora.post("/api/sharing-records/1/corrections", json=bad), 422)
     assert [d["field"] for d in error["details"]] == ["lawful_basis"]
     assert len(_records(app)) == 1
-    assert_error(client.post("/api/sharing-records/99/corrections", json=bad), 404)
+    assert_error(dora.post("/api/sharing-records/99/corrections", json=bad), 404)
+    # An administrator does no casework: the entry is not theirs to see, so not to correct.
+    assert_error(client.post("/api/sharing-records/1/corrections", json=bad), 404)
 
 
 def test_a_replayed_advance_records_nothing_twice(app, pat):
