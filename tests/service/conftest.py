@@ -1,8 +1,8 @@
 """The Flask app on a real database (SQLite and PostgreSQL, through ``db_url``) and its clients.
 
-``client`` is signed in as an administrator (who passes every role check and sees every case),
-so tests of a feature need not care who may use it; ``client_for`` gives a client signed in as a
-particular person, for the tests of roles and need-to-know.
+``client`` is signed in as an administrator, who passes every role check (deploys, for one) but,
+like anyone, sees only the cases they start or work on; ``client_for`` gives a client signed in
+as a particular person, for casework and for the tests of roles and need-to-know.
 """
 
 from __future__ import annotations
