@@ -91,7 +91,14 @@ class ProcessInstance(Base):
         # The case key (need-to-know probes, tasks/parties.py case_visible); migration 0009.
         Index("ix_process_instance_case", text("coalesce(business_key, id)")),
         # The hand-offs an instance led to (need-to-know, tasks/parties.py); migration 0012.
-        Index("ix_process_instance_started_from", "started_from"),
+        # Partial: most instances are no hand-off, and an index whose every key is NULL makes
+        # SQLite's planner expect every row per lookup and scan instead (12 s a worklist page).
+        Index(
+            "ix_process_instance_started_from",
+            "started_from",
+            postgresql_where=text("started_from IS NOT NULL"),
+            sqlite_where=text("started_from IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
