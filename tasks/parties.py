@@ -89,8 +89,10 @@ def _may_take_work(viewer: Viewer, instance) -> ColumnElement[bool]:
     if global_roles:
         clauses.append(_claimable(instance, global_roles))
     if scoped_roles and viewer.agency:
+        # The agency first: one probe of a unique index rules out most instances before the
+        # join of tasks and candidates runs.
         clauses.append(
-            and_(_claimable(instance, scoped_roles), _started_in(instance, viewer.agency))
+            and_(_started_in(instance, viewer.agency), _claimable(instance, scoped_roles))
         )
     return or_(*clauses) if clauses else false()
 
@@ -124,13 +126,17 @@ def visible(viewer: Viewer, instance=ProcessInstance) -> ColumnElement[bool]:
     """The whole rule for one instance (``instance``: the ORM class or an alias), as correlated
     ``EXISTS`` probes: a worklist page walks open tasks in due order and stops after 50 rows,
     so each row's probe must be a few index lookups rather than a set built in full."""
+    return or_(_direct(viewer, instance), _received(viewer, instance))
+
+
+def _received(viewer: Viewer, instance) -> ColumnElement[bool]:
+    """The viewer may see, directly, an instance handed off from this one."""
     handed_to = aliased(ProcessInstance)
-    received = exists(
+    return exists(
         select(handed_to.id).where(
             handed_to.started_from == instance.id, _direct(viewer, handed_to)
         )
     )
-    return or_(_direct(viewer, instance), received)
 
 
 def instance_visible(viewer: Viewer) -> ColumnElement[bool]:
@@ -148,12 +154,15 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     viewer's agency - or the viewer to be a party some other way.
     """
     global_roles, scoped_roles = _split_roles(viewer)
-    clauses = [visible(viewer)]
+    clauses = []
+    if scoped_roles and viewer.agency:
+        clauses.append(_started_in(ProcessInstance, viewer.agency))
     if global_roles:
         task_roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(global_roles))
-        clauses.insert(0, Task.id.in_(task_roles))
-    if scoped_roles and viewer.agency:
-        clauses.insert(0, _started_in(ProcessInstance, viewer.agency))
+        clauses.append(Task.id.in_(task_roles))
+    # Otherwise only as a party some other way. Being able to take some *other* task of the
+    # instance adds nothing here: a role that could take one could take this one.
+    clauses += [_does_the_work(viewer, ProcessInstance), _received(viewer, ProcessInstance)]
     return or_(*clauses)
 
 
