@@ -1,1 +1,1 @@
-"""One blueprint per resource of ../shared/api.md."""
+"""One blueprint per resource of docs/api.md."""
