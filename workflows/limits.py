@@ -22,7 +22,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 MAX_SECONDS = 1.0  # one evaluation
@@ -203,22 +203,22 @@ def binary(op: str, a: Any, b: Any) -> Any:
             return a + b
         if type(a) is str and type(b) is str and len(a) + len(b) < 65_536:
             return a + b
-    budget = _budget()
-    _check_binary(budget, op, a, b)
-    budget.tick()
-    result = _OPERATORS[op](a, b)
-    note_size(budget, _items(result) or 0)
-    return result
+    return _checked(_OPERATORS[op], op, a, b)
 
 
 def inplace(op: str, a: Any, b: Any) -> Any:
     """``a <op>= b`` (in place for lists, as Python does) after the same check."""
     if op == "+" and type(a) in _NUMBERS and type(b) in _NUMBERS:
         return a + b
+    return _checked(_INPLACE[op], op, a, b)
+
+
+def _checked(function: Callable[[Any, Any], Any], op: str, a: Any, b: Any) -> Any:
+    """Run ``function(a, b)`` once the budget allows its result, and count what it built."""
     budget = _budget()
     _check_binary(budget, op, a, b)
     budget.tick()
-    result = _INPLACE[op](a, b)
+    result = function(a, b)
     note_size(budget, _items(result) or 0)
     return result
 

@@ -65,6 +65,17 @@ def deploy_xml(client, content: bytes | None = None, filename: str | None = None
     return client.post(url, data=content or THREE_STEPS, headers=XML)
 
 
+def casework_people(client, client_for, people: dict) -> dict:
+    """``three_steps`` and ``wait_for_message`` deployed, and a signed-in client for each of
+    ``people`` (name -> (roles, agency, manager's name or None)), managers listed first."""
+    assert deploy_xml(client).status_code == 201
+    assert deploy_xml(client, WAIT).status_code == 201
+    return {
+        name: client_for(name, roles, agency=agency, manager=manager)
+        for name, (roles, agency, manager) in people.items()
+    }
+
+
 def start_instance(client, key: str = "three_steps", **fields):
     return client.post("/api/process-instances", json={"process_key": key, **fields})
 

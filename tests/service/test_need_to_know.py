@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.helpers import WAIT, assert_error, complete_task, deploy_xml, open_task_id
+from tests.service.helpers import (
+    assert_error,
+    casework_people,
+    complete_task,
+    deploy_xml,
+    open_task_id,
+)
 
 PEOPLE = {
     "maya": (["manager"], "school", None),
@@ -18,12 +24,7 @@ PEOPLE = {
 
 @pytest.fixture
 def people(client, client_for):
-    assert deploy_xml(client).status_code == 201
-    assert deploy_xml(client, WAIT).status_code == 201
-    return {
-        name: client_for(name, roles, agency=agency, manager=manager)
-        for name, (roles, agency, manager) in PEOPLE.items()
-    }
+    return casework_people(client, client_for, PEOPLE)
 
 
 @pytest.fixture

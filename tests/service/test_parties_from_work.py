@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.helpers import WAIT, assert_error, deploy_xml
+from tests.service.helpers import assert_error, casework_people
 
 CHILD = "child-1"
 PEOPLE = {
@@ -31,12 +31,7 @@ CONSENT = {
 
 @pytest.fixture
 def people(client, client_for):
-    assert deploy_xml(client).status_code == 201
-    assert deploy_xml(client, WAIT).status_code == 201
-    return {
-        name: client_for(name, roles, agency=agency, manager=manager)
-        for name, (roles, agency, manager) in PEOPLE.items()
-    }
+    return casework_people(client, client_for, PEOPLE)
 
 
 def _start(who, process_key: str = "three_steps", child: str = CHILD) -> dict:
