@@ -6,7 +6,10 @@ cleaned data or every problem, each naming its field; ``form_json`` is the API's
 
 Every rule comes from the diagram (README, "Diagram conventions"): ``required``, ``equals``
 (e.g. a confirmation that must be true), ``min``/``max``, ``minlength``/``maxlength`` and
-``required_if``, a sandboxed condition over the instance data and the form's own answers.
+``required_if``, a sandboxed condition over the instance data and the form's own answers;
+``refused_if``, the same kind of condition, which refuses an answer the path does not allow (an
+adviser's "do not share" on a safeguarding share): the answer is seen under the field's own id,
+and the field's ``refused_message`` property says why.
 
 Strict by design: unknown fields are refused, a boolean must be a JSON boolean (``"true"`` is not
 one, nor is ``1``), a long a JSON integer within 64 bits (``3.0`` is not one), a date a real
@@ -64,6 +67,8 @@ class FormField:
     min_length: int | None = None
     max_length: int | None = None
     required_if: str | None = None  # a sandboxed condition's source
+    refused_if: str | None = None  # ditto: a true result refuses the answer
+    refused_message: str | None = None
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -78,6 +83,7 @@ class FormField:
             ("minlength", self.min_length),
             ("maxlength", self.max_length),
             ("required_if", self.required_if),
+            ("refused_if", self.refused_if),
         ]
         return {name: value for name, value in pairs if value is not None}
 
@@ -101,6 +107,7 @@ _ATTRIBUTES = {
     "minlength": "min_length",
     "maxlength": "max_length",
     "required_if": "required_if",
+    "refused_if": "refused_if",
 }
 
 
@@ -131,6 +138,7 @@ def form_of(task_spec) -> list[FormField]:
                 type=field_type,
                 options=options,
                 help=spec_field.get_property("help"),
+                refused_message=spec_field.get_property("refused_message"),
                 **rules,
             )
         )
@@ -198,6 +206,11 @@ def validate(
             and item.id not in bad
         ):
             message = _required_by_condition(item.required_if, cleaned, context or {})
+            if message is not None:
+                problems.append(FieldProblem(item.id, message))
+    for item in fields:
+        if item.refused_if and cleaned[item.id] is not None:
+            message = _refused_by_condition(item, cleaned, context or {})
             if message is not None:
                 problems.append(FieldProblem(item.id, message))
     order = {item.id: index for index, item in enumerate(fields)}
@@ -286,18 +299,34 @@ def _free_names(source: str) -> frozenset[str]:
     )
 
 
-def _required_by_condition(source: str, cleaned: Mapping, context: Mapping) -> str | None:
-    """Run a ``required_if`` condition in the diagram sandbox over the instance data overlaid
-    with the form's answers; a name neither holds reads as ``None`` (an unanswered question)."""
+def _condition(source: str, cleaned: Mapping, context: Mapping) -> bool:
+    """Run a form condition in the diagram sandbox over the instance data overlaid with the
+    form's answers; a name neither holds reads as ``None`` (an unanswered question)."""
     names = {**context, **cleaned}
+    for name in _free_names(source):
+        if name not in names and name not in SAFE_BUILTINS and name not in _ENVIRONMENT.globals:
+            names[name] = None
+    return bool(_ENVIRONMENT.evaluate(source, names))
+
+
+def _required_by_condition(source: str, cleaned: Mapping, context: Mapping) -> str | None:
+    """``required_if``: the message when the condition holds and the field is blank."""
     try:
-        for name in _free_names(source):
-            if name not in names and name not in SAFE_BUILTINS and name not in _ENVIRONMENT.globals:
-                names[name] = None
-        required = bool(_ENVIRONMENT.evaluate(source, names))
+        required = _condition(source, cleaned, context)
     except Exception as err:  # a diagram's rule that fails must not let the answer through
         return f"This field's rule could not be checked ({err.__class__.__name__}: {err})"
     return "This field is required" if required else None
+
+
+def _refused_by_condition(item: FormField, cleaned: Mapping, context: Mapping) -> str | None:
+    """``refused_if``: the message when the condition holds for the answer given."""
+    try:
+        refused = _condition(item.refused_if or "False", cleaned, context)
+    except Exception as err:  # a diagram's rule that fails must not let the answer through
+        return f"This field's rule could not be checked ({err.__class__.__name__}: {err})"
+    if not refused:
+        return None
+    return item.refused_message or "This answer is not allowed at this step"
 
 
 __all__ = ["FieldProblem", "FormField", "Option", "form_json", "form_of", "validate"]

@@ -20,7 +20,7 @@ FORM_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # constraint name -> field types it applies to (None: every type)
 FORM_CONSTRAINTS: dict[str, tuple[str, ...] | None] = dict(
-    required=None, required_if=None, equals=None, min=("long",), max=("long",),
+    required=None, required_if=None, refused_if=None, equals=None, min=("long",), max=("long",),
     minlength=("string", "text"), maxlength=("string", "text"),
 )  # fmt: skip
 
@@ -38,7 +38,7 @@ def form_constraint_value(field_type: str, name: str, config: str | None, option
         if config not in ("true", "false"):
             raise ValueError("constraint 'required' takes config true or false")
         return config == "true"
-    if name == "required_if":
+    if name in ("required_if", "refused_if"):
         check_source(config, "eval")  # SyntaxError or SandboxViolation
         return config
     if name in ("min", "max", "minlength", "maxlength") or (

@@ -157,6 +157,28 @@ def test_required_and_required_if_together_report_once():
     assert problems_of(fields, {}) == [("f", "This field is required")]
 
 
+def test_refused_if_refuses_an_answer_the_path_does_not_allow():
+    """An adviser may not turn a safeguarding share into "do not share" (processes.md)."""
+    options = (Option("share", "share"), Option("do_not_share", "do not share"))
+    fields = [
+        FormField(
+            "advice_outcome",
+            "Advice",
+            "enum",
+            True,
+            options,
+            refused_if="advice_outcome == 'do_not_share' and significant_harm",
+            refused_message="This is a safeguarding share: advice cannot stop it",
+        )
+    ]
+    harm = {"significant_harm": True}
+    assert problems_of(fields, {"advice_outcome": "do_not_share"}, harm) == [
+        ("advice_outcome", "This is a safeguarding share: advice cannot stop it")
+    ]
+    assert problems_of(fields, {"advice_outcome": "share"}, harm) == []
+    assert problems_of(fields, {"advice_outcome": "do_not_share"}, {}) == []
+
+
 def test_a_rule_that_fails_keeps_the_answer_out():
     fields = [
         FormField("age", "Age", "long"),
