@@ -306,7 +306,8 @@ class Consent(Base):
 class SharingRecord(Base):
     """One entry of the information-sharing register: a decision to share or not, and why.
 
-    Append-only: a correction is a new row naming the one it corrects (``corrects``). Updates
+    Append-only: a correction is a new row naming the one it corrects (``corrects``), a later
+    fact about a decision a new row naming the one it follows (``follows``). Updates
     and deletes are refused by database triggers (migration 0006) and, before SQL is even
     sent, by the mapper events below. ``hash`` covers every column and the previous row's hash.
     ``source_task_id`` is the script task that produced the entry: unique, so a decision is
@@ -343,6 +344,9 @@ class SharingRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     corrects: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
+    # A linked entry (migration 0013): what happened after the decision it follows (the family
+    # told, or not and why), added instead of changing that entry. Hashed when set.
+    follows: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Retention (migration 0008): when the identifying fields were purged, and a hash over the

@@ -8,8 +8,10 @@ script run that produced a ``register_entry``, enriched with what the script can
 decided, when, the child, who gave advice). The run's task id is stored in the unique
 ``source_task_id`` column, so a retried or replayed advance records nothing twice.
 
-Rows are never changed: a correction is a new record whose ``corrects`` names the old one. The
-chain works like the audit trail's (``service.records.audit``): each record's hash covers its
+Rows are never changed: a correction is a new record whose ``corrects`` names the old one, and
+what happens after a decision is recorded (the family told, or not and why) is a *linked* entry:
+a script whose ``register_entry`` says ``'adds_to': 'last'`` is recorded with ``follows`` = this
+instance's latest earlier entry. The chain works like the audit trail's (``service.records.audit``): each record's hash covers its
 columns and the previous record's hash, appended under a transaction-wide lock.
 """
 
@@ -31,6 +33,7 @@ from workflows.events import Advance
 _LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
 DECISIONS = ("share", "not_share")
 ENTRY_KEY = "register_entry"
+ADDS_TO = ("last",)  # what a linked entry may follow: this instance's latest earlier entry
 PROPORTIONATE = (
     "Confirmed necessary, proportionate, relevant, adequate, accurate, timely and secure"
 )
@@ -63,6 +66,9 @@ HASHED = (
     "corrects",
     "prev_hash",
 )
+# Hashed only when set (migration 0013): entries recorded before the column existed keep the
+# digest and tombstone they were chained with.
+HASHED_WHEN_SET = ("follows",)
 
 
 # Retention (service.records.retention): what a purge keeps and what it empties. The database
@@ -113,6 +119,8 @@ def _blank(value: Any) -> bool:
 def check(entry: Mapping[str, Any]) -> list[dict[str, str]]:
     """What is wrong with ``entry`` (empty when it can be recorded)."""
     problems = []
+    if entry.get("adds_to") is not None and entry.get("adds_to") not in ADDS_TO:
+        problems.append({"field": "adds_to", "message": "must be 'last' (or absent)"})
     if entry.get("decision") not in DECISIONS:
         problems.append({"field": "decision", "message": "must be share or not_share"})
     if not isinstance(entry.get("with_consent", False), bool):
@@ -139,8 +147,15 @@ def check(entry: Mapping[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
+def _with_set(row: SharingRecord, body: dict[str, Any]) -> dict[str, Any]:
+    for name in HASHED_WHEN_SET:
+        if getattr(row, name) is not None:
+            body[name] = getattr(row, name)
+    return body
+
+
 def _digest(row: SharingRecord) -> str:
-    body = {name: getattr(row, name) for name in HASHED}
+    body = _with_set(row, {name: getattr(row, name) for name in HASHED})
     for name in ("decided_at", "recorded_at"):
         body[name] = body[name].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
@@ -157,9 +172,12 @@ def record(
     child: str | None = None,
     source_task_id: str | None = None,
     corrects: int | None = None,
+    follows: int | None = None,
 ) -> SharingRecord:
     """Append ``entry`` to the register in the session's transaction; :class:`RegisterError`
-    when it cannot be recorded (e.g. a share without consent and without a lawful basis)."""
+    when it cannot be recorded (e.g. a share without consent and without a lawful basis).
+    ``follows`` links it to the earlier entry it adds to (e.g. the family told after the
+    decision), which stays as it was."""
     problems = check(entry)
     if problems:
         raise RegisterError(problems)
@@ -184,6 +202,7 @@ def record(
         decided_at=entry.get("decided_at") or now,
         recorded_at=now,
         corrects=corrects,
+        follows=follows,
         prev_hash=last[1] if last else GENESIS,
     )
     for name in TEXT_FIELDS:
@@ -197,8 +216,26 @@ def record(
 
 def from_process(data: Mapping[str, Any], advised_by: str | None) -> dict[str, Any]:
     """The register entry of a ``record_decision`` run: the script's ``register_entry`` plus
-    what the answers given so far say about consent, recipients and proportionality."""
+    what the answers given so far say about consent, recipients and proportionality.
+
+    A linked entry (``adds_to``) adds one fact to the entry it follows: it gets only the
+    recipients, purpose and consent status, so that it reads on its own; what was shared, how
+    and why it was justified stay in the entry it follows and are not repeated."""
     entry = dict(data[ENTRY_KEY])
+    if entry.get("adds_to") is not None:
+        agency = entry.get("recipient_agency") or data.get("recipient_agency")
+        consent = "not_sought" if data.get("consent_unsafe") else data.get("consent_outcome")
+        linked = {
+            "recipients": [{"agency": agency, "person": data.get("recipient_person")}]
+            if agency
+            else [],
+            "purpose": data.get("purpose"),
+            "consent_status": consent,
+        }
+        for name, value in linked.items():
+            if entry.get(name) is None:
+                entry[name] = value
+        return entry
     sharing = entry.get("decision") == "share"
     if data.get("consent_unsafe"):
         consent = "not_sought"
@@ -257,21 +294,34 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         )
         if done is not None:
             continue
+        entry = from_process(run.data, advised_by)
+        follows = None
+        if entry.get("adds_to") is not None:
+            follows = session.scalar(
+                select(SharingRecord.id)
+                .where(SharingRecord.instance_id == instance_id)
+                .order_by(SharingRecord.id.desc())
+                .limit(1)
+            )
+            if follows is None:
+                message = "there is no earlier register entry of this instance to add to"
+                raise RegisterError([{"field": "adds_to", "message": message}])
         record(
             session,
-            from_process(run.data, advised_by),
+            entry,
             instance=advance.instance,
             decided_by=by,
             now=now,
             child=business_key,
             source_task_id=run.task_id,
+            follows=follows,
         )
 
 
 def _tombstone(row: SharingRecord) -> str:
     """A purged entry's hash: its original hash and every field a purge keeps, the recipients'
     agencies included, so the decision, dates and agencies stay tamper-evident."""
-    body = {name: getattr(row, name) for name in KEPT}
+    body = _with_set(row, {name: getattr(row, name) for name in KEPT})
     for name in ("decided_at", "recorded_at", "purged_at"):
         body[name] = body[name].isoformat()
     body["agencies"] = sorted(r["agency"] for r in row.recipients or [])
@@ -293,7 +343,7 @@ def purge(session: Session, ids: list[int], now: datetime) -> list[str]:
         values["reasons"] = PURGED
         values["recipients"] = [{"agency": r["agency"]} for r in row.recipients or []]
         values["purged_at"] = now
-        kept = {n: getattr(row, n) for n in KEPT if n != "purged_at"}
+        kept = {n: getattr(row, n) for n in (*KEPT, *HASHED_WHEN_SET) if n != "purged_at"}
         shadow = SharingRecord(**kept, **values)
         values["tombstone"] = _tombstone(shadow)
         session.execute(

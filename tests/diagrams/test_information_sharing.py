@@ -1,10 +1,16 @@
-"""Every path of ``information_sharing``: the end reached, the register entry, the referral."""
+"""Every path of ``information_sharing``: the end reached, the register entries, the referral.
+
+Read as a safeguarding lead would: each row is a request, the answers given at each step, and
+what must follow — shared or not, with or without consent, on which lawful basis, whether a
+referral to children's social care starts, and whether telling the family is recorded as an
+entry linked to the decision (``follows``: the number of the entry it adds to).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.diagrams.walking import Do, Path, walk
+from tests.diagrams.walking import Do, Path, Refused, Walker, walk
 
 REQUEST = {
     "information": "Bruising seen at school; the child said her stepfather hits her",
@@ -16,6 +22,7 @@ REQUEST = {
     "identifies_living_person": True,
     "confidential": True,
 }
+NOT_CONFIDENTIAL = {**REQUEST, "confidential": False}
 HARM = {
     "significant_harm": True,
     "prevent_serious_crime": False,
@@ -26,23 +33,58 @@ HARM = {
     "in_doubt": False,
 }
 NO_HARM = {**HARM, "significant_harm": False, "child_age": 14}
+# A 14-year-old in a sexual relationship: the DSL must assess it (protocol 4.2).
+SEXUAL_ACTIVITY_14 = {**NO_HARM, "sexual_activity": True}
+SLEEPING_WITH_BOYFRIEND = "Year 9 pupil says she is sleeping with her boyfriend"
+ASSESSED = {
+    "age_or_power_imbalance": True,
+    "coercion": False,
+    "exploitation_signs": False,
+    "partner_in_position_of_trust": False,
+}
+SAME_AGE_PEERS = {**ASSESSED, "age_or_power_imbalance": False}
+CSE_16 = {
+    **NO_HARM,
+    "child_age": 16,
+    "cse_concern": True,
+    "sexual_activity": True,
+    "partner_details": "Man known as 'Tee', about 25, drives a black Audi, meets her after school",
+    "consent_unsafe": True,
+    "consent_unsafe_reason": "Telling the family now would alert the men involved",
+}
 SHARE = {
     "information_shared": "Account of the bruising and the child's words",
     "method": "secure_portal",
     "necessary_and_proportionate": True,
 }
 TOLD = Do("inform_family", {"subject_informed": True})
+NOT_TOLD = Do(
+    "inform_family",
+    {"subject_informed": False, "not_informed_reason": "Telling them would put the child at risk"},
+)
+TOLD_ENTRY = {
+    "follows": 1,
+    "subject_informed": True,
+    "reasons": "The family was told what was shared and why",
+}
+# The practitioner's own words, recorded as given (no constant replaces them).
+OWN_BASIS = "UK GDPR Art. 6(1)(e) and Art. 9(2)(g); DPA 2018 Sch. 1 para 18"
 DPA = (
     "UK GDPR Art. 6(1)(e) or 6(1)(c); Art. 9 with DPA 2018 Sch. 1 para 18 "
     "(safeguarding of children and individuals at risk)"
 )
 
 
-def share(lawful_basis: str | None = None) -> Do:
-    return Do("share_information", {**SHARE, "lawful_basis": lawful_basis})
+def share(lawful_basis: str | None = None, **extra) -> Do:
+    return Do("share_information", {**SHARE, "lawful_basis": lawful_basis, **extra})
+
+
+def assess(outcome: str, reasons: str, answers: dict = ASSESSED) -> Do:
+    return Do("assess_sexual_activity", {**answers, "assessment_outcome": outcome, "reasons": reasons})
 
 
 PATHS = [
+    # -- purpose, confidentiality, consent ---------------------------------------------------
     Path(
         "no legitimate purpose: not shared",
         [Do("describe_request", {**REQUEST, "legitimate_purpose": "no"})],
@@ -50,8 +92,8 @@ PATHS = [
         entries=[{"decision": "not_share", "with_consent": False, "lawful_basis": None}],
     ),
     Path(
-        "not confidential: shared without restriction",
-        [Do("describe_request", {**REQUEST, "confidential": False}), share(), TOLD],
+        "not confidential, no safeguarding concern: safeguarding check still asked, shared",
+        [Do("describe_request", NOT_CONFIDENTIAL), Do("safeguarding_check", NO_HARM), share(), TOLD],
         ends={"end_shared"},
         entries=[
             {
@@ -61,8 +103,26 @@ PATHS = [
                 "recipients": [
                     {"agency": "childrens_social_care", "person": "MASH duty social worker"}
                 ],
-            }
+                "follows": None,
+            },
+            TOLD_ENTRY,
         ],
+    ),
+    Path(
+        "not confidential but significant harm: safeguarding check asked and referral started",
+        [Do("describe_request", NOT_CONFIDENTIAL), Do("safeguarding_check", HARM), share(), TOLD],
+        ends={"end_shared"},
+        entries=[
+            {
+                "decision": "share",
+                "reasons": (
+                    "A safeguarding share; the information is not confidential: "
+                    "Protect the child from harm"
+                ),
+            },
+            TOLD_ENTRY,
+        ],
+        thrown=["start_referral"],
     ),
     Path(
         "consent given: shared with consent, no referral",
@@ -82,16 +142,17 @@ PATHS = [
                 "lawful_basis": "Informed consent",
                 "views_of_child_or_family": "Agrees",
                 "method": "secure_portal",
-            }
+            },
+            {**TOLD_ENTRY, "consent_status": "given", "information_shared": None},
         ],
     ),
     Path(
-        "consent refused, significant harm: shared without consent and referred",
+        "consent refused, significant harm: shared without consent on the practitioner's basis",
         [
             Do("describe_request", REQUEST),
             Do("safeguarding_check", HARM),
             Do("seek_consent", {"consent_outcome": "refused"}),
-            share("Art. 6(1)(e)"),
+            share(OWN_BASIS),
             TOLD,
         ],
         ends={"end_shared"},
@@ -100,11 +161,12 @@ PATHS = [
                 "decision": "share",
                 "with_consent": False,
                 "consent_status": "refused",
-                "lawful_basis": DPA,
+                "lawful_basis": OWN_BASIS,
                 "consent_override_reason": (
                     "Consent refused; shared without consent as a safeguarding share"
                 ),
-            }
+            },
+            {**TOLD_ENTRY, "lawful_basis": OWN_BASIS, "with_consent": False},
         ],
         thrown=["start_referral"],
     ),
@@ -119,7 +181,39 @@ PATHS = [
         entries=[{"decision": "not_share", "consent_status": "not_obtained"}],
     ),
     Path(
-        "in doubt, advised to share; seeking consent unsafe: shared without consent",
+        "consent withdrawn on record, significant harm: shared without consent",
+        [Do("describe_request", REQUEST), Do("safeguarding_check", HARM), share(DPA), TOLD],
+        ends={"end_shared"},
+        entries=[
+            {
+                "decision": "share",
+                "with_consent": False,
+                "consent_status": "withdrawn",
+                "lawful_basis": DPA,
+            },
+            TOLD_ENTRY,
+        ],
+        thrown=["start_referral"],
+        variables={"consent_on_record": "withdrawn"},
+    ),
+    Path(
+        "consent withdrawn on record, no safeguarding grounds: not shared",
+        [Do("describe_request", REQUEST), Do("safeguarding_check", NO_HARM)],
+        ends={"end_not_shared"},
+        entries=[
+            {
+                "decision": "not_share",
+                "consent_status": "withdrawn",
+                "reasons": (
+                    "Consent withdrawn and not a safeguarding share: the refusal is respected"
+                ),
+            }
+        ],
+        variables={"consent_on_record": "withdrawn"},
+    ),
+    # -- advice ------------------------------------------------------------------------------
+    Path(
+        "in doubt, advised to share; seeking consent unsafe; family not told, and why",
         [
             Do("describe_request", REQUEST),
             Do(
@@ -134,7 +228,7 @@ PATHS = [
             ),
             Do("give_advice", {"advice": "Share with the police today", "advice_outcome": "share"}),
             share(DPA),
-            Do("inform_family", {"subject_informed": False, "not_informed_reason": "Unsafe"}),
+            NOT_TOLD,
         ],
         ends={"end_shared"},
         entries=[
@@ -145,7 +239,14 @@ PATHS = [
                 "consent_override_reason": "Would alert the suspect",
                 "lawful_basis": DPA,
                 "advice_sought_from": "dsl-on-duty",
-            }
+                "subject_informed": None,
+            },
+            {
+                "follows": 1,
+                "subject_informed": False,
+                "not_informed_reason": "Telling them would put the child at risk",
+                "consent_status": "not_sought",
+            },
         ],
     ),
     Path(
@@ -167,6 +268,46 @@ PATHS = [
         ],
     ),
     Path(
+        "significant harm, in doubt: 'do not share' refused; the adviser's view and conditions "
+        "recorded, and the share and referral still happen",
+        [
+            Do("describe_request", REQUEST),
+            Do("safeguarding_check", {**HARM, "in_doubt": True}),
+            Refused(
+                "give_advice",
+                {"advice": "Keep it in school for now", "advice_outcome": "do_not_share"},
+                ("advice_outcome",),
+            ),
+            Do(
+                "give_advice",
+                {
+                    "advice": "Worried about escalating at home, but it must go to the MASH",
+                    "advice_outcome": "share",
+                    "advice_conditions": "Share the account of the bruising only, not her file",
+                },
+            ),
+            Do("seek_consent", {"consent_outcome": "refused"}),
+            share(OWN_BASIS),
+            TOLD,
+        ],
+        ends={"end_shared"},
+        entries=[
+            {
+                "decision": "share",
+                "with_consent": False,
+                "lawful_basis": OWN_BASIS,
+                "advice_sought_from": "dsl-on-duty",
+                "reasons": (
+                    "Consent refused; shared without consent as a safeguarding share"
+                    ". Advice (share): Worried about escalating at home, but it must go to the MASH"
+                    ". Conditions: Share the account of the bruising only, not her file"
+                ),
+            },
+            TOLD_ENTRY,
+        ],
+        thrown=["start_referral"],
+    ),
+    Path(
         "in doubt, advised to refer: referral started, then consent given",
         [
             Do("describe_request", REQUEST),
@@ -177,38 +318,123 @@ PATHS = [
             TOLD,
         ],
         ends={"end_shared"},
-        entries=[{"decision": "share", "with_consent": True}],
+        entries=[{"decision": "share", "with_consent": True}, TOLD_ENTRY],
         thrown=["start_referral"],
     ),
+    # -- sexual activity of a child under 16 (protocol 4.2) ----------------------------------
     Path(
-        "consent withdrawn on record, significant harm: shared without consent",
-        [Do("describe_request", REQUEST), Do("safeguarding_check", HARM), share(DPA), TOLD],
+        "14-year-old, sexual activity, DSL: share and refer -> referral, shared without consent",
+        [
+            Do("describe_request", {**REQUEST, "information": SLEEPING_WITH_BOYFRIEND}),
+            Do(
+                "safeguarding_check",
+                {
+                    **SEXUAL_ACTIVITY_14,
+                    "consent_unsafe": True,
+                    "consent_unsafe_reason": "Her boyfriend is 19 and lives with the family",
+                },
+            ),
+            assess("share_and_refer", "Partner is 19; she is 14: a significant age imbalance"),
+            share(OWN_BASIS),
+            TOLD,
+        ],
         ends={"end_shared"},
         entries=[
             {
                 "decision": "share",
                 "with_consent": False,
-                "consent_status": "withdrawn",
-                "lawful_basis": DPA,
-            }
+                "lawful_basis": OWN_BASIS,
+                "reasons": (
+                    "Shared without seeking consent: seeking it would place the child at risk "
+                    "or undermine a criminal investigation. DSL assessment of the sexual activity "
+                    "(share and refer): Partner is 19; she is 14: a significant age imbalance"
+                ),
+            },
+            TOLD_ENTRY,
         ],
         thrown=["start_referral"],
-        variables={"consent_on_record": "withdrawn"},
     ),
     Path(
-        "consent withdrawn on record, no safeguarding grounds: not shared",
-        [Do("describe_request", REQUEST), Do("safeguarding_check", NO_HARM)],
+        "15-year-old, sexual activity, DSL: share -> shared without consent, no referral",
+        [
+            Do("describe_request", REQUEST),
+            Do("safeguarding_check", {**SEXUAL_ACTIVITY_14, "child_age": 15}),
+            assess("share", "Older partner (17); the school nurse and GP should know"),
+            Do("seek_consent", {"consent_outcome": "refused"}),
+            share(OWN_BASIS),
+            TOLD,
+        ],
+        ends={"end_shared"},
+        entries=[
+            {"decision": "share", "with_consent": False, "lawful_basis": OWN_BASIS},
+            TOLD_ENTRY,
+        ],
+    ),
+    Path(
+        "14-year-old, sexual activity, DSL: no further action -> an ordinary request "
+        "(consent not obtained: not shared)",
+        [
+            Do("describe_request", REQUEST),
+            Do("safeguarding_check", SEXUAL_ACTIVITY_14),
+            Refused(
+                "assess_sexual_activity",
+                {
+                    **SAME_AGE_PEERS,
+                    "coercion": True,
+                    "assessment_outcome": "no_further_action",
+                    "reasons": "Same age",
+                },
+                ("assessment_outcome",),
+            ),
+            assess("no_further_action", "Same-age peer, consensual, no concerns", SAME_AGE_PEERS),
+            Do("seek_consent", {"consent_outcome": "not_obtained"}),
+        ],
         ends={"end_not_shared"},
         entries=[
             {
                 "decision": "not_share",
-                "consent_status": "withdrawn",
                 "reasons": (
-                    "Consent withdrawn and not a safeguarding share: the refusal is respected"
+                    "Consent not obtained and not a safeguarding share: the refusal is respected"
+                    ". DSL assessment of the sexual activity (no further action): "
+                    "Same-age peer, consensual, no concerns"
                 ),
             }
         ],
-        variables={"consent_on_record": "withdrawn"},
+    ),
+    Path(
+        "12-year-old, sexual activity: automatic referral, no DSL assessment",
+        [
+            Do("describe_request", REQUEST),
+            Refused("safeguarding_check", {**SEXUAL_ACTIVITY_14, "child_age": 18}, ("child_age",)),
+            Do("safeguarding_check", {**SEXUAL_ACTIVITY_14, "child_age": 12}),
+            Do("seek_consent", {"consent_outcome": "refused"}),
+            share(OWN_BASIS),
+            TOLD,
+        ],
+        ends={"end_shared"},
+        entries=[{"decision": "share", "with_consent": False}, TOLD_ENTRY],
+        thrown=["start_referral"],
+    ),
+    # -- child sexual exploitation -----------------------------------------------------------
+    Path(
+        "16-year-old, CSE, partner details given: referral with them, shared without consent",
+        [
+            Do("describe_request", REQUEST),
+            Refused(
+                "safeguarding_check",
+                {**CSE_16, "partner_details": None},
+                ("partner_details",),
+            ),
+            Do("safeguarding_check", CSE_16),
+            share(OWN_BASIS, partner_details=CSE_16["partner_details"]),
+            NOT_TOLD,
+        ],
+        ends={"end_shared"},
+        entries=[
+            {"decision": "share", "with_consent": False, "consent_status": "not_sought"},
+            {"follows": 1, "subject_informed": False},
+        ],
+        thrown=["start_referral"],
     ),
 ]
 
@@ -218,8 +444,12 @@ def test_path(path: Path):
     walk("information_sharing", path)
 
 
+def _path(words: str) -> Path:
+    return next(p for p in PATHS if p.id.startswith(words))
+
+
 def test_the_referral_carries_what_make_referral_needs():
-    walker = walk("information_sharing", PATHS[3])
+    walker = walk("information_sharing", _path("consent refused, significant harm"))
     assert walker.thrown == [
         (
             "start_referral",
@@ -227,7 +457,42 @@ def test_the_referral_carries_what_make_referral_needs():
                 "concerns": REQUEST["information"],
                 "cse_concern": False,
                 "under_13_sexual_activity": False,
+                "partner_details": None,
                 "source": "information_sharing",
             },
         )
     ]
+
+
+def test_cse_partner_details_go_to_the_referral_and_never_to_the_register():
+    walker = walk("information_sharing", _path("16-year-old, CSE"))
+    assert walker.thrown[0][1]["partner_details"] == CSE_16["partner_details"]
+    for entry in walker.entries():
+        assert "partner_details" not in entry
+        assert CSE_16["partner_details"] not in " ".join(str(v) for v in entry.values())
+
+
+def test_share_information_arrives_with_the_partner_details_prefilled():
+    walker = Walker("information_sharing").walk(
+        [Do("describe_request", REQUEST), Do("safeguarding_check", CSE_16)]
+    )
+    assert walker.waiting() == ["share_information"]
+    assert walker.problems("share_information", **SHARE, lawful_basis=OWN_BASIS)[0].field == (
+        "partner_details"
+    )
+    task = next(
+        t for t in walker.workflow.get_tasks() if t.task_spec.bpmn_id == "share_information"
+    )
+    assert task.data["partner_details"] == CSE_16["partner_details"]
+
+
+def test_under_13_is_never_sent_to_the_dsl_assessment():
+    walker = Walker("information_sharing").walk(
+        [
+            Do("describe_request", REQUEST),
+            Do("safeguarding_check", {**SEXUAL_ACTIVITY_14, "child_age": 12}),
+        ]
+    )
+    assert walker.waiting() == ["seek_consent"]
+    assert [name for name, _ in walker.thrown] == ["start_referral"]
+    assert walker.thrown[0][1]["under_13_sexual_activity"] is True

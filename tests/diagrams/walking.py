@@ -9,8 +9,10 @@ starts) and the sequence flows taken (for the coverage check). Answers go throug
 check the service runs (``tasks.forms.validate``), so a path cannot take a branch no
 practitioner could reach.
 
-A path is a table row: a list of steps (:class:`Do`, :class:`Timer`, :class:`Message`) and what
-it must produce (:class:`Path`).
+A path is a table row: a list of steps (:class:`Do`, :class:`Refused`, :class:`Timer`,
+:class:`Message`) and what it must produce (:class:`Path`). A linked register entry (the script's
+``register_entry`` says ``'adds_to': 'last'``) is listed with ``follows``: the number of the entry
+it adds to, counting the walk's entries from 1 as a fresh register would number them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from service.records.register import check, from_process
+from service.records.register import ENTRY_KEY, check, from_process
 from tasks.calendar import script_helpers
 from tasks.forms import form_of
 from tasks.forms import validate as validate_form
@@ -70,6 +72,16 @@ class Do:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """Answer the waiting user task ``element_id`` with ``data`` and expect the form to refuse
+    it, naming exactly ``fields``; the task stays waiting, as after a 422."""
+
+    element_id: str
+    data: dict[str, Any]
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Timer:
     """Move the clock to the due time of the pending timer event ``element_id``."""
 
@@ -89,7 +101,7 @@ class Path:
     """One row of a path table: the steps and what a walk along them must produce."""
 
     id: str
-    steps: list[Do | Timer | Message]
+    steps: list[Do | Refused | Timer | Message]
     ends: set[str]
     entries: list[dict[str, Any]] = field(default_factory=list)  # subsets of register entries
     thrown: list[str] = field(default_factory=list)  # names of the messages thrown, in order
@@ -121,17 +133,32 @@ class Walker:
     def waiting(self) -> list[str]:
         return sorted(t.task_spec.bpmn_id for t in open_user_tasks(self.workflow).values())
 
-    def complete(self, element_id: str, **data: Any) -> Walker:
+    def _waiting_task(self, element_id: str):
         tasks = [
             t for t in open_user_tasks(self.workflow).values() if t.task_spec.bpmn_id == element_id
         ]
         assert tasks, f"{element_id} is not waiting; waiting: {self.waiting()}"
+        return tasks[0]
+
+    def problems(self, element_id: str, **data: Any) -> list:
+        """What the service's form check says of these answers (nothing runs)."""
+        task = self._waiting_task(element_id)
+        return validate_form(form_of(task.task_spec), data, task.data)[1]
+
+    def complete(self, element_id: str, **data: Any) -> Walker:
+        task = self._waiting_task(element_id)
         # the form check the service runs before the engine: only realistic answers get through
-        cleaned, problems = validate_form(form_of(tasks[0].task_spec), data, tasks[0].data)
+        cleaned, problems = validate_form(form_of(task.task_spec), data, task.data)
         assert problems == [], (element_id, problems)
-        tasks[0].set_data(**cleaned)
-        tasks[0].run()
+        task.set_data(**cleaned)
+        task.run()
         self._step()
+        return self
+
+    def refuse(self, element_id: str, data: dict[str, Any], fields: tuple[str, ...]) -> Walker:
+        problems = self.problems(element_id, **data)
+        assert sorted(p.field for p in problems) == sorted(fields), (element_id, problems)
+        assert element_id in self.waiting()
         return self
 
     def due(self, element_id: str) -> datetime:
@@ -154,10 +181,12 @@ class Walker:
         self._step()
         return self
 
-    def walk(self, steps: list[Do | Timer | Message]) -> Walker:
+    def walk(self, steps: list[Do | Refused | Timer | Message]) -> Walker:
         for step in steps:
             if isinstance(step, Do):
                 self.complete(step.element_id, **step.data)
+            elif isinstance(step, Refused):
+                self.refuse(step.element_id, step.data, step.fields)
             elif isinstance(step, Timer):
                 self.fire_timer(step.element_id)
             else:
@@ -176,13 +205,17 @@ class Walker:
         }
 
     def entries(self) -> list[dict[str, Any]]:
-        """The sharing-register entries the service would write for this walk, checked."""
+        """The sharing-register entries the service would write for this walk, checked; a
+        linked entry (``'adds_to': 'last'``) gets ``follows``, the number of the one before."""
         advised = "dsl-on-duty" if self._reached("give_advice") else None
         result = []
         for run in after_step(self.workflow, 0)[1]:
-            if isinstance(run.data.get("register_entry"), dict):
+            if run.produced(ENTRY_KEY) is not None:
                 entry = from_process(run.data, advised)
                 assert check(entry) == [], (run.element_id, check(entry))
+                linked = entry.pop("adds_to", None) == "last"
+                assert not linked or result, f"{run.element_id}: nothing to add to"
+                entry["follows"] = len(result) if linked else None
                 result.append(entry)
         return result
 
