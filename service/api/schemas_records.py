@@ -48,6 +48,10 @@ class SharingRecordOut(Model):
     decided_at: str
     recorded_at: str
     corrects: int | None
+    follows: int | None = Field(
+        description="A linked entry: the id of the earlier entry of the same instance it adds to "
+        "(e.g. whether the family was told, recorded after the decision)"
+    )
     prev_hash: str
     hash: str
 

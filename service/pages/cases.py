@@ -72,7 +72,28 @@ def _register(session, instances: list[ProcessInstance]) -> list[SharingRecord]:
     """The register entries of the instances shown (not of the child's other processes)."""
     ids = [row.id for row in instances]
     query = select(SharingRecord).where(SharingRecord.instance_id.in_(ids))
-    return list(session.scalars(query.order_by(SharingRecord.id).limit(SHOWN)))
+    return threaded(list(session.scalars(query.order_by(SharingRecord.id).limit(SHOWN))))
+
+
+def threaded(rows: list[SharingRecord]) -> list[SharingRecord]:
+    """``rows`` (oldest first) with each linked entry right under the entry it follows, so a
+    reader sees a decision and what was added to it (the family told, or not and why) together,
+    even when other entries of the case were recorded in between."""
+    shown = {row.id for row in rows}
+    linked: dict[int, list[SharingRecord]] = {}
+    for row in rows:
+        if row.follows in shown:
+            linked.setdefault(row.follows, []).append(row)
+    result: list[SharingRecord] = []
+    for row in rows:
+        if row.follows in shown:
+            continue
+        stack = [row]
+        while stack:
+            entry = stack.pop()
+            result.append(entry)
+            stack.extend(reversed(linked.get(entry.id, [])))
+    return result
 
 
 @bp.get("/cases/<business_key>")

@@ -94,6 +94,9 @@ def _decision_rows(session: Session, months: list[Month]):
         )
         .outerjoin(ProcessInstance, ProcessInstance.id == SharingRecord.instance_id)
         .where(
+            # A linked entry (the family told after the decision) adds to a decision and is
+            # not one: counted, it would make one share two.
+            SharingRecord.follows.is_(None),
             SharingRecord.decided_at >= month_start(months[0]),
             SharingRecord.decided_at < month_start(next_month(months[-1])),
         )
