@@ -58,10 +58,12 @@ def _cli(db_url: str, *args: str, register_days: str = "30"):
     return CliRunner().invoke(main, ["retention", *args], env=env)
 
 
-def _entry(app, instance_id: str) -> SharingRecord:
+def _entry(app, instance_id: str, linked: bool = False) -> SharingRecord:
+    """The instance's decision entry, or (``linked``) the entry that follows it."""
+    follows = SharingRecord.follows.is_not(None) if linked else SharingRecord.follows.is_(None)
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         row = uow.session.scalars(
-            select(SharingRecord).where(SharingRecord.instance_id == instance_id)
+            select(SharingRecord).where(SharingRecord.instance_id == instance_id, follows)
         ).one()
         uow.session.expunge(row)
         return row
@@ -80,13 +82,14 @@ def test_dry_run_lists_and_changes_nothing(app, db_url, cases):
     result = _cli(db_url, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "would purge child-1 (closed 2026-03-02)" in result.output
-    assert "1 consent(s)" in result.output and "1 register entr(ies)" in result.output
+    assert "1 consent(s)" in result.output and "2 register entr(ies)" in result.output
     assert "child-open" not in result.output
     assert _entry(app, cases["closed"]).child == "child-1"
 
 
 def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, client, cases):
     before = _entry(app, cases["closed"])
+    told = _entry(app, cases["closed"], linked=True)
     result = _cli(db_url)
     assert result.exit_code == 0, result.output
     assert "purged: cases 1" in result.output
@@ -100,6 +103,9 @@ def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, 
     )
     assert after.recipients == [{"agency": "health"}]  # the person named is gone
     assert after.hash == before.hash and after.tombstone and after.purged_at
+    told_after = _entry(app, cases["closed"], linked=True)  # still linked to its decision
+    assert told_after.follows == told.follows == before.id and told_after.purged_at
+    assert told_after.subject_informed is True and told_after.reasons == "(purged)"
     assert client.get("/api/audit/verify").get_json()["ok"] is True
     assert client.get("/api/sharing-records/verify").get_json()["ok"] is True
     assert cases["pat"].get(f"/api/process-instances/{cases['closed']}").status_code == 410
@@ -132,6 +138,16 @@ def test_the_register_still_refuses_any_other_update(app, db_url, cases):
     )
     for statement in statements:
         _refused(app, statement, entry.id)
+    # the purge's shape, but unlinking the telling entry from its decision
+    told = _entry(app, cases["closed"], linked=True)
+    _refused(
+        app,
+        "UPDATE sharing_record SET child = NULL, consent_override_reason = NULL, purpose = NULL,"
+        " information_shared = NULL, views_of_child_or_family = NULL,"
+        " not_informed_reason = NULL, reasons = '(purged)', purged_at = recorded_at,"
+        " tombstone = hash, follows = NULL WHERE id = :id",
+        told.id,
+    )
     # Past the register's period only: purged once, then the trigger refuses a second purge.
     assert _cli(db_url, register_days="100000").exit_code == 0
     assert _entry(app, cases["closed"]).child == "child-1"

@@ -89,11 +89,15 @@ def test_each_decision_is_recorded_once_and_listed(app, client, client_for, pat)
     shared = _share_with_consent(app, pat)
     not_shared = _not_share(app, pat)
     rows = _records(app)
-    assert [(r.instance_id, r.decision) for r in rows] == [
-        (shared, "share"),
-        (not_shared, "not_share"),
+    assert [(r.instance_id, r.decision, r.follows) for r in rows] == [
+        (shared, "share", None),
+        (shared, "share", 1),  # the family told: a linked entry, the decision's left as it was
+        (not_shared, "not_share", None),
     ]
-    share, refuse = rows
+    share, told, refuse = rows
+    assert share.subject_informed is None
+    assert told.subject_informed is True and told.decided_by == "pat"
+    assert told.reasons == "The family was told what was shared and why"
     assert share.with_consent is True and share.lawful_basis == "Informed consent"
     assert share.child == "child-1" and share.decided_by == "pat"
     assert share.consent_status == "given" and share.method == "secure_email"
@@ -101,11 +105,15 @@ def test_each_decision_is_recorded_once_and_listed(app, client, client_for, pat)
     assert share.views_of_child_or_family == "Happy for it"
     assert refuse.with_consent is False and refuse.lawful_basis is None
     assert refuse.reasons == "No clear and legitimate purpose for sharing"
-    assert refuse.prev_hash == share.hash
+    assert told.prev_hash == share.hash and refuse.prev_hash == told.hash
 
     auditor = client_for("dee", ["auditor"], agency="partnership")
     body = auditor.get("/api/sharing-records").get_json()
-    assert [item["decision"] for item in body["items"]] == ["share", "not_share"]
+    assert [(item["decision"], item["follows"]) for item in body["items"]] == [
+        ("share", None),
+        ("share", 1),
+        ("not_share", None),
+    ]
     assert body["next_cursor"] is None
     only = auditor.get("/api/sharing-records?decision=not_share&child=child-2").get_json()
     assert [item["instance_id"] for item in only["items"]] == [not_shared]
@@ -135,6 +143,7 @@ def test_records_cannot_be_changed_or_removed(app, db_url, pat):
     _not_share(app, pat)
     for statement in (
         "UPDATE sharing_record SET decision = 'share'",
+        "UPDATE sharing_record SET follows = id",
         "DELETE FROM sharing_record",
     ):
         with (
@@ -221,14 +230,15 @@ def test_a_replayed_advance_records_nothing_twice(app, pat):
 def test_an_edit_with_the_triggers_dropped_is_found_by_verify(app, db_url, client, pat):
     _share_with_consent(app, pat)
     _not_share(app, pat)
-    assert client.get("/api/sharing-records/verify").get_json() == {"ok": True, "checked": 2}
+    assert client.get("/api/sharing-records/verify").get_json() == {"ok": True, "checked": 3}
     postgres = db_url.startswith("postgresql")
     with app.app_context(), services().db.begin() as connection:
         if postgres:  # the database is shared by this run's tests: switched back on below
             connection.execute(text("ALTER TABLE sharing_record DISABLE TRIGGER ALL"))
         else:
             connection.execute(text("DROP TRIGGER sharing_record_no_update"))
-        connection.execute(text("UPDATE sharing_record SET decision = 'share' WHERE id = 2"))
+        # unlinking the telling entry from its decision is an edit like any other
+        connection.execute(text("UPDATE sharing_record SET follows = NULL WHERE id = 2"))
         if postgres:
             connection.execute(text("ALTER TABLE sharing_record ENABLE TRIGGER ALL"))
     report = client.get("/api/sharing-records/verify").get_json()
