@@ -444,12 +444,13 @@ def test_path(path: Path):
     walk("information_sharing", path)
 
 
-def _path(words: str) -> Path:
+def path_named(words: str) -> Path:
+    """The row whose description starts with ``words`` (rows are found by name, not position)."""
     return next(p for p in PATHS if p.id.startswith(words))
 
 
 def test_the_referral_carries_what_make_referral_needs():
-    walker = walk("information_sharing", _path("consent refused, significant harm"))
+    walker = walk("information_sharing", path_named("consent refused, significant harm"))
     assert walker.thrown == [
         (
             "start_referral",
@@ -465,7 +466,7 @@ def test_the_referral_carries_what_make_referral_needs():
 
 
 def test_cse_partner_details_go_to_the_referral_and_never_to_the_register():
-    walker = walk("information_sharing", _path("16-year-old, CSE"))
+    walker = walk("information_sharing", path_named("16-year-old, CSE"))
     assert walker.thrown[0][1]["partner_details"] == CSE_16["partner_details"]
     for entry in walker.entries():
         assert "partner_details" not in entry

@@ -103,10 +103,11 @@ def test_information_sharing_after_a_withdrawn_consent(app, team):
         },
     ).get_json()
     colin.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Changed her mind"})
-    path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
+    path = information_sharing.path_named("consent withdrawn on record, significant harm")
     instance_id = _walk(app, team, "information_sharing", path, "child-1")
-    [row] = _rows(app, SharingRecord, instance_id=instance_id)
+    row, told = _rows(app, SharingRecord, instance_id=instance_id)
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
+    assert (told.follows, told.subject_informed) == (row.id, True)
     assert "DPA 2018" in row.lawful_basis and row.child == "child-1"
     assert _started(app, "child-1") == ["information_sharing", "referral"]
 
@@ -125,7 +126,7 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, te
         json={"process_key": "information_sharing", "business_key": "child-9"},
     ).get_json()
     assert started["variables"]["consent_on_record"] == "given"
-    path = information_sharing.PATHS[8]  # withdrawn on record, significant harm
+    path = information_sharing.path_named("consent withdrawn on record, significant harm")
     for number, step in enumerate(path.steps):
         if number == 1:
             withdrawn = colin.post(
@@ -133,7 +134,7 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, te
             )
             assert withdrawn.status_code == 200, withdrawn.get_json()
         _do(app, team, started["id"], step)
-    [row] = _rows(app, SharingRecord, instance_id=started["id"])
+    [row] = _rows(app, SharingRecord, instance_id=started["id"], follows=None)
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
     # the answers kept for each step are the person's, not the service's
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
