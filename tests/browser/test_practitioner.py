@@ -115,13 +115,18 @@ def test_should_i_share_consent_refused_significant_harm(tmp_path):
             expect(page.locator("h1")).to_have_text("You do not have access to this")
             page.set_viewport_size({"width": 1280, "height": 900})
             shoot(page, "error-403")
-            # The case view: the decision in the register, the referral that started.
+            # The case view: the decision in the register, the telling linked under it, and the
+            # referral that started.
             page.goto(f"{base}/cases/{CHILD}")
-            row = page.locator("table.register tbody tr")
-            expect(row).to_have_count(1)
+            rows = page.locator("table.register tbody tr")
+            expect(rows).to_have_count(2)
+            row = rows.nth(0)
             expect(row).to_contain_text("Share")
             expect(row).to_contain_text("without consent")
             expect(row).to_contain_text("Art. 6(1)(e)")
+            told = page.locator("table.register tbody tr.linked")
+            expect(told).to_contain_text("adds to #")
+            expect(told).to_contain_text("No: Telling the parents now could put the child at risk")
             expect(
                 page.get_by_role("heading", name="Referral to children's social care")
             ).to_be_visible()
@@ -132,7 +137,8 @@ def test_should_i_share_consent_refused_significant_harm(tmp_path):
         # The same entry through the API, as pat's manager, who may read the cases of the team.
         status, register = running.api("mo", "GET", f"/api/sharing-records?child={CHILD}")
         assert status == 200, register
-        (entry,) = register["items"]
+        entry, told = register["items"]
+        assert told["follows"] == entry["id"] and told["subject_informed"] is False
         assert entry["decision"] == "share" and entry["with_consent"] is False
         assert "Art. 6(1)(e)" in entry["lawful_basis"] and entry["decided_by"] == "pat"
         status, instances = running.api(

@@ -198,8 +198,8 @@ def _words(text: str) -> str:
 
 def _each_decision_registered_once(db: Db) -> None:
     entries = db.rows(
-        "SELECT instance_id, COUNT(*) FROM sharing_record WHERE corrects IS NULL "
-        "GROUP BY instance_id"
+        "SELECT instance_id, COUNT(*) FROM sharing_record "
+        "WHERE corrects IS NULL AND follows IS NULL GROUP BY instance_id"
     )
     assert entries, "no decision reached the register"
     assert {n for _, n in entries} == {1}

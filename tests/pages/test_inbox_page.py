@@ -175,6 +175,18 @@ def test_advice_requests_show_in_the_inbox_of_a_manager_of_the_agency(app):
     }
     done = pat.post(f"/api/tasks/{describe['id']}/complete", json={"data": answers})
     assert done.status_code == 200, done.get_json()
+    (check,) = done.get_json()["active_tasks"]  # asked for every request (safeguarding first)
+    no_concern = {
+        "significant_harm": False,
+        "prevent_serious_crime": False,
+        "cse_concern": False,
+        "child_age": 11,
+        "sexual_activity": False,
+        "consent_unsafe": False,
+        "in_doubt": False,
+    }
+    done = pat.post(f"/api/tasks/{check['id']}/complete", json={"data": no_concern})
+    assert done.status_code == 200, done.get_json()
     (advice,) = done.get_json()["active_tasks"]
     assert advice["element_id"] == "give_advice"
     html = sign_in(app, "mo").get("/inbox").text
