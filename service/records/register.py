@@ -11,8 +11,9 @@ decided, when, the child, who gave advice). The run's task id is stored in the u
 Rows are never changed: a correction is a new record whose ``corrects`` names the old one, and
 what happens after a decision is recorded (the family told, or not and why) is a *linked* entry:
 a script whose ``register_entry`` says ``'adds_to': 'last'`` is recorded with ``follows`` = this
-instance's latest earlier entry. The chain works like the audit trail's (``service.records.audit``): each record's hash covers its
-columns and the previous record's hash, appended under a transaction-wide lock.
+instance's latest earlier entry. The chain works like the audit trail's
+(``service.records.audit``): each record's hash covers its columns and the previous record's
+hash, appended under a transaction-wide lock.
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ def share(lawful_basis: str | None = None, **extra) -> Do:
 
 
 def assess(outcome: str, reasons: str, answers: dict = ASSESSED) -> Do:
-    return Do("assess_sexual_activity", {**answers, "assessment_outcome": outcome, "reasons": reasons})
+    return Do(
+        "assess_sexual_activity", {**answers, "assessment_outcome": outcome, "reasons": reasons}
+    )
 
 
 PATHS = [
@@ -93,7 +95,12 @@ PATHS = [
     ),
     Path(
         "not confidential, no safeguarding concern: safeguarding check still asked, shared",
-        [Do("describe_request", NOT_CONFIDENTIAL), Do("safeguarding_check", NO_HARM), share(), TOLD],
+        [
+            Do("describe_request", NOT_CONFIDENTIAL),
+            Do("safeguarding_check", NO_HARM),
+            share(),
+            TOLD,
+        ],
         ends={"end_shared"},
         entries=[
             {
