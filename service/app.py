@@ -24,6 +24,7 @@ from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
 from tasks.scheduler import TimerScheduler
+from tasks.visibility import with_withholding
 from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.events import Advance
 from workflows.instances import Engine
@@ -58,7 +59,8 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         engine=Engine(
             clock=clock,
             helpers=script_helpers(),
-            task_policy=make_task_policy(),
+            # Advice without identity: each task row says whether it withholds the child.
+            task_policy=with_withholding(make_task_policy()),
             conventions=deploy_rules(app.config),
         ),
         clock=clock,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -156,6 +157,9 @@ class Task(Base):
     completed_by: Mapped[str | None] = mapped_column(String(80))
     data: Mapped[dict | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
+    # Advice without identity (docs/security.md): the diagram's ``withhold_identity_when`` held
+    # when the task opened, so doing it makes nobody a party and its views name no child.
+    identity_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __mapper_args__ = {"version_id_col": version}
 

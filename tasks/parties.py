@@ -19,6 +19,10 @@ see that one instance too - nothing further back, nothing else of the child's.
 
 A child's *case* is every instance with the child's key; a person may see the case (its page,
 its consents) when they may see at least one of its instances, and then only those instances.
+
+A task that withholds the child's identity (advice without identity, ``task.identity_withheld``)
+makes nobody a party in any of these ways: its holder, its candidates and whoever completed it
+see that task alone (:func:`may_see_withheld_task`), never the case - nor do their managers.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ def _does_the_work(viewer: Viewer, instance) -> ColumnElement[bool]:
     worked = exists(
         select(task.id).where(
             task.instance_id == instance.id,
+            task.identity_withheld.is_(False),
             or_(
                 and_(task.status == "open", task.assignee == viewer.username),
                 task.completed_by == viewer.username,
@@ -106,6 +111,7 @@ def _claimable(instance, roles: list[str]) -> ColumnElement[bool]:
             task.instance_id == instance.id,
             task.status == "open",
             task.assignee.is_(None),
+            task.identity_withheld.is_(False),
             TaskCandidate.role.in_(roles),
         )
     )
@@ -154,7 +160,9 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     viewer's agency - or the viewer to be a party some other way.
     """
     global_roles, scoped_roles = _split_roles(viewer)
-    clauses = []
+    # A task that withholds the child's identity may be taken by anyone holding one of its
+    # roles, in any agency: taking it shows them no case (may_see_withheld_task).
+    clauses: list[ColumnElement[bool]] = [Task.identity_withheld.is_(True)]
     if scoped_roles and viewer.agency:
         clauses.append(_started_in(ProcessInstance, viewer.agency))
     if global_roles:
@@ -169,6 +177,22 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
 def can_see_instance(session: Session, viewer: Viewer, instance_id: str) -> bool:
     query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible(viewer))
     return session.execute(query).first() is not None
+
+
+def may_see_withheld_task(session: Session, viewer: Viewer, task_id: str) -> bool:
+    """A task that withholds the child's identity, seen as a task only (its ``shows`` variables
+    and its form): by whoever holds it or completed it, and, while it waits unclaimed, by anyone
+    holding one of its roles (of any agency: it names no child)."""
+    task = session.get(Task, task_id)
+    if task is None or not task.identity_withheld:
+        return False
+    if viewer.username in (task.assignee, task.completed_by):
+        return True
+    return (
+        task.status == "open"
+        and task.assignee is None
+        and bool(viewer.roles & set(task.candidate_roles or ()))
+    )
 
 
 def can_see_case(session: Session, viewer: Viewer, key: str) -> bool:

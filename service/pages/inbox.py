@@ -58,7 +58,7 @@ def _item(task: Task, key: str | None, child: str | None, now: datetime, escalat
     return {
         "task": task,
         "process_key": key,
-        "business_key": child,
+        "business_key": None if task.identity_withheld else child,
         "status": status,
         "lateness": words,
         "escalation": escalation,

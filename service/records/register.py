@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from service.records.chain import GENESIS, Verification, verify_chain
 from storage.models import ProcessInstance, SharingRecord, Task
+from tasks import visibility
 from workflows.events import Advance
 
 _LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
@@ -251,6 +252,7 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         .order_by(Task.completed_at.desc())
         .limit(1)
     )
+    hidden = visibility.step_only_of_definition(session, advance.instance.definition_id)
     for run in runs:
         done = session.scalar(
             select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
@@ -259,7 +261,8 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
             continue
         record(
             session,
-            from_process(run.data, advised_by),
+            # Never a detail only a step's parties may see (tasks/visibility.py).
+            visibility.strip_entry(from_process(run.data, advised_by), run.data, hidden),
             instance=advance.instance,
             decided_by=by,
             now=now,
