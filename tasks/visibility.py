@@ -85,11 +85,14 @@ def with_withholding(
     return wrapped
 
 
-def withheld_data(task_spec: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+def withheld_data(spec: Any, task_spec: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     """What the adviser of a withheld task sees of the instance: the ``shows`` variables and
-    the task's own form fields (answers already given to it), nothing else."""
+    the task's own form fields (answers already given to it), nothing else - and no text of a
+    step-only detail, should a script have copied one into them."""
     names = [*shows(task_spec), *(item.id for item in form_of(task_spec))]
-    return {name: data.get(name) for name in dict.fromkeys(names)}
+    picked = {name: data.get(name) for name in dict.fromkeys(names)}
+    secrets = _secrets(data, hidden_at(spec, task_spec))
+    return {name: _scrubbed(value, secrets) for name, value in picked.items()}
 
 
 def labelled(spec: Any, names: Iterable[str], data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -148,10 +151,33 @@ def hidden_at(spec: Any, task_spec: Any | None) -> frozenset[str]:
     return step_only_names(spec) - mine
 
 
+NOTE = "(details given at another step, seen only by its parties)"
+
+
 def without(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """``data`` less ``names``."""
+    """``data`` less ``names``, and with any text that copies one of their values (a script
+    that wrote ``reasons = 'CSE: ' + partner_details``) replaced by :data:`NOTE`, however deep
+    in a dict or list it sits."""
     hidden = set(names)
-    return {key: value for key, value in data.items() if key not in hidden}
+    secrets = _secrets(data, hidden)
+    return {key: _scrubbed(value, secrets) for key, value in data.items() if key not in hidden}
+
+
+def _secrets(data: Mapping[str, Any], names: Iterable[str]) -> frozenset[str]:
+    found = (data.get(name) for name in names)
+    return frozenset(str(v) for v in found if isinstance(v, str | int) and str(v).strip())
+
+
+def _scrubbed(value: Any, secrets: frozenset[str]) -> Any:
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return NOTE if any(secret in value for secret in secrets) else value
+    if isinstance(value, Mapping):
+        return {key: _scrubbed(item, secrets) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item, secrets) for item in value]
+    return value
 
 
 _BY_DEFINITION: dict[str, frozenset[str]] = {}
@@ -178,18 +204,7 @@ def step_only_of_definition(session: Session, definition_id: str) -> frozenset[s
 
 
 def strip_entry(entry: Mapping[str, Any], data: Mapping[str, Any], names: frozenset[str]):
-    """A register entry without step-only details: no key named for one, and no text that
-    copies one (a script writing ``information_shared = partner_details``) - such a value is
-    replaced by a note that the details were given at the step."""
-    if not names:
-        return dict(entry)
-    secrets = {str(data[name]) for name in names if isinstance(data.get(name), str | int)}
-    secrets = {text for text in secrets if text.strip()}
-    cleaned: dict[str, Any] = {}
-    for key, value in entry.items():
-        if key in names:
-            continue
-        if isinstance(value, str) and any(secret in value for secret in secrets):
-            value = "(details given at the step, seen only by its parties)"
-        cleaned[key] = value
-    return cleaned
+    """A register entry without step-only details (``names``, whose values ``data`` holds):
+    no key named for one, and no text that copies one (:func:`without`)."""
+    secrets = _secrets(data, names)
+    return {key: _scrubbed(value, secrets) for key, value in entry.items() if key not in names}

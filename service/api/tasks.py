@@ -96,7 +96,7 @@ def get_task(task_id: str):
             _, spec, data = engine.open_task(unit, task_id)
             form = forms.form_json(forms.form_of(spec))
             if task.identity_withheld:
-                data = visibility.withheld_data(spec, data)
+                data = visibility.withheld_data(workflow.spec, spec, data)
             else:
                 data = visibility.without(data, visibility.hidden_at(workflow.spec, spec))
         except Conflict:

@@ -141,7 +141,8 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
             values = _shown_values(fields, data)
         if withheld:
             _, workflow = services().engine.load(unit, task.instance_id)
-            given = visibility.labelled(workflow.spec, visibility.shows(task_spec), data)
+            seen = visibility.withheld_data(workflow.spec, task_spec, data)
+            given = visibility.labelled(workflow.spec, visibility.shows(task_spec), seen)
     errors: dict[str, str] = {}
     general = []
     for problem in problems:
