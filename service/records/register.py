@@ -252,7 +252,12 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         .order_by(Task.completed_at.desc())
         .limit(1)
     )
-    hidden = visibility.step_only_of_definition(session, advance.instance.definition_id)
+    definition_id = session.scalar(
+        select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id)
+    )
+    hidden = frozenset()
+    if definition_id is not None:
+        hidden = visibility.step_only_of_definition(session, definition_id)
     for run in runs:
         done = session.scalar(
             select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
