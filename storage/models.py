@@ -159,7 +159,9 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer)
     # Advice without identity (docs/security.md): the diagram's ``withhold_identity_when`` held
     # when the task opened, so doing it makes nobody a party and its views name no child.
-    identity_withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The database's default only: the hot path's prepared INSERT leaves out a column it is not
+    # given, and a Python-side default there would be sent as NULL.
+    identity_withheld: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __mapper_args__ = {"version_id_col": version}
 
