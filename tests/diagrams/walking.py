@@ -180,7 +180,8 @@ class Walker:
         advised = "dsl-on-duty" if self._reached("give_advice") else None
         result = []
         for run in after_step(self.workflow, 0)[1]:
-            if isinstance(run.data.get("register_entry"), dict):
+            # as the service does: only an entry the script itself produced, not one carried on
+            if run.produced("register_entry") is not None:
                 entry = from_process(run.data, advised)
                 assert check(entry) == [], (run.element_id, check(entry))
                 result.append(entry)

@@ -156,8 +156,17 @@ def test_early_help_step_up_starts_a_referral(app, team):
 
 
 def test_a_challenged_referral_starts_an_escalation_and_early_help(app, team):
-    _walk(app, team, "referral", referral.PATHS[1], "child-4")
+    # Its steps up to the escalation's reply (which only the escalation sends: test_replies).
+    path = next(p for p in referral.PATHS if p.id.startswith("challenge not upheld"))
+    steps = [step for step in path.steps if isinstance(step, Do)]
+    started = team["practitioner"].post(
+        "/api/process-instances", json={"process_key": "referral", "business_key": "child-4"}
+    )
+    for step in steps:
+        _do(app, team, started.get_json()["id"], step)
     assert _started(app, "child-4") == ["early_help_caf", "escalation", "referral"]
+    [entry] = _rows(app, SharingRecord, instance_id=started.get_json()["id"])
+    assert (entry.decision, entry.recipients) == ("share", [{"agency": "childrens_social_care"}])
 
 
 def test_an_escalation_with_immediate_risk_starts_a_referral(app, team):
