@@ -356,3 +356,13 @@ def test_a_step_up_without_a_reason_is_refused_by_the_register():
     assert [p["field"] for p in problems] == [
         "reasons"
     ]  # the service answers 422 and keeps nothing
+
+
+def test_every_step_up_hands_the_referral_its_concerns():
+    stepped_up = [p for p in PATHS if p.thrown == ["start_referral"]]
+    assert len(stepped_up) == 6
+    for path in stepped_up:
+        walker = walk("early_help_caf", path)
+        [(_, payload)] = walker.thrown
+        [share] = [e for e in walker.entries() if e["recipients"] == CSC and "adds_to" not in e]
+        assert payload == {"concerns": share["reasons"], "source": "early_help_caf"}
