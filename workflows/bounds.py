@@ -271,10 +271,7 @@ def due_results(node: ast.AST):
     if isinstance(node, ast.IfExp):
         yield from due_results(node.body)
         yield from due_results(node.orelse)
-    elif isinstance(node, ast.BoolOp):
-        for value in node.values:
-            yield from due_results(value)
-    elif isinstance(node, ast.Dict):
+    elif isinstance(node, ast.BoolOp | ast.Dict):
         for value in node.values:
             yield from due_results(value)
     elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
@@ -294,8 +291,8 @@ def due_results(node: ast.AST):
 
 def _check_due_properties(task) -> list[Problem]:
     """``due_from`` names a user task of the same process or ``start``; no other ``due*``
-    property is read, so one would only look like a rule (a diagram once said ``due_when_not_urgent``
-    and the service never knew)."""
+    property is read, so one would only look like a rule (a diagram once said
+    ``due_when_not_urgent`` and the service never knew)."""
     problems = []
     properties = task.xpath(
         "bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NSMAP
