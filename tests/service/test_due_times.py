@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from service.app import services
 from storage import UnitOfWork
-from storage.models import Timer
+from storage.models import Task, Timer
 from tests.diagrams.test_referral import NEGLECT, decide
 from tests.diagrams.walking import BPMN
-from tests.service.helpers import deploy_xml, open_task_id
+from tests.service.helpers import THREE_STEPS, deploy_xml, open_task_id
 
 # Made Wed 2 Dec 2026; 45 working days after it, counting Thu 3 Dec as the first and skipping
 # Fri 25 Dec, Mon 28 Dec (Boxing Day moved) and Fri 1 Jan: Mon 8 Feb 2027, 17:00 GMT
@@ -88,3 +88,29 @@ def test_a_red_rating_makes_the_strategy_discussion_due_in_four_working_hours(ap
     # 15:00-17:00 Wednesday is 2 working hours; 2 more from 09:00 Thursday: Thu 10 Dec 11:00
     expected = datetime(2026, 12, 10, 11, 0, tzinfo=UTC)
     assert _due(people, app, instance_id, "strategy_discussion") == expected
+
+
+def test_due_from_start_counts_from_when_the_case_started(app, clock, client, client_for):
+    review = (
+        'camunda:candidateGroups="manager" camunda:dueDate="2WD">\n      <bpmn:extensionElements>\n'
+    )
+    anchored = review + (
+        '        <camunda:properties><camunda:property name="due_from" value="start" />'
+        "</camunda:properties>\n"
+    )
+    content = THREE_STEPS.decode().replace(review, anchored, 1)
+    assert content != THREE_STEPS.decode()
+    assert deploy_xml(client, content.encode(), "three_steps.bpmn").status_code == 201
+    pat = client_for("pat", ["practitioner"], agency="school")
+    started = pat.post("/api/process-instances", json={"process_key": "three_steps"})
+    assert started.status_code == 201, started.get_json()  # Mon 2 Mar 2026, 09:30 GMT
+    instance_id = started.get_json()["id"]
+    clock.set(datetime(2026, 3, 5, 10, 0, tzinfo=UTC))  # described on Thursday
+    task_id = open_task_id(app, instance_id, "describe")
+    done = pat.post(f"/api/tasks/{task_id}/complete", json={"data": {"concern": "bruising"}})
+    assert done.status_code == 200, done.get_json()
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        review_task = uow.session.get(Task, open_task_id(app, instance_id, "review"))
+        due_at = review_task.due_at
+    # 2 working days from Mon 2 Mar: Tue 3 (1), Wed 4 (2), 17:00 GMT; already past, so overdue
+    assert due_at == datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
