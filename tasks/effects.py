@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from storage.uow import UnitOfWork
-from tasks import assignment, inbox, parties, reminders, timers
+from tasks import assignment, due, inbox, parties, reminders, timers
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 
@@ -28,6 +28,7 @@ def after_advance(
     """Record what ``advance`` implies; ``rearm(earliest due)`` runs after the commit."""
     session = uow.session
     assignment.settle_assignees(session, advance)  # before anyone is told or made a party
+    due.settle_due_times(session, advance)  # before reminders are counted from due_at
     row = advance.instance
     due_times: list[datetime] = []
     for task_id in advance.closed:
