@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
-from tasks import assignment, inbox, parties, reminders, timers
+from tasks import assignment, due, inbox, parties, reminders, timers
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 
@@ -36,6 +36,7 @@ def after_advance(
     ``firing``: the id of the timer row whose firing made the advance (left to its worker)."""
     session = uow.session
     assignment.settle_assignees(session, advance)  # before anyone is told or made a party
+    due.settle_due_times(session, advance)  # before reminders are counted from due_at
     row = advance.instance
     due_times: list[datetime] = []
     for task_id in advance.closed:
