@@ -164,8 +164,10 @@ def without(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
 
 
 def _secrets(data: Mapping[str, Any], names: Iterable[str]) -> frozenset[str]:
+    """The texts of step-only answers that a copy must not carry. Texts only, of three
+    characters or more: a number or a letter would blot out unrelated text everywhere."""
     found = (data.get(name) for name in names)
-    return frozenset(str(v) for v in found if isinstance(v, str | int) and str(v).strip())
+    return frozenset(v for v in found if isinstance(v, str) and len(v.strip()) >= 3)
 
 
 def _scrubbed(value: Any, secrets: frozenset[str]) -> Any:
