@@ -26,7 +26,8 @@ from tasks.worklist import worklist_query
 from workflows.errors import Conflict, InvalidInput, NotFound
 
 bp = Blueprint("inbox", __name__)
-INBOX_ROLES = ("manager", "dsl", "csc_manager")
+# The board reads its copies of stage-3 escalation notices here (no case data: docs/security.md).
+INBOX_ROLES = ("manager", "dsl", "csc_manager", "board")
 EXTEND_ROLES = ("manager", "csc_manager")  # as POST /api/tasks/<id>/extend
 FORM = {
     "application/x-www-form-urlencoded": {
@@ -88,14 +89,12 @@ def inbox_sections(now: datetime) -> dict[str, list[dict]]:
         if task.id not in listed:
             overdue.append(_item(task, key, child, now))
             listed.add(task.id)
-    for steps, section in (
-        (inbox.DISAGREEMENT_STEPS, disagreements),
-        (inbox.ADVICE_STEPS, advice),
-    ):
-        for task, key, child in inbox.waiting_steps(session, who, now, steps):
-            if task.id not in listed:
-                section.append(_item(task, key, child, now))
-                listed.add(task.id)
+    # Disagreements come from their inbox items only (raised for each stage's managers as the
+    # stage opens, tasks/disagreements.py), so the page and GET /api/escalations list the same.
+    for task, key, child in inbox.waiting_steps(session, who, now, inbox.ADVICE_STEPS):
+        if task.id not in listed:
+            advice.append(_item(task, key, child, now))
+            listed.add(task.id)
     return {"overdue": overdue, "disagreements": disagreements, "advice": advice, "other": other}
 
 
