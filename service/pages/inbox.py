@@ -26,8 +26,10 @@ from tasks.worklist import worklist_query
 from workflows.errors import Conflict, InvalidInput, NotFound
 
 bp = Blueprint("inbox", __name__)
-# The board reads its copies of stage-3 escalation notices here (no case data: docs/security.md).
-INBOX_ROLES = ("manager", "dsl", "csc_manager", "board")
+CASEWORK_INBOX_ROLES = ("manager", "dsl", "csc_manager")
+# The board reads (and closes) its copies of stage-3 escalation notices here: no case data and
+# no casework (docs/security.md), so it reaches neither reassigning nor extending.
+INBOX_ROLES = (*CASEWORK_INBOX_ROLES, "board")
 EXTEND_ROLES = ("manager", "csc_manager")  # as POST /api/tasks/<id>/extend
 FORM = {
     "application/x-www-form-urlencoded": {
@@ -132,7 +134,7 @@ def _refused(task_id: str, field: str, message: str, status: int = 422):
 
 
 @bp.post("/inbox/tasks/<task_id>/assign")
-@access(*INBOX_ROLES, case_scoped=True)
+@access(*CASEWORK_INBOX_ROLES, case_scoped=True)
 @spec(
     "Reassign a task to a team member (a page); redirects to the inbox",
     body=FORM,

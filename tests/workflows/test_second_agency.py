@@ -98,3 +98,16 @@ def test_anything_else_grants_nothing(value):
 def test_a_task_that_names_no_field_has_no_second_agency():
     spec = SimpleNamespace(extensions={}, bpmn_id="act")
     assert second_agency(SimpleNamespace(task_spec=spec, data={"other_agency": "health"})) is None
+
+
+def test_one_agency_vocabulary_for_grants_reports_and_the_disagreement_form():
+    from lxml import etree
+
+    from service.records.vocabulary import AGENCIES as REPORTED
+    from workflows.rules import AGENCIES
+
+    ns = {"camunda": "http://camunda.org/schema/1.0/bpmn"}
+    options = etree.fromstring(SHIPPED.encode()).xpath(
+        "//camunda:formField[@id='other_agency']/camunda:value/@id", namespaces=ns
+    )
+    assert set(options) == set(REPORTED) == AGENCIES
