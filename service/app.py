@@ -207,8 +207,8 @@ def uow() -> UnitOfWork:
 
 
 def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
-    """Parties, timers, reminders, register entries and hand-offs an advance implies, in the
-    request's transaction."""
+    """Parties, timers, reminders, register entries, hand-offs and replies an advance implies,
+    in the request's transaction."""
     from service.auth import current_user
     from service.reminders import policy
 
@@ -233,6 +233,7 @@ def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
         ) from None
     if depth >= 3:  # a chain of hand-offs deeper than this is a diagram loop, not casework
         return
-    starts = current_app.config["MESSAGE_STARTS"]
-    for started in effects.start_from_messages(unit, services().engine, advance, starts, by, now):
-        after_advance(unit, started, depth + 1)
+    starts, replies = current_app.config["MESSAGE_STARTS"], current_app.config["MESSAGE_REPLIES"]
+    engine = services().engine
+    for follow in effects.follow_messages(unit, engine, advance, starts, replies, by, now):
+        after_advance(unit, follow, depth + 1)
