@@ -162,6 +162,9 @@ class Task(Base):
     # The database's default only: the hot path's prepared INSERT leaves out a column it is not
     # given, and a Python-side default there would be sent as NULL.
     identity_withheld: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A second agency whose agency-scoped roles may take the task (``other_agency_from``,
+    # workflows/grants.py), set when it opens; NULL: only the starter's agency.
+    other_agency: Mapped[str | None] = mapped_column(String(40))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -287,6 +290,9 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(Text)
+    # What the item itself says, for readers who may not open the case (the board's copy of a
+    # stage-3 escalation notice: stage, agencies, notice text).
+    details: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Consent(Base):

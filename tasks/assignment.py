@@ -21,7 +21,8 @@ from tasks import due as due_times
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 from tasks.due import due_time
 from workflows.events import Advance
-from workflows.grants import parse_assignee
+from workflows.grants import OTHER_AGENCY_FROM, parse_assignee
+from workflows.rules import AGENCIES
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,27 @@ def settle_assignees(session: Session, advance: Advance) -> None:
         task.assignee = keep
 
 
+def second_agency(spiff_task: Any, agencies: frozenset[str] = AGENCIES) -> str | None:
+    """The agency a task's ``other_agency_from`` names, read from the task's data as it opens.
+
+    The deploy check (``workflows.grants``) made sure the field is an enum of agencies answered
+    earlier; the value is checked again here, because data can also arrive in a start payload
+    or a message: anything but an agency id grants nothing (the task stays with the starter's
+    agency).
+    """
+    name = spiff_task.task_spec.extensions.get(OTHER_AGENCY_FROM)
+    if not name:
+        return None
+    value = spiff_task.data.get(name)
+    if isinstance(value, str) and value in agencies:
+        return value
+    log.info("%s: %s is not an agency; no second agency", spiff_task.task_spec.bpmn_id, name)
+    return None
+
+
 def make_task_policy(calendar: WorkingCalendar = DEFAULT_CALENDAR):
-    """The engine's ``task_policy``: due time in working time and the default assignee.
+    """The engine's ``task_policy``: due time in working time, the default assignee and the
+    second agency that may take the task (``other_agency_from``, :func:`second_agency`).
 
     The due time is the diagram's, or what its expression gives for the case's answers
     (``tasks/due.py``), counted from now; a task anchored by ``due_from`` is noted so that
@@ -125,6 +145,7 @@ def make_task_policy(calendar: WorkingCalendar = DEFAULT_CALENDAR):
         return {
             "due_at": due_time(form, now, calendar),
             "assignee": default_assignee(spiff_task),
+            "other_agency": second_agency(spiff_task),
         }
 
     return policy

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
-from tasks import assignment, due, inbox, parties, reminders, timers
+from tasks import assignment, disagreements, due, inbox, parties, reminders, timers
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 
@@ -44,12 +44,14 @@ def after_advance(
     if advance.ended:
         timers.cancel_for_instance(session, row.id, keep=firing)
         inbox.resolve_for_instance(session, row.id, by, f"instance {row.status}", now)
+        disagreements.after_advance(session, advance, now)  # its outcome, after the clearing
         return
     for task in advance.opened:
         due_times += reminders.schedule_for_task(session, task, now, policy)
     due_times += [
         t.due_at for t in timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
     ]
+    disagreements.after_advance(session, advance, now)
     if rearm is not None and due_times:
         earliest = min(due_times)
         uow.on_commit(lambda: rearm(earliest))

@@ -16,6 +16,7 @@ TASK_PROPERTIES = frozenset(
         "due_from",  # tasks/due.py: the step the due time is counted from
         "withhold_identity_when",  # anonymous advice: when the adviser sees no identity
         "shows",  # anonymous advice: the variables the adviser sees then
+        "other_agency_from",  # tasks/assignment.second_agency (bounded in workflows/grants.py)
     }
 )
 # <camunda:property name="..."> on a bpmn:message (workflows/parsing.py, tasks/inputs.py).

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from workflows.bounds import check_due_times, check_timers
 from workflows.errors import InvalidDefinition, Problem, element_id_of, problem_at
 from workflows.form_rules import check_form_field
-from workflows.grants import check_grants
+from workflows.grants import check_grants, check_second_agencies
 from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse_xml
 from workflows.rules import DeployRules, rules_of
 from workflows.sandbox import SandboxViolation, check_source
@@ -340,6 +340,7 @@ def validate(
     problems += _check_references(root) + _check_processes(root) + _check_expressions(root)
     problems += check_due_times(root, rules.timers) + check_timers(root, now, rules.timers)
     problems += check_grants(root, rules.task_roles) + check_visibility(root)
+    problems += check_second_agencies(root, rules.agencies)
     if rules.conventions:
         problems += _check_user_tasks(root)
     key, name, main_problems = _main_process(root)
