@@ -24,6 +24,7 @@ from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
 from tasks.scheduler import TimerScheduler
+from tasks.visibility import with_withholding
 from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.events import Advance
 from workflows.instances import Engine
@@ -58,7 +59,8 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
         engine=Engine(
             clock=clock,
             helpers=script_helpers(),
-            task_policy=make_task_policy(),
+            # Advice without identity: each task row says whether it withholds the child.
+            task_policy=with_withholding(make_task_policy()),
             conventions=deploy_rules(app.config),
         ),
         clock=clock,
@@ -207,8 +209,8 @@ def uow() -> UnitOfWork:
 
 
 def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
-    """Parties, timers, reminders, register entries and hand-offs an advance implies, in the
-    request's transaction."""
+    """Parties, timers, reminders, register entries, hand-offs and replies an advance implies,
+    in the request's transaction."""
     from service.auth import current_user
     from service.reminders import policy
 
@@ -233,6 +235,7 @@ def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
         ) from None
     if depth >= 3:  # a chain of hand-offs deeper than this is a diagram loop, not casework
         return
-    starts = current_app.config["MESSAGE_STARTS"]
-    for started in effects.start_from_messages(unit, services().engine, advance, starts, by, now):
-        after_advance(unit, started, depth + 1)
+    starts, replies = current_app.config["MESSAGE_STARTS"], current_app.config["MESSAGE_REPLIES"]
+    engine = services().engine
+    for follow in effects.follow_messages(unit, engine, advance, starts, replies, by, now):
+        after_advance(unit, follow, depth + 1)

@@ -60,6 +60,9 @@ class Config:
         "start_escalation": "escalation",
         "start_early_help": "early_help_caf",
     }
+    # Messages a diagram throws to answer the instance it was started from (started_from), when
+    # that instance waits for them at a catch event; otherwise dropped (docs/design.md).
+    MESSAGE_REPLIES = ("escalation_outcome",)
     # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
     # in their variables, so their diagram can route a decision on a withdrawn consent.
     CONSENT_ON_RECORD = ("information_sharing",)

@@ -19,10 +19,19 @@ def start_scheduler(app: Flask) -> TimerScheduler:
 
     reminder_policy = policy(app)
 
-    def after(uow: UnitOfWork, advance: Advance) -> None:
+    starts, replies = app.config["MESSAGE_STARTS"], app.config["MESSAGE_REPLIES"]
+
+    def after(uow: UnitOfWork, advance: Advance, firing: str | None = None, depth: int = 0) -> None:
         now = services.clock.now()
-        effects.after_advance(uow, advance, now, scheduler.rearm, reminder_policy, by="timer")
+        rearm = scheduler.rearm
+        effects.after_advance(uow, advance, now, rearm, reminder_policy, by="timer", firing=firing)
         register.after_advance(uow.session, advance, "timer", now)
+        if depth >= 3:  # as service.app.after_advance: deeper is a diagram loop
+            return
+        # A step a timer advanced may hand off or reply too: nothing it throws is lost.
+        engine = services.engine
+        for follow in effects.follow_messages(uow, engine, advance, starts, replies, None, now):
+            after(uow, follow, None, depth + 1)
 
     scheduler = TimerScheduler(
         services.session_factory,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -156,6 +157,14 @@ class Task(Base):
     completed_by: Mapped[str | None] = mapped_column(String(80))
     data: Mapped[dict | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer)
+    # Advice without identity (docs/security.md): the diagram's ``withhold_identity_when`` held
+    # when the task opened, so doing it makes nobody a party and its views name no child.
+    # The database's default only: the hot path's prepared INSERT leaves out a column it is not
+    # given, and a Python-side default there would be sent as NULL.
+    identity_withheld: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A second agency whose agency-scoped roles may take the task (``other_agency_from``,
+    # workflows/grants.py), set when it opens; NULL: only the starter's agency.
+    other_agency: Mapped[str | None] = mapped_column(String(40))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -281,6 +290,9 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(Text)
+    # What the item itself says, for readers who may not open the case (the board's copy of a
+    # stage-3 escalation notice: stage, agencies, notice text).
+    details: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Consent(Base):
@@ -344,7 +356,7 @@ class SharingRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     corrects: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
-    # A linked entry (migration 0013): what happened after the decision it follows (the family
+    # A linked entry (migration 0015): what happened after the decision it follows (the family
     # told, or not and why), added instead of changing that entry. Hashed when set.
     follows: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))

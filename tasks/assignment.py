@@ -9,38 +9,22 @@ statement that inserts the row, so a task never exists without its due time or i
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import isodate
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Task, User
+from tasks import due as due_times
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
+from tasks.due import due_time
 from workflows.events import Advance
-from workflows.grants import parse_assignee
+from workflows.grants import OTHER_AGENCY_FROM, parse_assignee
+from workflows.rules import AGENCIES
 
 log = logging.getLogger(__name__)
-_DUE = re.compile(r"^(\d+)\s*(WD|WH)$")
-
-
-def due_time(due: str | None, created: datetime, calendar: WorkingCalendar) -> datetime | None:
-    """``1WD``, ``4WH``, ``same-day`` or an ISO 8601 duration, counted from ``created``."""
-    if not due:
-        return None
-    due = due.strip()
-    if due == "same-day":
-        return calendar.close_of_day(created)
-    match = _DUE.match(due)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        if unit == "WD":
-            return calendar.add_working_days(created, amount)
-        return calendar.add_working_hours(created, amount)
-    return created + isodate.parse_duration(due)  # the validator let only these through
 
 
 # (definition id, element id) of a user task → the step whose performer it goes to, as the
@@ -126,14 +110,45 @@ def settle_assignees(session: Session, advance: Advance) -> None:
         task.assignee = keep
 
 
+def second_agency(spiff_task: Any, agencies: frozenset[str] = AGENCIES) -> str | None:
+    """The agency a task's ``other_agency_from`` names, read from the task's data as it opens.
+
+    The deploy check (``workflows.grants``) made sure the field is an enum of agencies answered
+    earlier; the value is checked again here, because data can also arrive in a start payload
+    or a message: anything but an agency id grants nothing (the task stays with the starter's
+    agency).
+    """
+    name = spiff_task.task_spec.extensions.get(OTHER_AGENCY_FROM)
+    if not name:
+        return None
+    value = spiff_task.data.get(name)
+    if isinstance(value, str) and value in agencies:
+        return value
+    log.info("%s: %s is not an agency; no second agency", spiff_task.task_spec.bpmn_id, name)
+    return None
+
+
 def make_task_policy(calendar: WorkingCalendar = DEFAULT_CALENDAR):
-    """The engine's ``task_policy``: due time in working time and the default assignee."""
+    """The engine's ``task_policy``: due time in working time, the default assignee and the
+    second agency that may take the task (``other_agency_from``, :func:`second_agency`).
+
+    The due time is the diagram's, or what its expression gives for the case's answers
+    (``tasks/due.py``), counted from now; a task anchored by ``due_from`` is noted so that
+    :func:`tasks.due.settle_due_times` counts it from its anchor in the same transaction.
+    """
 
     def policy(spiff_task: Any, now: datetime) -> Mapping[str, Any]:
-        extensions = spiff_task.task_spec.extensions
+        form = due_times.due_form(spiff_task)
+        step = due_times.due_from(spiff_task)
+        if step is not None:
+            due_times.remember(str(spiff_task.id), form, step, calendar)
         return {
-            "due_at": due_time(extensions.get("due"), now, calendar),
+            "due_at": due_time(form, now, calendar),
             "assignee": default_assignee(spiff_task),
+            "other_agency": second_agency(spiff_task),
         }
 
     return policy
+
+
+__all__ = ["default_assignee", "due_time", "make_task_policy", "performer", "settle_assignees"]

@@ -1,4 +1,4 @@
-"""What follows an engine advance, in the same transaction: timers, reminders, hand-offs.
+"""What follows an engine advance, in the same transaction: timers, reminders, hand-offs, replies.
 
 Every caller that advances an instance (start, complete, message, cancel, migrate, a timer)
 hands the :class:`~workflows.events.Advance` here, so no path forgets to arm a reminder or to
@@ -8,13 +8,19 @@ off the task rows, tasks/parties.py.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
+from sqlalchemy import select
+
+from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
-from tasks import assignment, inbox, parties, reminders, timers
+from tasks import assignment, disagreements, due, inbox, parties, reminders, timers
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
+
+log = logging.getLogger(__name__)
 
 
 def after_advance(
@@ -24,23 +30,28 @@ def after_advance(
     rearm: Callable[[datetime], None] | None = None,
     policy: reminders.ReminderPolicy | None = None,
     by: str | None = None,
+    firing: str | None = None,
 ) -> None:
-    """Record what ``advance`` implies; ``rearm(earliest due)`` runs after the commit."""
+    """Record what ``advance`` implies; ``rearm(earliest due)`` runs after the commit.
+    ``firing``: the id of the timer row whose firing made the advance (left to its worker)."""
     session = uow.session
     assignment.settle_assignees(session, advance)  # before anyone is told or made a party
+    due.settle_due_times(session, advance)  # before reminders are counted from due_at
     row = advance.instance
     due_times: list[datetime] = []
     for task_id in advance.closed:
         reminders.cancel_for_task(session, task_id, now, by=by)
     if advance.ended:
-        timers.cancel_for_instance(session, row.id)
+        timers.cancel_for_instance(session, row.id, keep=firing)
         inbox.resolve_for_instance(session, row.id, by, f"instance {row.status}", now)
+        disagreements.after_advance(session, advance, now)  # its outcome, after the clearing
         return
     for task in advance.opened:
         due_times += reminders.schedule_for_task(session, task, now, policy)
     due_times += [
         t.due_at for t in timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
     ]
+    disagreements.after_advance(session, advance, now)
     if rearm is not None and due_times:
         earliest = min(due_times)
         uow.on_commit(lambda: rearm(earliest))
@@ -85,3 +96,58 @@ def start_from_messages(
             ) from None
         started.append(new)
     return started
+
+
+def deliver_replies(
+    uow: UnitOfWork, engine, advance: Advance, replies: Collection[str]
+) -> list[Advance]:
+    """Deliver ``advance``'s thrown replies (a name in ``replies``, e.g. ``escalation_outcome``)
+    to the instance it was started from, if that instance waits for them.
+
+    A reply answers the hand-off that started this instance (a referral waits for the outcome
+    of the escalation its challenge started), so it goes to ``started_from`` and nowhere else:
+    no diagram can address another child's case. One that finds nobody waiting (the source
+    ended, moved on, or never waits for it) is dropped with a log line: the outcome stays on
+    this instance's own record, and a late answer must not fail the step that gave it.
+    """
+    delivered = []
+    row = advance.instance
+    for message in advance.messages:
+        if message.name not in replies:
+            continue
+        # Read from the row: the hot path's snapshot of the instance does not carry it.
+        source = uow.session.scalar(
+            select(ProcessInstance.started_from).where(ProcessInstance.id == row.id)
+        )
+        exists = source is not None and uow.session.get(ProcessInstance, source) is not None
+        reply = None
+        if exists:
+            reply = engine.deliver_message(
+                uow, source, message.name, message.payload, only_if_waiting=True
+            )
+        if reply is None:
+            log.info(
+                "reply %s from instance %s dropped: its source (%s) does not wait for it",
+                message.name,
+                row.id,
+                source,
+            )
+            continue
+        delivered.append(reply)
+    return delivered
+
+
+def follow_messages(
+    uow: UnitOfWork,
+    engine,
+    advance: Advance,
+    starts: Mapping[str, str],
+    replies: Collection[str],
+    started_by: str | None,
+    now: datetime,
+) -> list[Advance]:
+    """The advances ``advance``'s thrown messages cause: instances started (hand-offs), then
+    replies delivered to the source. The caller applies each one's own effects, in the same
+    transaction, with a bounded depth (a chain deeper than a few is a diagram loop)."""
+    started = start_from_messages(uow, engine, advance, starts, started_by, now)
+    return started + deliver_replies(uow, engine, advance, replies)

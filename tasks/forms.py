@@ -69,6 +69,9 @@ class FormField:
     required_if: str | None = None  # a sandboxed condition's source
     refused_if: str | None = None  # ditto: a true result refuses the answer
     refused_message: str | None = None
+    # camunda:property id="visibility" value="step": only the parties of the steps whose forms
+    # carry this field see its answer (tasks/visibility.py, docs/security.md).
+    step_only: bool = False
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -139,6 +142,7 @@ def form_of(task_spec) -> list[FormField]:
                 options=options,
                 help=spec_field.get_property("help"),
                 refused_message=spec_field.get_property("refused_message"),
+                step_only=spec_field.get_property("visibility") == "step",
                 **rules,
             )
         )
@@ -297,6 +301,12 @@ def _free_names(source: str) -> frozenset[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
     )
+
+
+def condition_holds(source: str, data: Mapping) -> bool:
+    """A diagram's condition over ``data`` in the sandbox, an absent name reading as ``None``;
+    raises whatever the condition raises (the caller decides which side is safe)."""
+    return _condition(source, {}, data)
 
 
 def _condition(source: str, cleaned: Mapping, context: Mapping) -> bool:

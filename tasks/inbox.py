@@ -25,7 +25,10 @@ from tasks.worklist import worklist_query
 from workflows.errors import Conflict, NotFound
 
 MAX_RESOLUTION = 4000
-KINDS = ("overdue_task", "disagreement", "advice_request")
+KINDS = ("overdue_task", "disagreement", "advice_request", "escalation_notice")
+# Copies for information (the board's copy of a stage-3 notice): they stay until their reader
+# closes them, even after the instance ends.
+KEPT_AFTER_THE_END = ("escalation_notice",)
 # The steps of the shipped diagrams (processes.md) that are an inbox's business as they wait:
 # a practitioner asking a manager or DSL for advice, a disagreement at a manager's stage.
 ADVICE_STEPS = frozenset({("information_sharing", "give_advice")})
@@ -170,6 +173,7 @@ def raise_item(
     role: str | None = None,
     agency: str | None = None,
     due_at: datetime | None = None,
+    details: dict | None = None,
 ) -> Escalation:
     """Put an item in an inbox: e.g. an ``advice_request`` or a ``disagreement`` at a stage,
     addressed to a manager by name or to a role (within ``agency``) when nobody is named."""
@@ -185,6 +189,7 @@ def raise_item(
         since=now,
         due_at=due_at,
         status="open",
+        details=details,
     )
     session.add(row)
     session.flush()
@@ -194,10 +199,15 @@ def raise_item(
 def resolve_for_instance(
     session: Session, instance_id: str, by: str | None, resolution: str, now: datetime
 ) -> int:
-    """Resolve every open escalation of an instance that ended or was cancelled; how many."""
+    """Resolve every open escalation of an instance that ended or was cancelled (but copies
+    for information); how many."""
     return session.execute(
         update(Escalation)
-        .where(Escalation.instance_id == instance_id, Escalation.status == "open")
+        .where(
+            Escalation.instance_id == instance_id,
+            Escalation.status == "open",
+            Escalation.kind.not_in(KEPT_AFTER_THE_END),
+        )
         .values(status="resolved", resolved_at=now, resolved_by=by, resolution=resolution)
         .execution_options(synchronize_session=False)
     ).rowcount

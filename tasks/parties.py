@@ -8,17 +8,25 @@ kept in a table of its own, so nothing but the work can make anyone a party:
 - whoever completed one of its tasks (they need to see the outcome);
 - whoever may claim one of its open, unassigned tasks: a role that works across agencies (the
   front door's ``csc``) on any instance, a role that works inside one agency (a school's
-  practitioners, its DSL) on instances started by someone of that agency;
+  practitioners, its DSL) on instances started by someone of that agency - or on a task whose
+  diagram names their agency as its second agency (``task.other_agency``, e.g. the other
+  agency of a disagreement; bounded in workflows/grants.py);
 - the manager of any person who is a party in one of the first three ways.
 
 Someone who held a task and had it taken back or given to someone else before doing it stops
 being a party: they are no longer its assignee and never completed it. A hand-off (a referral
 started from an information-sharing decision, an escalation from a challenged referral, a step
 up) records the instance it came from in ``started_from``, and the parties of the new instance
-see that one instance too - nothing further back, nothing else of the child's.
+see that one instance too - nothing further back, nothing else of the child's. Work done as a
+task's second agency does not carry across a hand-off: the other agency of a disagreement is a
+party of the escalation only, not of the referral it was started from.
 
 A child's *case* is every instance with the child's key; a person may see the case (its page,
 its consents) when they may see at least one of its instances, and then only those instances.
+
+A task that withholds the child's identity (advice without identity, ``task.identity_withheld``)
+makes nobody a party in any of these ways: its holder, its candidates and whoever completed it
+see that task alone (:func:`may_see_withheld_task`), never the case - nor do their managers.
 """
 
 from __future__ import annotations
@@ -58,32 +66,36 @@ def _split_roles(viewer: Viewer) -> tuple[list[str], list[str]]:
     return global_roles, sorted(r for r in viewer.roles if r in AGENCY_SCOPED_ROLES)
 
 
-def _does_the_work(viewer: Viewer, instance) -> ColumnElement[bool]:
+def _does_the_work(viewer: Viewer, instance, handed_off: bool = False) -> ColumnElement[bool]:
     """The viewer or someone they manage started the instance, holds one of its open tasks or
-    completed one of its tasks."""
+    completed one of its tasks. ``handed_off``: asked for an instance handed off from another,
+    where work done as the task's second agency does not count (never transitive)."""
     task = aliased(Task)
     people = select(User.username).where(User.manager_id == viewer.id)
     did = or_(
         instance.started_by == viewer.username,
         instance.started_by.in_(people),
     )
-    worked = exists(
-        select(task.id).where(
-            task.instance_id == instance.id,
-            or_(
-                and_(task.status == "open", task.assignee == viewer.username),
-                task.completed_by == viewer.username,
-                and_(task.status == "open", task.assignee.in_(people)),
-                task.completed_by.in_(people),
-            ),
-        )
-    )
+    conditions = [
+        task.instance_id == instance.id,
+        task.identity_withheld.is_(False),
+        or_(
+            and_(task.status == "open", task.assignee == viewer.username),
+            task.completed_by == viewer.username,
+            and_(task.status == "open", task.assignee.in_(people)),
+            task.completed_by.in_(people),
+        ),
+    ]
+    if handed_off and viewer.agency:
+        conditions.append(or_(task.other_agency.is_(None), task.other_agency != viewer.agency))
+    worked = exists(select(task.id).where(*conditions))
     return or_(did, worked)
 
 
-def _may_take_work(viewer: Viewer, instance) -> ColumnElement[bool]:
+def _may_take_work(viewer: Viewer, instance, handed_off: bool = False) -> ColumnElement[bool]:
     """The instance has an open, unassigned task one of the viewer's roles may claim (a role
-    scoped to one agency only on instances started by someone of the viewer's agency)."""
+    scoped to one agency only on instances started by someone of the viewer's agency, or on a
+    task naming the viewer's agency as its second agency - not through a hand-off)."""
     global_roles, scoped_roles = _split_roles(viewer)
     clauses = []
     if global_roles:
@@ -94,21 +106,24 @@ def _may_take_work(viewer: Viewer, instance) -> ColumnElement[bool]:
         clauses.append(
             and_(_started_in(instance, viewer.agency), _claimable(instance, scoped_roles))
         )
+        if not handed_off:
+            clauses.append(_claimable(instance, scoped_roles, second_agency=viewer.agency))
     return or_(*clauses) if clauses else false()
 
 
-def _claimable(instance, roles: list[str]) -> ColumnElement[bool]:
+def _claimable(instance, roles: list[str], second_agency: str | None = None) -> ColumnElement[bool]:
     task = aliased(Task)
-    return exists(
-        select(TaskCandidate.task_id)
-        .join(task, task.id == TaskCandidate.task_id)
-        .where(
-            task.instance_id == instance.id,
-            task.status == "open",
-            task.assignee.is_(None),
-            TaskCandidate.role.in_(roles),
-        )
-    )
+    conditions = [
+        task.instance_id == instance.id,
+        task.status == "open",
+        task.assignee.is_(None),
+        task.identity_withheld.is_(False),
+        TaskCandidate.role.in_(roles),
+    ]
+    if second_agency is not None:
+        conditions.append(task.other_agency == second_agency)
+    joined = select(TaskCandidate.task_id).join(task, task.id == TaskCandidate.task_id)
+    return exists(joined.where(*conditions))
 
 
 def _started_in(instance, agency: str) -> ColumnElement[bool]:
@@ -118,8 +133,10 @@ def _started_in(instance, agency: str) -> ColumnElement[bool]:
     )
 
 
-def _direct(viewer: Viewer, instance) -> ColumnElement[bool]:
-    return or_(_does_the_work(viewer, instance), _may_take_work(viewer, instance))
+def _direct(viewer: Viewer, instance, handed_off: bool = False) -> ColumnElement[bool]:
+    return or_(
+        _does_the_work(viewer, instance, handed_off), _may_take_work(viewer, instance, handed_off)
+    )
 
 
 def visible(viewer: Viewer, instance=ProcessInstance) -> ColumnElement[bool]:
@@ -134,7 +151,7 @@ def _received(viewer: Viewer, instance) -> ColumnElement[bool]:
     handed_to = aliased(ProcessInstance)
     return exists(
         select(handed_to.id).where(
-            handed_to.started_from == instance.id, _direct(viewer, handed_to)
+            handed_to.started_from == instance.id, _direct(viewer, handed_to, handed_off=True)
         )
     )
 
@@ -154,9 +171,13 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     viewer's agency - or the viewer to be a party some other way.
     """
     global_roles, scoped_roles = _split_roles(viewer)
-    clauses = []
+    # A task that withholds the child's identity may be taken by anyone holding one of its
+    # roles, in any agency: taking it shows them no case (may_see_withheld_task).
+    clauses: list[ColumnElement[bool]] = [Task.identity_withheld.is_(True)]
     if scoped_roles and viewer.agency:
         clauses.append(_started_in(ProcessInstance, viewer.agency))
+        # The task names the viewer's agency as its second agency (its roles were checked).
+        clauses.append(Task.other_agency == viewer.agency)
     if global_roles:
         task_roles = select(TaskCandidate.task_id).where(TaskCandidate.role.in_(global_roles))
         clauses.append(Task.id.in_(task_roles))
@@ -169,6 +190,22 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
 def can_see_instance(session: Session, viewer: Viewer, instance_id: str) -> bool:
     query = select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible(viewer))
     return session.execute(query).first() is not None
+
+
+def may_see_withheld_task(session: Session, viewer: Viewer, task_id: str) -> bool:
+    """A task that withholds the child's identity, seen as a task only (its ``shows`` variables
+    and its form): by whoever holds it or completed it, and, while it waits unclaimed, by anyone
+    holding one of its roles (of any agency: it names no child)."""
+    task = session.get(Task, task_id)
+    if task is None or not task.identity_withheld:
+        return False
+    if viewer.username in (task.assignee, task.completed_by):
+        return True
+    return (
+        task.status == "open"
+        and task.assignee is None
+        and bool(viewer.roles & set(task.candidate_roles or ()))
+    )
 
 
 def can_see_case(session: Session, viewer: Viewer, key: str) -> bool:

@@ -161,14 +161,16 @@ def resolve_task_escalations(
 
 # -- who ----------------------------------------------------------------------------------------
 def case_agencies(session: Session, task_row: Task) -> set[str]:
-    """The agency in which the task's instance was started: a role scoped to one agency may
-    take the task only there (tasks/parties.py), so only its holders there are told."""
+    """The agency in which the task's instance was started, and the task's second agency if it
+    names one: a role scoped to one agency may take the task only there (tasks/parties.py), so
+    only its holders there are told."""
     found = session.scalar(
         select(User.agency)
         .join(ProcessInstance, ProcessInstance.started_by == User.username)
         .where(ProcessInstance.id == task_row.instance_id, User.agency.is_not(None))
     )
-    return {found} if found else set()
+    second = getattr(task_row, "other_agency", None)
+    return {a for a in (found, second) if a}
 
 
 def _holders(session: Session, roles: set[str], agencies: set[str] | None) -> list[str]:

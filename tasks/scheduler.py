@@ -271,7 +271,7 @@ def bpmn_timer_handler(
             return
         advance = engine.fire_timer(uow, timer.instance_id, timer.task_id)
         if after is not None:  # the service's own follow-up: parties, timers, reminders
-            after(uow, advance)
+            after(uow, advance, timer.id)
             return
         added = timers.sync_bpmn_timers(
             uow.session, timer.instance_id, advance.timers, now=engine.clock.now(), keep=timer.id

@@ -44,7 +44,7 @@ def shown(field: FormField, value: Any) -> str:
     return str(value)
 
 
-def _task_spec(workflow: Any, element_id: str) -> Any:
+def task_spec_of(workflow: Any, element_id: str) -> Any:
     found = workflow.spec.task_specs.get(element_id)
     if found is None:
         for spec in getattr(workflow, "subprocess_specs", {}).values():
@@ -54,8 +54,11 @@ def _task_spec(workflow: Any, element_id: str) -> Any:
     return found
 
 
-def earlier_answers(session: Session, workflow: Any, instance_id: str) -> list[Step]:
-    """The completed steps of an instance, oldest first, with their non-empty answers."""
+def earlier_answers(
+    session: Session, workflow: Any, instance_id: str, hidden: frozenset[str] = frozenset()
+) -> list[Step]:
+    """The completed steps of an instance, oldest first, with their non-empty answers, less
+    ``hidden`` (details only other steps' parties may see)."""
     rows = session.scalars(
         select(Task)
         .where(Task.instance_id == instance_id, Task.status == "completed")
@@ -64,12 +67,12 @@ def earlier_answers(session: Session, workflow: Any, instance_id: str) -> list[S
     steps = []
     for row in rows:
         data = row.data or {}
-        spec = _task_spec(workflow, row.element_id)
+        spec = task_spec_of(workflow, row.element_id)
         fields = form_of(spec) if spec is not None else []
         answers = tuple(
             Answer(item.label, shown(item, data[item.id]))
             for item in fields
-            if data.get(item.id) not in (None, "")
+            if data.get(item.id) not in (None, "") and item.id not in hidden
         )
         steps.append(Step(row.name or row.element_id, row.completed_by, row.completed_at, answers))
     return steps

@@ -80,9 +80,14 @@ def cancel_for_task(session: Session, task_id: str, kinds: Iterable[str] | None 
     return _cancel(session, conditions)
 
 
-def cancel_for_instance(session: Session, instance_id: str) -> int:
-    """Cancel every live timer of an instance (it ended or was cancelled)."""
-    return _cancel(session, [Timer.instance_id == instance_id, Timer.status.in_(LIVE)])
+def cancel_for_instance(session: Session, instance_id: str, keep: str | None = None) -> int:
+    """Cancel every live timer of an instance (it ended or was cancelled); ``keep``: the timer
+    whose firing ended it, which its worker is about to mark fired (cancelled, the firing
+    would be rolled back and retried for ever)."""
+    conditions = [Timer.instance_id == instance_id, Timer.status.in_(LIVE)]
+    if keep is not None:
+        conditions.append(Timer.id != keep)
+    return _cancel(session, conditions)
 
 
 def _cancel(session: Session, conditions: list) -> int:

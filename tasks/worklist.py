@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ColumnElement, Select, select
+from sqlalchemy import Boolean, ColumnElement, Select, case, null, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
@@ -50,9 +50,12 @@ def worklist_query(
     overdue: bool | None = None,
     process_key: str | None = None,
 ) -> Select:
-    """Open tasks of ``view`` with their process key, soonest due first (no due time last)."""
+    """Open tasks of ``view`` with their process key and child (none for a task that withholds
+    the child's identity), soonest due first (no due time last)."""
+    # A task that withholds the child's identity lists no child (tasks/visibility.py).
+    child = case((Task.identity_withheld.is_(True), null()), else_=ProcessInstance.business_key)
     query = (
-        select(Task, ProcessInstance.process_key, ProcessInstance.business_key)
+        select(Task, ProcessInstance.process_key, child.label("business_key"))
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .where(Task.status == "open")
     )

@@ -15,7 +15,13 @@ library's own parsers (what passes here is read the same way when it runs):
 here. A ``timeDate`` may be computed (the shipped diagrams say ``add_working_days(now(), 1)``);
 its value is bounded when it runs (``workflows/sandbox.py``). ``camunda:dueDate`` (``1WD``,
 ``4WH``, ``same-day`` or an ISO duration) is bounded to at least one working hour or
-``shortest`` and at most a year: reminders and escalations are counted from it.
+``shortest`` and at most a year: reminders and escalations are counted from it. A due time may
+also be an expression over the case's answers (``=`` then Python, e.g.
+``='same-day' if urgent else '2WD'``): it must pass the sandbox check, and every constant it can
+give back (a plain constant, both arms of ``x if c else y``, a dict's values, a ``.get`` default)
+must itself be a due time within these bounds. ``due_from`` (a task property) names the user task
+of the same process, or ``start``, the due time is counted from; any other task property whose
+name starts with ``due`` is refused, because nothing reads it.
 """
 
 from __future__ import annotations
@@ -30,8 +36,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from workflows.errors import Problem, problem_at
 from workflows.parsing import CAMUNDA_NS, NSMAP
 from workflows.rules import TimerBounds
+from workflows.sandbox import SandboxViolation, check_source
 
 DUE_PATTERN = re.compile(r"^(\d+)\s*(WD|WH)$|^same-day$")
+DUE_EXPRESSION = "="  # camunda:dueDate="=<expression>": a due time computed from the answers
+DUE_FROM = "due_from"  # task property: the step (or "start") a due time is counted from
+DUE_FROM_START = "start"
 # A due time of at most a year: working time is counted day by day, so 99999999WD would keep a
 # worker busy for hours, and a far-off ISO duration overflows a date.
 MAX_DUE = {"WD": 260, "WH": 260 * 8}
@@ -177,50 +187,147 @@ def _say(length: timedelta) -> str:
 
 
 def check_due_times(root, bounds: TimerBounds) -> list[Problem]:
-    """Every ``camunda:dueDate`` of a user task."""
-    return [
+    """Every ``camunda:dueDate`` of a user task, and its ``due*`` properties."""
+    problems = [
         problem
         for task in root.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NSMAP)
         for problem in check_due(task, task.get(f"{{{CAMUNDA_NS}}}dueDate"), bounds)
     ]
+    for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+        problems += _check_due_properties(task)
+    return problems
 
 
 def check_due(task, due: str, bounds: TimerBounds | None = None) -> list[Problem]:
-    """``1WD``/``4WH`` (at least 1, at most a year), ``same-day``, or an ISO duration from
-    ``bounds.shortest`` to a year."""
+    """``1WD``/``4WH`` (at least 1, at most a year), ``same-day``, an ISO duration from
+    ``bounds.shortest`` to a year, or ``=expression`` whose constant results are all of these."""
+    bounds = bounds or TimerBounds()
+    due = due.strip()
+    if due.startswith(DUE_EXPRESSION):
+        return _check_due_expression(task, due[len(DUE_EXPRESSION) :], bounds)
+    message = due_problem(due, bounds)
+    return [problem_at(task, message)] if message else []
+
+
+def due_problem(due: str, bounds: TimerBounds | None = None) -> str | None:
+    """What is wrong with the literal due time ``due``, or None: shared by the deploy check and
+    the run-time check of what an expression gave (``tasks/due.py``)."""
     bounds = bounds or TimerBounds()
     due = due.strip()
     match = DUE_PATTERN.match(due)
     if match and match.group(1):
         amount, unit = match.group(1), match.group(2)
         if len(amount) > 6 or int(amount) > MAX_DUE[unit]:
-            return [
-                problem_at(
-                    task, f"due time {due[:40]!r} is more than a year ({MAX_DUE[unit]}{unit})"
-                )
-            ]
+            return f"due time {due[:40]!r} is more than a year ({MAX_DUE[unit]}{unit})"
         if int(amount) == 0:
-            return [problem_at(task, f"due time {due[:40]!r} is zero: give at least 1{unit}")]
-        return []
+            return f"due time {due[:40]!r} is zero: give at least 1{unit}"
+        return None
     if match:
-        return []
+        return None
     try:
         duration = isodate.parse_duration(due)
     except (isodate.ISO8601Error, ValueError, OverflowError):
-        return [
-            problem_at(
-                task,
-                f"due time {due[:40]!r} is not understood: use e.g. 1WD, 4WH, same-day or PT4H",
-            )
-        ]
+        return f"due time {due[:40]!r} is not understood: use e.g. 1WD, 4WH, same-day or PT4H"
     try:
         period = _SOME_DAY + duration - _SOME_DAY
-    except (OverflowError, ValueError):
+    except (OverflowError, ValueError, TypeError):
         period = None  # beyond the calendar
     if period is None or not timedelta(0) < period <= MAX_DUE_PERIOD:
-        return [
-            problem_at(task, f"due time {due[:40]!r} must be more than nothing and at most a year")
-        ]
+        return f"due time {due[:40]!r} must be more than nothing and at most a year"
     if period < bounds.shortest:
-        return [problem_at(task, f"due time {due[:40]!r} is shorter than {_say(bounds.shortest)}")]
-    return []
+        return f"due time {due[:40]!r} is shorter than {_say(bounds.shortest)}"
+    return None
+
+
+def _check_due_expression(task, source: str, bounds: TimerBounds) -> list[Problem]:
+    if not source.strip():
+        return [problem_at(task, "the due time expression after '=' is empty")]
+    try:
+        tree = check_source(source.strip(), "eval")
+    except SyntaxError as err:
+        return [
+            problem_at(task, f"the due time expression does not compile ({err.msg})"),
+        ]
+    except SandboxViolation as err:
+        return [problem_at(task, f"the due time expression is not allowed: {err}")]
+    problems = []
+    for node in due_results(tree.body):
+        if not isinstance(node, ast.Constant):
+            continue  # computed: checked when it runs (tasks/due.py falls back to same-day)
+        if isinstance(node.value, str):
+            wrong = due_problem(node.value, bounds)
+        else:
+            wrong = "a due time is a text such as '2WD'"
+        if wrong:
+            shown = repr(node.value)[:40]
+            problems.append(problem_at(task, f"the due time expression can give {shown}: {wrong}"))
+    return problems
+
+
+def due_results(node: ast.AST):
+    """The sub-expressions whose value can be the expression's value: the arms of ``if``/
+    ``else``, of ``and``/``or``, a dict's values (read by ``[...]`` or ``.get``) and a
+    ``.get`` default. Anything else is a result itself."""
+    if isinstance(node, ast.IfExp):
+        yield from due_results(node.body)
+        yield from due_results(node.orelse)
+    elif isinstance(node, ast.BoolOp | ast.Dict):
+        for value in node.values:
+            yield from due_results(value)
+    elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        yield from due_results(node.value)
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Dict)
+    ):
+        yield from due_results(node.func.value)
+        for default in node.args[1:2]:
+            yield from due_results(default)
+    else:
+        yield node
+
+
+def _check_due_properties(task) -> list[Problem]:
+    """``due_from`` names a user task of the same process or ``start``; no other ``due*``
+    property is read, so one would only look like a rule (a diagram once said
+    ``due_when_not_urgent`` and the service never knew)."""
+    problems = []
+    properties = task.xpath(
+        "bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NSMAP
+    )
+    for prop in properties:
+        name = (prop.get("name") or "").strip()
+        if not name.lower().startswith("due"):
+            continue
+        if name != DUE_FROM:
+            problems.append(
+                Problem(
+                    task.get("id"),
+                    prop.sourceline,
+                    f"the property {name!r} is not read: the due time is camunda:dueDate "
+                    "(e.g. 2WD, or an expression such as ='same-day' if urgent else '2WD'), "
+                    f"counted from when the task opens or from the step named by {DUE_FROM!r}",
+                )
+            )
+            continue
+        step = (prop.get("value") or "").strip()
+        if step == DUE_FROM_START or step in _user_tasks_of_process(task):
+            continue
+        problems.append(
+            Problem(
+                task.get("id"),
+                prop.sourceline,
+                f"{DUE_FROM} {step[:60]!r} names no user task of this process: name an earlier "
+                f"user task (its last completion) or {DUE_FROM_START!r} (the instance's start)",
+            )
+        )
+    return problems
+
+
+def _user_tasks_of_process(task) -> set[str]:
+    process = next(task.iterancestors(f"{{{NSMAP['bpmn']}}}process"), None)
+    if process is None:
+        return set()
+    return set(process.xpath(".//bpmn:userTask/@id", namespaces=NSMAP))

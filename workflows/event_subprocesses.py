@@ -7,14 +7,21 @@ SpiffWorkflow 3.2 starts such a sub-process when its message arrives
   (early help's "consent withdrawn" must stop the plan, not run beside it), and
 - connects the sub-process to the spec's start task the first time, which changes the parsed
   spec that every instance of the version shares (``workflows.definitions.SpecCache``): each
-  later instance then waits on the sub-process from its start and can never complete.
+  later instance then waits on the sub-process from its start and can never complete, and
+- gives the sub-process the data the instance *started* with (the start task's), not the data
+  it holds now: early help's "step up" and "consent withdrawn" could not tell whether consent
+  was given or what the assessment found, although BPMN lets an event sub-process read its
+  parent's context.
 
 :func:`install` gives a parsed process spec a start task that does neither: the triggered
 sub-process becomes a child of the workflow's root as before, the spec is left as parsed, and
-an interrupting start cancels every unfinished task of the instance first.
+an interrupting start cancels every unfinished task of the instance first, and the sub-process
+starts with the data of the instance's last completed task (what the process knows now).
 """
 
 from __future__ import annotations
+
+from copy import deepcopy
 
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
@@ -31,10 +38,13 @@ class EventSubprocessStart(BpmnStartTask):
         if self not in spec.inputs:  # the sub-process's own links; the start's outputs stay
             spec._connect_notify(self)
             spec.connect(self._wf_spec.end)
+        latest = my_task.workflow.last_task
+        context = deepcopy(latest.data) if latest is not None else {}
         if self.interrupting.get(spec_name, True):
             for task in my_task.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
                 task.cancel()
         child = my_task._add_child(spec, TaskState.FUTURE)
+        child.data = context  # the start task's own data is merged over it as the child updates
         child.triggered = True
         child.task_spec._update(child)
         return child.id

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 
 from workflows.errors import Problem, problem_at
-from workflows.parsing import CAMUNDA_NS, NSMAP
+from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP
 
 _ASSIGNEE = re.compile(
     r"""^\s*(?:(?P<initiator>initiator)|performer\(\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')\s*\))\s*$"""
@@ -123,3 +123,124 @@ def _check_assignee(task, steps: set[str]) -> list[Problem]:
     if step == task.get("id"):
         return [problem_at(task, "camunda:assignee performer(...) names the task itself")]
     return []
+
+
+# --- A second agency (issue 15: both agencies resolve a disagreement) -----------------------
+#
+# ``<camunda:property name="other_agency_from" value="FIELD"/>`` on a user task lets the
+# agency-scoped roles (practitioner, manager, dsl) of a second agency take it, besides those of
+# the agency the instance was started in. That is a diagram granting access, so it is bounded:
+#
+# - FIELD is an enum form field of an *earlier* user task of the same process (one the task can
+#   be reached from), answered by a person doing the work, never by the task itself;
+# - every option of that field is an agency id (``DeployRules.agencies``), so the grant can name
+#   an agency and nothing else (no role, no person);
+# - at run time the value is checked against the same vocabulary when the task opens
+#   (``tasks.assignment``), and it widens who may take *that task only*: it is not carried to
+#   other tasks, other instances or hand-offs (``tasks.parties``).
+
+OTHER_AGENCY_FROM = "other_agency_from"
+MOST_SECOND_AGENCY_TASKS = 50  # each costs a walk of the flows; the shipped diagrams have 3
+
+
+def second_agency_field(task) -> tuple[object, str] | None:
+    """The ``camunda:property`` element naming a second agency and the field it names."""
+    found = task.xpath(
+        f"bpmn:extensionElements/camunda:properties/camunda:property[@name='{OTHER_AGENCY_FROM}']",
+        namespaces=NSMAP,
+    )
+    if not found:
+        return None
+    return found[0], (found[0].get("value") or "").strip()
+
+
+def check_second_agencies(root, agencies: Iterable[str]) -> list[Problem]:
+    """Every ``other_agency_from`` against the bounds above."""
+    allowed = frozenset(agencies)
+    granting = []
+    for task in root.xpath(".//bpmn:userTask", namespaces=NSMAP):
+        named = second_agency_field(task)
+        if named is not None:
+            granting.append((task, *named))
+    if not granting:
+        return []
+    if len(granting) > MOST_SECOND_AGENCY_TASKS:
+        return [
+            problem_at(
+                granting[MOST_SECOND_AGENCY_TASKS][0],
+                f"at most {MOST_SECOND_AGENCY_TASKS} user tasks may name a second agency",
+            )
+        ]
+    problems = []
+    reach: dict[str, set[str]] = {}
+    for task, prop, field_id in granting:
+        process = _process_of(task)
+        if process is None:
+            continue
+        owners = [
+            (owner, field)
+            for owner in process.xpath("bpmn:userTask", namespaces=NSMAP)
+            for field in owner.xpath(
+                "bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NSMAP
+            )
+            if field.get("id") == field_id
+        ]
+        problem = _second_agency_problem(task, field_id, owners, allowed, process, reach)
+        if problem is not None:
+            problems.append(problem_at(prop, problem))
+    return problems
+
+
+def _second_agency_problem(task, field_id, owners, allowed, process, reach) -> str | None:
+    shown = field_id[:40]
+    if not field_id:
+        return f"{OTHER_AGENCY_FROM} names no form field"
+    if any(owner is task for owner, _ in owners):
+        return (
+            f"{OTHER_AGENCY_FROM} names {shown!r}, a field of this very task: "
+            "name one answered earlier"
+        )
+    if not owners:
+        return (
+            f"{OTHER_AGENCY_FROM} names {shown!r}, which is no form field of a user task "
+            "of this process"
+        )
+    for owner, field in owners:
+        if field.get("type") != "enum":
+            return f"{OTHER_AGENCY_FROM} names {shown!r}, which is not an enum of agencies"
+        options = [v.get("id") for v in field.xpath("camunda:value", namespaces=NSMAP)]
+        strangers = sorted(str(o) for o in options if o not in allowed)
+        if not options or strangers:
+            listed = ", ".join(sorted(allowed))
+            return (
+                f"{OTHER_AGENCY_FROM} names {shown!r}, whose options must all be agencies "
+                f"({listed}); not {', '.join(s[:40] for s in strangers[:3]) or 'none'}"
+            )
+        owner_id = owner.get("id")
+        if owner_id not in reach:
+            reach[owner_id] = _reachable(process, owner_id)
+        if task.get("id") not in reach[owner_id]:
+            return (
+                f"{OTHER_AGENCY_FROM} names {shown!r} of {owner_id[:40]!r}, which does not come "
+                "before this task"
+            )
+    return None
+
+
+def _reachable(process, start: str) -> set[str]:
+    """The ids of the elements reachable from ``start`` along sequence flows (and from a task
+    through the boundary events attached to it)."""
+    following: dict[str, list[str]] = {}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        following.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    for event in process.iter(f"{{{BPMN_NS}}}boundaryEvent"):
+        following.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
+    seen: set[str] = set()
+    todo = list(following.get(start, ()))
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo += following.get(node, ())
+    return seen

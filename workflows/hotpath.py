@@ -100,7 +100,7 @@ def task_rows(
     """Rows for the user tasks that opened in this step.
 
     ``policy`` (from the layer above) fills what the engine does not know about: the due time in
-    working days and the default assignee.
+    working days, the default assignee and a second agency that may take the task.
     """
     rows = []
     for task_id, task in after.items():
@@ -117,6 +117,7 @@ def task_rows(
             "candidate_roles": list(candidates),
             "status": "open",
             "assignee": None,
+            "other_agency": None,
             "due_at": None,
             "created_at": now,
             "version": 1,

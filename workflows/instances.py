@@ -42,6 +42,13 @@ from workflows.variables import check_variables
 STALE = "the instance was changed by someone else; reload and try again"
 
 
+def _awaits(workflow: BpmnWorkflow, message: str) -> bool:
+    return any(
+        e.event_type == "MessageEventDefinition" and e.name == message
+        for e in workflow.waiting_events()
+    )
+
+
 class Engine:
     """The engine layer's front door. One per process; safe to share between threads."""
 
@@ -200,10 +207,23 @@ class Engine:
         return self._advance(uow, row, workflow, before, run, completed={task_id})
 
     def deliver_message(
-        self, uow: UnitOfWork, instance_id: str, name: str, payload: Mapping[str, Any] | None
-    ) -> Advance:
-        row = self._instance_row(uow, instance_id)
+        self,
+        uow: UnitOfWork,
+        instance_id: str,
+        name: str,
+        payload: Mapping[str, Any] | None,
+        only_if_waiting: bool = False,
+    ) -> Advance | None:
+        """Deliver ``name`` to a waiting catch event (else :class:`Conflict`); ``only_if_waiting``
+        (a reply, which may find its addressee moved on or ended): else None, nothing changed."""
+        row = self._instance_row(uow, instance_id, for_change=not only_if_waiting)
+        if only_if_waiting and row.status != "running":
+            return None
         workflow = self._checkout(uow, row)
+        if only_if_waiting and not _awaits(workflow, name):
+            version, open_ids = row.version, frozenset(open_user_tasks(workflow))
+            uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow, open_ids))
+            return None
         before = set(open_user_tasks(workflow))
         variable = re.sub(r"\W", "_", name)
         event = BpmnEvent(

@@ -14,6 +14,12 @@ from datetime import timedelta
 # The casework roles: the only ones a user task may be offered to. Used when a caller gives
 # no rules of its own, so forgetting to pass them refuses more, never less.
 CASEWORK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
+# The agency vocabulary: users' ``agency`` and the enum options of a field a user task may name
+# as its second agency (``other_agency_from``, workflows/grants.py). The same ids as
+# information_sharing's ``recipient_agency`` and service/records/vocabulary.AGENCIES.
+AGENCIES = frozenset(
+    {"police", "health", "school", "childrens_social_care", "early_help", "voluntary", "other"}
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class DeployRules:
 
     conventions: bool = False
     task_roles: frozenset[str] = CASEWORK_ROLES
+    agencies: frozenset[str] = AGENCIES
     timers: TimerBounds = field(default_factory=TimerBounds)
 
     def __bool__(self) -> bool:  # stands where a plain ``conventions`` flag used to

@@ -21,10 +21,11 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from workflows.bounds import check_due_times, check_timers
 from workflows.errors import InvalidDefinition, Problem, element_id_of, problem_at
 from workflows.form_rules import check_form_field
-from workflows.grants import check_grants
+from workflows.grants import check_grants, check_second_agencies
 from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse_xml
 from workflows.rules import DeployRules, rules_of
 from workflows.sandbox import SandboxViolation, check_source
+from workflows.visibility_rules import check_visibility
 
 XINCLUDE_NS = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
 FLOW_NODE_TAGS = {
@@ -338,7 +339,8 @@ def validate(
     problems = _check_ids(root) + _check_includes(root) + _check_schema(root)
     problems += _check_references(root) + _check_processes(root) + _check_expressions(root)
     problems += check_due_times(root, rules.timers) + check_timers(root, now, rules.timers)
-    problems += check_grants(root, rules.task_roles)
+    problems += check_grants(root, rules.task_roles) + check_visibility(root)
+    problems += check_second_agencies(root, rules.agencies)
     if rules.conventions:
         problems += _check_user_tasks(root)
     key, name, main_problems = _main_process(root)

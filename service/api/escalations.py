@@ -56,7 +56,22 @@ def escalation_json(row: Escalation, task: Task | None) -> dict:
         "resolved_at": shapes.iso(row.resolved_at),
         "resolved_by": row.resolved_by,
         "resolution": row.resolution,
+        "details": _details(row),
         "links": links,
+    }
+
+
+def _details(row: Escalation) -> dict | None:
+    """What the item itself says (the board's copy of a stage-3 notice: the stage, the two
+    agencies and the notice), for a reader who may not open the case."""
+    found = row.details if isinstance(row.details, dict) else None
+    if not found:
+        return None
+    return {
+        "stage": found.get("stage"),
+        "agencies": list(found.get("agencies") or ()),
+        "notice": found.get("notice"),
+        "resolved": found.get("resolved"),
     }
 
 

@@ -38,7 +38,7 @@ from service.openapi import spec
 from service.records.retention import PURGED_STATE
 from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
-from tasks import history, inputs, parties
+from tasks import history, inputs, parties, visibility
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -92,11 +92,23 @@ def _not_purged(instance_id: str) -> None:
 
 
 def full_instance(instance_id: str) -> dict:
+    """The instance as its parties see it: its variables less the details only a step's
+    parties see (``visibility=step``, tasks/visibility.py)."""
     _not_purged(instance_id)
     row, workflow = services().engine.load(uow(), instance_id)
     body = shapes.instance(row, _definition_version(row.definition_id))
-    body["variables"] = _variables(workflow)
+    hidden = visibility.step_only_names(workflow.spec)
+    body["variables"] = visibility.without(_variables(workflow), hidden)
     body["active_tasks"] = [shapes.task(t) for t in _open_tasks(row.id)]
+    return body
+
+
+def task_only_instance(instance_id: str) -> dict:
+    """What completing a task that withholds the child's identity answers: that the step was
+    taken and how the instance stands, without the child's key, its starter or its data."""
+    row = uow().session.get(ProcessInstance, instance_id)
+    body = shapes.instance(row, _definition_version(row.definition_id))
+    body.update(business_key=None, started_by=None, error=None, variables={}, active_tasks=[])
     return body
 
 

@@ -108,6 +108,15 @@ class AddressedTo(Model):
     agency: str | None
 
 
+class EscalationDetails(Model):
+    """What an item carries itself: the board's copy of a stage-3 escalation notice."""
+
+    stage: int | None
+    agencies: list[str]
+    notice: str | None
+    resolved: bool | None
+
+
 class EscalationOut(Model):
     id: str
     kind: str
@@ -122,6 +131,7 @@ class EscalationOut(Model):
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
+    details: EscalationDetails | None
     links: dict[str, str]
 
 

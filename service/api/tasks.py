@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
 
 from service.access import access, viewer
 from service.api import shapes
-from service.api.instances import full_instance
+from service.api.instances import full_instance, task_only_instance
 from service.api.requests import if_match, is_whole_number, json_body, limit_arg
 from service.api.schemas import IfMatch, InstanceFull
 from service.api.schemas_work import (
@@ -23,7 +24,7 @@ from service.errors import ApiError
 from service.openapi import spec
 from service.records import consent
 from storage.models import Task
-from tasks import forms, inbox, work
+from tasks import forms, inbox, visibility, work
 from tasks.worklist import VIEWS, page, worklist_query
 from workflows.errors import Conflict
 
@@ -82,24 +83,32 @@ def list_tasks():
 @access(case_scoped=True)
 @spec("A task with its form and the data it needs", responses={200: TaskDetail}, errors=(409,))
 def get_task(task_id: str):
+    """The task with its form and the data it needs. A task that withholds the child's
+    identity shows only its ``shows`` variables and no key; any other leaves out the details
+    only other steps' parties may see (tasks/visibility.py)."""
     unit = uow()
     engine = services().engine
     task = unit.session.get(Task, task_id)
-    row, _ = engine.load(unit, task.instance_id)
+    row, workflow = engine.load(unit, task.instance_id)
     form = data = None
     if task.status == "open":
         try:
             _, spec, data = engine.open_task(unit, task_id)
             form = forms.form_json(forms.form_of(spec))
+            if task.identity_withheld:
+                data = visibility.withheld_data(workflow.spec, spec, data)
+            else:
+                data = visibility.without(data, visibility.hidden_at(workflow.spec, spec))
         except Conflict:
             # Completed between reading its row and its instance (PostgreSQL reads each
             # statement at its own moment): show it as it is now.
             unit.session.refresh(task)
     body = shapes.worklist_task(task, None, services().clock.now())
     body["process_key"] = row.process_key
-    body["business_key"] = row.business_key
+    body["business_key"] = None if task.identity_withheld else row.business_key
     body["status"] = task.status
     body["form"] = form or []
+    # A closed task shows its own answers (task.data), the fields of its own form.
     body["data"] = shapes.jsonable(data) if form is not None else (task.data or {})
     return jsonify(body)
 
@@ -162,9 +171,12 @@ def complete(task_id: str):
     unit = uow()
     engine = services().engine
     owned = consent.step_variables(unit.session, task_id, current_app.config["CONSENT_ON_RECORD"])
+    withheld = unit.session.scalar(select(Task.identity_withheld).where(Task.id == task_id))
     advance = work.complete(
         engine, unit, task_id, body.get("data") or {}, viewer(current_user()), if_match(), owned
     )
     after_advance(unit, advance)
     unit.commit()
+    if withheld:
+        return jsonify(task_only_instance(advance.instance.id))
     return jsonify(full_instance(advance.instance.id))

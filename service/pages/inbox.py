@@ -26,7 +26,10 @@ from tasks.worklist import worklist_query
 from workflows.errors import Conflict, InvalidInput, NotFound
 
 bp = Blueprint("inbox", __name__)
-INBOX_ROLES = ("manager", "dsl", "csc_manager")
+CASEWORK_INBOX_ROLES = ("manager", "dsl", "csc_manager")
+# The board reads (and closes) its copies of stage-3 escalation notices here: no case data and
+# no casework (docs/security.md), so it reaches neither reassigning nor extending.
+INBOX_ROLES = (*CASEWORK_INBOX_ROLES, "board")
 EXTEND_ROLES = ("manager", "csc_manager")  # as POST /api/tasks/<id>/extend
 FORM = {
     "application/x-www-form-urlencoded": {
@@ -58,7 +61,7 @@ def _item(task: Task, key: str | None, child: str | None, now: datetime, escalat
     return {
         "task": task,
         "process_key": key,
-        "business_key": child,
+        "business_key": None if task.identity_withheld else child,
         "status": status,
         "lateness": words,
         "escalation": escalation,
@@ -88,14 +91,12 @@ def inbox_sections(now: datetime) -> dict[str, list[dict]]:
         if task.id not in listed:
             overdue.append(_item(task, key, child, now))
             listed.add(task.id)
-    for steps, section in (
-        (inbox.DISAGREEMENT_STEPS, disagreements),
-        (inbox.ADVICE_STEPS, advice),
-    ):
-        for task, key, child in inbox.waiting_steps(session, who, now, steps):
-            if task.id not in listed:
-                section.append(_item(task, key, child, now))
-                listed.add(task.id)
+    # Disagreements come from their inbox items only (raised for each stage's managers as the
+    # stage opens, tasks/disagreements.py), so the page and GET /api/escalations list the same.
+    for task, key, child in inbox.waiting_steps(session, who, now, inbox.ADVICE_STEPS):
+        if task.id not in listed:
+            advice.append(_item(task, key, child, now))
+            listed.add(task.id)
     return {"overdue": overdue, "disagreements": disagreements, "advice": advice, "other": other}
 
 
@@ -133,7 +134,7 @@ def _refused(task_id: str, field: str, message: str, status: int = 422):
 
 
 @bp.post("/inbox/tasks/<task_id>/assign")
-@access(*INBOX_ROLES, case_scoped=True)
+@access(*CASEWORK_INBOX_ROLES, case_scoped=True)
 @spec(
     "Reassign a task to a team member (a page); redirects to the inbox",
     body=FORM,

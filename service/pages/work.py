@@ -25,7 +25,7 @@ from service.pages.listing import lateness
 from service.records import consent
 from service.starting import REQUEST_KEY, start_process
 from storage.models import ProcessDefinition, Task
-from tasks import forms, parties, summary, work
+from tasks import forms, parties, summary, visibility, work
 from tasks.errors import FormInvalid
 from workflows.errors import Conflict
 
@@ -131,11 +131,18 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         raise ApiError(404, "not_found", f"task {task_id} does not exist")
     now = services().clock.now()
     fields: list[forms.FormField] = []
+    task_spec = None
+    withheld = task.identity_withheld
+    given: list[tuple[str, str]] = []
     if task.status == "open":
         _, task_spec, data = services().engine.open_task(unit, task_id)
         fields = forms.form_of(task_spec)
         if values is None:
             values = _shown_values(fields, data)
+        if withheld:
+            _, workflow = services().engine.load(unit, task.instance_id)
+            seen = visibility.withheld_data(workflow.spec, task_spec, data)
+            given = visibility.labelled(workflow.spec, visibility.shows(task_spec), seen)
     errors: dict[str, str] = {}
     general = []
     for problem in problems:
@@ -151,7 +158,9 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         "task.html",
         user=user,
         task=task,
-        case=_case_summary(unit, task),
+        # Advice without identity: the summary the practitioner wrote, no case, no child.
+        case=None if withheld else _case_summary(unit, task, task_spec),
+        given=given,
         fields=fields,
         values=values or {},
         errors=errors,
@@ -160,7 +169,7 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         status_class=css,
         lateness=words,
         mine=task.assignee == user.username,
-        case_key=parties.case_of_instance(unit.session, task.instance_id),
+        case_key=None if withheld else parties.case_of_instance(unit.session, task.instance_id),
         may_claim=task.status == "open"
         and not task.assignee
         and work.may_claim(viewer(user), task),
@@ -168,15 +177,19 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
     return body, status
 
 
-def _case_summary(unit, task: Task) -> dict:
-    """Who and what the task is about: the child, the process, and the answers so far."""
+def _case_summary(unit, task: Task, task_spec) -> dict:
+    """Who and what the task is about: the child, the process, and the answers so far - less
+    the details only other steps' parties may see (``visibility=step``)."""
     row, workflow = services().engine.load(unit, task.instance_id)
     definition = unit.session.get(ProcessDefinition, row.definition_id)
+    if task_spec is None:
+        task_spec = summary.task_spec_of(workflow, task.element_id)
+    hidden = visibility.hidden_at(workflow.spec, task_spec)
     return {
         "instance": row,
         "process_name": (definition.name if definition else None) or row.process_key,
         "version": definition.version if definition else None,
-        "steps": summary.earlier_answers(unit.session, workflow, row.id),
+        "steps": summary.earlier_answers(unit.session, workflow, row.id, hidden),
     }
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from service.records.chain import GENESIS, Verification, verify_chain
 from storage.models import ProcessInstance, SharingRecord, Task
+from tasks import visibility
 from workflows.events import Advance
 
 _LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
@@ -67,7 +68,7 @@ HASHED = (
     "corrects",
     "prev_hash",
 )
-# Hashed only when set (migration 0013): entries recorded before the column existed keep the
+# Hashed only when set (migration 0015): entries recorded before the column existed keep the
 # digest and tombstone they were chained with.
 HASHED_WHEN_SET = ("follows",)
 
@@ -289,13 +290,20 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         .order_by(Task.completed_at.desc())
         .limit(1)
     )
+    definition_id = session.scalar(
+        select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id)
+    )
+    hidden = frozenset()
+    if definition_id is not None:
+        hidden = visibility.step_only_of_definition(session, definition_id)
     for run in runs:
         done = session.scalar(
             select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
         )
         if done is not None:
             continue
-        entry = from_process(run.data, advised_by)
+        # Never a detail only a step's parties may see (tasks/visibility.py).
+        entry = visibility.strip_entry(from_process(run.data, advised_by), run.data, hidden)
         follows = None
         if entry.get("adds_to") is not None:
             follows = session.scalar(

@@ -177,7 +177,7 @@ def purge(session: Session, plans: list[CasePlan], now: datetime) -> dict:
             for model, values in (
                 (Task, {"data": None}),
                 (Timer, {"payload": None, "last_error": None}),
-                (Escalation, {"resolution": None}),
+                (Escalation, {"resolution": None, "details": None}),
             ):
                 session.execute(
                     update(model).where(model.instance_id.in_(ids)).values(**values),

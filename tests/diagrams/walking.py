@@ -10,9 +10,15 @@ check the service runs (``tasks.forms.validate``), so a path cannot take a branc
 practitioner could reach.
 
 A path is a table row: a list of steps (:class:`Do`, :class:`Refused`, :class:`Timer`,
-:class:`Message`) and what it must produce (:class:`Path`). A linked register entry (the script's
-``register_entry`` says ``'adds_to': 'last'``) is listed with ``follows``: the number of the entry
-it adds to, counting the walk's entries from 1 as a fresh register would number them.
+:class:`Message`, :class:`Wait`) and what it must produce (:class:`Path`). A linked register entry
+(the script's ``register_entry`` says ``'adds_to': 'last'``) is listed with ``follows``: the number
+of the entry it adds to, counting the walk's entries from 1 as a fresh register would number them
+(``None`` for an entry that follows none).
+
+Due times: the walker notes, on its clock, when each user task opened and each step was
+completed, so :meth:`Walker.task_due` gives a waiting task's due time as the service would (the
+diagram's due time or expression, counted from its ``due_from`` anchor or from when it opened);
+:class:`Wait` (or :meth:`Walker.at`) moves the clock between steps.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from service.records.register import ENTRY_KEY, check, from_process
-from tasks.calendar import script_helpers
+from tasks.calendar import DEFAULT_CALENDAR, script_helpers
+from tasks.due import due_form, due_from, due_time
 from tasks.forms import form_of
 from tasks.forms import validate as validate_form
 from workflows.clock import FrozenClock
@@ -97,11 +104,18 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """Move the walker's clock forward to ``until`` before the next step (nothing fires)."""
+
+    until: datetime
+
+
+@dataclass(frozen=True)
 class Path:
     """One row of a path table: the steps and what a walk along them must produce."""
 
     id: str
-    steps: list[Do | Refused | Timer | Message]
+    steps: list[Do | Refused | Timer | Message | Wait]
     ends: set[str]
     entries: list[dict[str, Any]] = field(default_factory=list)  # subsets of register entries
     thrown: list[str] = field(default_factory=list)  # names of the messages thrown, in order
@@ -111,10 +125,15 @@ class Path:
 class Walker:
     """A workflow of a shipped diagram driven by hand."""
 
-    def __init__(self, name: str, variables: dict[str, Any] | None = None):
+    def __init__(
+        self, name: str, variables: dict[str, Any] | None = None, start: datetime = MONDAY
+    ):
         definition = parsed(name)
         self.name = name
-        self.clock = FrozenClock(MONDAY)
+        self.clock = FrozenClock(start)
+        self.started_at = start
+        self.opened_at: dict[str, datetime] = {}  # user task id -> when it opened
+        self.completed_at: dict[str, datetime] = {}  # element id -> when last completed
         engine = make_script_engine(self.clock, script_helpers())
         self.workflow = BpmnWorkflow(
             definition.spec, definition.subprocess_specs, script_engine=engine
@@ -129,6 +148,29 @@ class Walker:
     def _step(self) -> None:
         self.workflow.do_engine_steps()
         self.thrown += [(m.name, m.payload) for m in thrown_messages(self.workflow)]
+        for task_id in open_user_tasks(self.workflow):
+            self.opened_at.setdefault(task_id, self.clock.now())
+
+    def at(self, when: datetime) -> Walker:
+        """Move the clock to ``when`` (never back): the next steps happen then."""
+        assert when >= self.clock.now(), f"the clock does not go back to {when}"
+        self.clock.set(when)
+        return self
+
+    def task_due(self, element_id: str) -> datetime | None:
+        """The due time the service gives the waiting user task ``element_id``: its form
+        (literal or expression, ``tasks.due.due_form``) counted from its ``due_from`` anchor as
+        this walk completed it, else from when the task opened."""
+        tasks = [
+            (task_id, t)
+            for task_id, t in open_user_tasks(self.workflow).items()
+            if t.task_spec.bpmn_id == element_id
+        ]
+        assert tasks, f"{element_id} is not waiting; waiting: {self.waiting()}"
+        task_id, task = tasks[0]
+        step = due_from(task)
+        anchor = self.started_at if step == "start" else self.completed_at.get(step or "")
+        return due_time(due_form(task), anchor or self.opened_at[task_id], DEFAULT_CALENDAR)
 
     def waiting(self) -> list[str]:
         return sorted(t.task_spec.bpmn_id for t in open_user_tasks(self.workflow).values())
@@ -151,6 +193,7 @@ class Walker:
         cleaned, problems = validate_form(form_of(task.task_spec), data, task.data)
         assert problems == [], (element_id, problems)
         task.set_data(**cleaned)
+        self.completed_at[element_id] = self.clock.now()
         task.run()
         self._step()
         return self
@@ -181,9 +224,11 @@ class Walker:
         self._step()
         return self
 
-    def walk(self, steps: list[Do | Refused | Timer | Message]) -> Walker:
+    def walk(self, steps: list[Do | Refused | Timer | Message | Wait]) -> Walker:
         for step in steps:
-            if isinstance(step, Do):
+            if isinstance(step, Wait):
+                self.at(step.until)
+            elif isinstance(step, Do):
                 self.complete(step.element_id, **step.data)
             elif isinstance(step, Refused):
                 self.refuse(step.element_id, step.data, step.fields)
@@ -210,10 +255,11 @@ class Walker:
         advised = "dsl-on-duty" if self._reached("give_advice") else None
         result = []
         for run in after_step(self.workflow, 0)[1]:
+            # as the service does: only an entry the script itself produced, not one carried on
             if run.produced(ENTRY_KEY) is not None:
                 entry = from_process(run.data, advised)
                 assert check(entry) == [], (run.element_id, check(entry))
-                linked = entry.pop("adds_to", None) == "last"
+                linked = entry.get("adds_to") == "last"
                 assert not linked or result, f"{run.element_id}: nothing to add to"
                 entry["follows"] = len(result) if linked else None
                 result.append(entry)

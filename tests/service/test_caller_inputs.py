@@ -178,8 +178,8 @@ def test_an_answer_cannot_plant_an_entry(app, client, shipped):
 
 
 def test_a_recorded_entry_is_recorded_once_by_the_script_that_made_it(app, client, shipped):
-    """record_consent leaves consent_entry; later scripts (record_withdrawal) inherit it and
-    must not record it again."""
+    """record_consent leaves consent_entry; later scripts (record_withdrawal, which sees the
+    instance's data) inherit it and must not record it again."""
     started = start_instance(client, "early_help_caf", business_key="child-6").get_json()
     steps = [
         ("explain_sharing", {"explained": True, "explained_on": "2026-03-02"}),
@@ -203,6 +203,11 @@ def test_a_recorded_entry_is_recorded_once_by_the_script_that_made_it(app, clien
     assert withdrawn.status_code == 200, withdrawn.get_json()
     consents = client.get("/api/consents?child=child-6").get_json()["items"]
     assert [c["person"] for c in consents] == ["mother"]
+    # the withdrawal goes to the manager's proportionality check; respected, it is recorded
+    task_id = open_task_id(app, started["id"], "withdrawal_check")
+    answers = {"proportionality_decision": "respect_withdrawal", "justification": "No concern"}
+    done = client.post(f"/api/tasks/{task_id}/complete", json={"data": answers})
+    assert done.status_code == 200, done.get_json()
     records = _register(client, "child-6")
     assert [(r["decision"], r["consent_status"]) for r in records] == [("not_share", "withdrawn")]
 

@@ -144,21 +144,38 @@ def test_a_consent_withdrawn_while_the_decision_runs_counts_at_the_check(app, te
 
 def test_early_help_share_without_consent_is_registered(app, team):
     instance_id = _walk(app, team, "early_help_caf", early_help.PATHS[3], "child-2")
-    [row] = _rows(app, SharingRecord, instance_id=instance_id)
-    assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "refused")
-    assert "DPA 2018" in row.lawful_basis
-    assert row.reasons == "Repeated injuries: sharing with health is necessary"
+    share, told = _rows(app, SharingRecord, instance_id=instance_id)
+    assert (share.decision, share.with_consent, share.consent_status) == ("share", False, "refused")
+    assert share.lawful_basis == early_help.DPA  # as the manager gave it
+    assert share.reasons == early_help.INJURIES
+    assert share.recipients == [{"agency": "health"}]
+    assert (told.subject_informed, told.decided_by) == (True, "pat")
 
 
 def test_early_help_step_up_starts_a_referral(app, team):
-    _walk(app, team, "early_help_caf", early_help.PATHS[5], "child-3")
+    instance_id = _walk(app, team, "early_help_caf", early_help.PATHS[6], "child-3")
     assert _started(app, "child-3") == ["early_help_caf", "referral"]
-    assert _rows(app, SharingRecord) == []
+    share, _told = _rows(app, SharingRecord, instance_id=instance_id)
+    assert (share.decision, share.with_consent, share.consent_status) == (
+        "share",
+        False,
+        "not_obtained",
+    )
+    assert share.recipients == [{"agency": "childrens_social_care"}]
 
 
 def test_a_challenged_referral_starts_an_escalation_and_early_help(app, team):
-    _walk(app, team, "referral", referral.PATHS[1], "child-4")
+    # Its steps up to the escalation's reply (which only the escalation sends: test_replies).
+    path = next(p for p in referral.PATHS if p.id.startswith("challenge not upheld"))
+    steps = [step for step in path.steps if isinstance(step, Do)]
+    started = team["practitioner"].post(
+        "/api/process-instances", json={"process_key": "referral", "business_key": "child-4"}
+    )
+    for step in steps:
+        _do(app, team, started.get_json()["id"], step)
     assert _started(app, "child-4") == ["early_help_caf", "escalation", "referral"]
+    [entry] = _rows(app, SharingRecord, instance_id=started.get_json()["id"])
+    assert (entry.decision, entry.recipients) == ("share", [{"agency": "childrens_social_care"}])
 
 
 def test_an_escalation_with_immediate_risk_starts_a_referral(app, team):
@@ -166,7 +183,7 @@ def test_an_escalation_with_immediate_risk_starts_a_referral(app, team):
     assert _started(app, "child-5") == ["escalation", "referral"]
 
 
-def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app, team, pat):
+def test_early_help_consent_is_registered_and_a_withdrawal_respected_stops_the_plan(app, team, pat):
     steps = early_help.PATHS[0].steps[:3]  # explained, consent given, assessment done
     started = pat.post(
         "/api/process-instances", json={"process_key": "early_help_caf", "business_key": "child-6"}
@@ -181,6 +198,15 @@ def test_early_help_consent_is_registered_and_its_withdrawal_stops_the_plan(app,
 
     withdrawn = pat.post(f"/api/consents/{consent['id']}/withdraw", json={"reason": "Moved away"})
     assert withdrawn.status_code == 200, withdrawn.get_json()
+    # the manager weighs the withdrawal before the plan stops
+    body = pat.get(f"/api/process-instances/{started['id']}").get_json()
+    assert body["state"] == "running"
+    assert [t["element_id"] for t in body["active_tasks"]] == ["withdrawal_check"]
+    respect = Do(
+        "withdrawal_check",
+        {"proportionality_decision": "respect_withdrawal", "justification": "No concern"},
+    )
+    _do(app, team, started["id"], respect)
     body = pat.get(f"/api/process-instances/{started['id']}").get_json()
     assert body["state"] == "completed" and body["active_tasks"] == []
     [row] = _rows(app, SharingRecord, instance_id=started["id"])

@@ -97,6 +97,7 @@ def test_the_referrer_gets_the_accept_or_challenge_step(app, client, pat):
         "concerns": "Unexplained injuries",
         "threshold_level": "child_protection",
         "family_aware": False,
+        "not_informed_reason": "Telling the parents could put the child at risk",
     }
     steps = [
         (pat, "make_referral", referral),
@@ -146,6 +147,7 @@ def test_a_hand_off_shows_the_receiving_side_the_instance_it_came_from_and_nothi
                 "concerns": "Bruises",
                 "threshold_level": "child_protection",
                 "family_aware": False,
+                "not_informed_reason": "Telling the parents could put the child at risk",
             }
         },
     )

@@ -39,6 +39,8 @@ BOARD = {
     ("GET", "/reports"),
     ("GET", "/api/escalations"),  # stage-3 copies: the step's name, never the child
     ("POST", "/api/escalations/<escalation_id>/resolve"),
+    ("GET", "/inbox"),  # the same copies as a page: stage, agencies, notice; never the child
+    ("POST", "/inbox/escalations/<escalation_id>/resolve"),
 }
 AUDITOR = {
     ("GET", "/api/sharing-records"),

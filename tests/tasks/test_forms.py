@@ -276,7 +276,8 @@ def test_the_shipped_diagrams_declare_the_conditional_rules():
     accept = shipped_forms("referral")["accept_or_challenge"]
     assert problems_of(accept, {"referrer_response": "accept"}) == []
     assert problems_of(accept, {"referrer_response": "challenge"}) == [
-        ("challenge_reason", "This field is required")
+        ("challenge_reason", "This field is required"),
+        ("wanted_outcome", "This field is required"),
     ]
     explain = shipped_forms("early_help_caf")["explain_sharing"]
     assert problems_of(explain, {"explained": False, "explained_on": "2024-05-01"}) == [

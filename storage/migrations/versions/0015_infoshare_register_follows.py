@@ -1,7 +1,7 @@
 """sharing register: linked entries (``follows``), still append-only and purge-only
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 
 A linked entry records what happened after a decision (the family told, or not and why) as a
 new row naming the entry it follows, instead of changing that entry. ``follows`` is covered by
@@ -14,8 +14,8 @@ could have relinked an entry.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
