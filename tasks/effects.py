@@ -79,14 +79,20 @@ def start_from_messages(
         row = advance.instance
         child = parties.case_of_instance(uow.session, row.id) if row.business_key is None else None
         child = row.business_key or child
+        # The hot path's snapshot of the source carries no starter: read it.
+        owner = row.started_by or uow.session.scalar(
+            select(ProcessInstance.started_by).where(ProcessInstance.id == row.id)
+        )
         try:
             new = engine.start(
                 uow,
                 key,
                 business_key=child,
                 variables=message.payload,
-                # A step a timer advanced has no person: the source's starter owns the hand-off.
-                started_by=started_by or row.started_by,
+                # The source's starter owns the hand-off (processes.md: a referral started from
+                # information_sharing is "assigned to the same practitioner"), whoever did the
+                # step that threw it (a DSL's assessment, a manager's check, a timer).
+                started_by=owner or started_by,
                 started_from=row.id,
             )
         except NotFound:

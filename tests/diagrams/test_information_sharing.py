@@ -463,6 +463,7 @@ def test_the_referral_carries_what_make_referral_needs():
             "start_referral",
             {
                 "concerns": REQUEST["information"],
+                "significant_harm": True,
                 "cse_concern": False,
                 "under_13_sexual_activity": False,
                 "partner_details": None,

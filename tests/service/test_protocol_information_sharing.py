@@ -118,10 +118,10 @@ def test_a_14_year_old_at_risk_of_exploitation(app, people):
         ).one()
         assert referral.process_key == "referral"
         assert referral.business_key == CHILD
-        # The DSL who decided to refer started it: make_referral goes back to them only if they
-        # may do it (a practitioner's step); a DSL without that role leaves it to the pool.
-        assert referral.started_by == "dana"
-        assert make_referral.assignee is None
+        # The DSL decided to refer, but the referral is the practitioner's: it arrives
+        # prefilled and assigned to the same practitioner (processes.md, data dictionary).
+        assert referral.started_by == "pat"
+        assert make_referral.assignee == "pat"
         assert make_referral.status == "open"
 
     _do(app, pat, instance_id, "share_information", SHARE)
