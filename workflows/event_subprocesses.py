@@ -16,7 +16,8 @@ SpiffWorkflow 3.2 starts such a sub-process when its message arrives
 :func:`install` gives a parsed process spec a start task that does neither: the triggered
 sub-process becomes a child of the workflow's root as before, the spec is left as parsed, and
 an interrupting start cancels every unfinished task of the instance first, and the sub-process
-starts with the data of the instance's last completed task (what the process knows now).
+starts with what the process knows now (the last completed task's data, overlaid with the
+open user tasks' data: ``_current_data``).
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ class EventSubprocessStart(BpmnStartTask):
         if self not in spec.inputs:  # the sub-process's own links; the start's outputs stay
             spec._connect_notify(self)
             spec.connect(self._wf_spec.end)
-        latest = my_task.workflow.last_task
-        context = deepcopy(latest.data) if latest is not None else {}
+        context = _current_data(my_task.workflow)
         if self.interrupting.get(spec_name, True):
             for task in my_task.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
                 task.cancel()
@@ -48,6 +48,23 @@ class EventSubprocessStart(BpmnStartTask):
         child.triggered = True
         child.task_spec._update(child)
         return child.id
+
+
+def _current_data(workflow) -> dict:
+    """What the instance knows now: the last completed task's data, overlaid with the data of
+    the user tasks open now (oldest first). A task inside another event sub-process (a
+    withdrawal's check) holds what that sub-process was told, which the last completed task of
+    the main flow does not."""
+    latest = workflow.last_task
+    context = deepcopy(latest.data) if latest is not None else {}
+    waiting = [
+        task
+        for task in workflow.get_tasks(state=TaskState.READY)
+        if getattr(task.task_spec, "manual", False)
+    ]
+    for task in sorted(waiting, key=lambda t: t.last_state_change):
+        context.update(deepcopy(task.data))
+    return context
 
 
 def install(spec, interrupting: dict[str, bool]) -> None:

@@ -291,6 +291,22 @@ PATHS = [
             family_told("refused", CSC),
         ],
     ),
+    Path(
+        "step up message while a withdrawal waits for the manager: without consent, family told",
+        [
+            EXPLAINED,
+            GIVEN,
+            WITHDRAWN,
+            Message("step_up", {"reason": "Disclosure at school", "lawful_basis": DPA}),
+            Do("inform_family_step_up", TOLD.data),
+        ],
+        ends={"end_step_up_told"},
+        thrown=["start_referral"],
+        entries=[
+            shared_without_consent("withdrawn", CSC, "Disclosure at school"),
+            family_told("withdrawn", CSC),
+        ],
+    ),
 ]
 
 
@@ -360,7 +376,7 @@ def test_a_step_up_without_a_reason_is_refused_by_the_register():
 
 def test_every_step_up_hands_the_referral_its_concerns():
     stepped_up = [p for p in PATHS if p.thrown == ["start_referral"]]
-    assert len(stepped_up) == 6
+    assert len(stepped_up) == 7
     for path in stepped_up:
         walker = walk("early_help_caf", path)
         [(_, payload)] = walker.thrown

@@ -10,80 +10,24 @@ from __future__ import annotations
 
 import pytest
 
-from tests.diagrams.walking import Do, Path, Refused, Walker, walk
-
-REQUEST = {
-    "information": "Bruising seen at school; the child said her stepfather hits her",
-    "recipient_agency": "childrens_social_care",
-    "recipient_person": "MASH duty social worker",
-    "purpose": "Protect the child from harm",
-    "urgent": True,
-    "legitimate_purpose": "yes",
-    "identifies_living_person": True,
-    "confidential": True,
-}
-NOT_CONFIDENTIAL = {**REQUEST, "confidential": False}
-HARM = {
-    "significant_harm": True,
-    "prevent_serious_crime": False,
-    "cse_concern": False,
-    "child_age": 9,
-    "sexual_activity": False,
-    "consent_unsafe": False,
-    "in_doubt": False,
-}
-NO_HARM = {**HARM, "significant_harm": False, "child_age": 14}
-# A 14-year-old in a sexual relationship: the DSL must assess it (protocol 4.2).
-SEXUAL_ACTIVITY_14 = {**NO_HARM, "sexual_activity": True}
-SLEEPING_WITH_BOYFRIEND = "Year 9 pupil says she is sleeping with her boyfriend"
-ASSESSED = {
-    "age_or_power_imbalance": True,
-    "coercion": False,
-    "exploitation_signs": False,
-    "partner_in_position_of_trust": False,
-}
-SAME_AGE_PEERS = {**ASSESSED, "age_or_power_imbalance": False}
-CSE_16 = {
-    **NO_HARM,
-    "child_age": 16,
-    "cse_concern": True,
-    "sexual_activity": True,
-    "partner_details": "Man known as 'Tee', about 25, drives a black Audi, meets her after school",
-    "consent_unsafe": True,
-    "consent_unsafe_reason": "Telling the family now would alert the men involved",
-}
-SHARE = {
-    "information_shared": "Account of the bruising and the child's words",
-    "method": "secure_portal",
-    "necessary_and_proportionate": True,
-}
-TOLD = Do("inform_family", {"subject_informed": True})
-NOT_TOLD = Do(
-    "inform_family",
-    {"subject_informed": False, "not_informed_reason": "Telling them would put the child at risk"},
+from tests.diagrams.answers_information_sharing import (
+    CSE_16,
+    DPA,
+    HARM,
+    NO_HARM,
+    NOT_CONFIDENTIAL,
+    NOT_TOLD,
+    OWN_BASIS,
+    REQUEST,
+    SAME_AGE_PEERS,
+    SEXUAL_ACTIVITY_14,
+    SLEEPING_WITH_BOYFRIEND,
+    TOLD,
+    TOLD_ENTRY,
+    assess,
+    share,
 )
-TOLD_ENTRY = {
-    "follows": 1,
-    "subject_informed": True,
-    "reasons": "The family was told what was shared and why",
-}
-# The practitioner's own words, recorded as given (no constant replaces them).
-OWN_BASIS = "UK GDPR Art. 6(1)(e) and Art. 9(2)(g); DPA 2018 Sch. 1 para 18"
-DPA = (
-    "UK GDPR Art. 6(1)(e) or 6(1)(c); Art. 9 with DPA 2018 Sch. 1 para 18 "
-    "(safeguarding of children and individuals at risk)"
-)
-
-
-def share(lawful_basis: str | None = None, **extra) -> Do:
-    return Do("share_information", {**SHARE, "lawful_basis": lawful_basis, **extra})
-
-
-def assess(outcome: str, reasons: str, answers: dict = ASSESSED) -> Do:
-    return Do(
-        "assess_sexual_activity", {**answers, "assessment_outcome": outcome, "reasons": reasons}
-    )
-
+from tests.diagrams.walking import Do, Path, Refused, walk
 
 PATHS = [
     # -- purpose, confidentiality, consent ---------------------------------------------------
@@ -449,59 +393,3 @@ PATHS = [
 @pytest.mark.parametrize("path", PATHS, ids=[p.id for p in PATHS])
 def test_path(path: Path):
     walk("information_sharing", path)
-
-
-def path_named(words: str) -> Path:
-    """The row whose description starts with ``words`` (rows are found by name, not position)."""
-    return next(p for p in PATHS if p.id.startswith(words))
-
-
-def test_the_referral_carries_what_make_referral_needs():
-    walker = walk("information_sharing", path_named("consent refused, significant harm"))
-    assert walker.thrown == [
-        (
-            "start_referral",
-            {
-                "concerns": REQUEST["information"],
-                "significant_harm": True,
-                "cse_concern": False,
-                "under_13_sexual_activity": False,
-                "partner_details": None,
-                "source": "information_sharing",
-            },
-        )
-    ]
-
-
-def test_cse_partner_details_go_to_the_referral_and_never_to_the_register():
-    walker = walk("information_sharing", path_named("16-year-old, CSE"))
-    assert walker.thrown[0][1]["partner_details"] == CSE_16["partner_details"]
-    for entry in walker.entries():
-        assert "partner_details" not in entry
-        assert CSE_16["partner_details"] not in " ".join(str(v) for v in entry.values())
-
-
-def test_share_information_arrives_with_the_partner_details_prefilled():
-    walker = Walker("information_sharing").walk(
-        [Do("describe_request", REQUEST), Do("safeguarding_check", CSE_16)]
-    )
-    assert walker.waiting() == ["share_information"]
-    assert walker.problems("share_information", **SHARE, lawful_basis=OWN_BASIS)[0].field == (
-        "partner_details"
-    )
-    task = next(
-        t for t in walker.workflow.get_tasks() if t.task_spec.bpmn_id == "share_information"
-    )
-    assert task.data["partner_details"] == CSE_16["partner_details"]
-
-
-def test_under_13_is_never_sent_to_the_dsl_assessment():
-    walker = Walker("information_sharing").walk(
-        [
-            Do("describe_request", REQUEST),
-            Do("safeguarding_check", {**SEXUAL_ACTIVITY_14, "child_age": 12}),
-        ]
-    )
-    assert walker.waiting() == ["seek_consent"]
-    assert [name for name, _ in walker.thrown] == ["start_referral"]
-    assert walker.thrown[0][1]["under_13_sexual_activity"] is True

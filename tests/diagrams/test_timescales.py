@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.diagrams.answers_information_sharing import HARM, NO_HARM, REQUEST
 from tests.diagrams.test_early_help_caf import ASSESSED, EXPLAINED, GIVEN
-from tests.diagrams.test_information_sharing import HARM, NO_HARM, REQUEST
 from tests.diagrams.test_referral import NEGLECT, assessed, decide
 from tests.diagrams.walking import Do, Message, Timer, Wait, Walker
 

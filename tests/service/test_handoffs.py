@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.diagrams import answers_information_sharing
 from tests.service.helpers import assert_error, make_user, token_client
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
@@ -18,14 +19,9 @@ DESCRIBE = {
     "confidential": True,
 }
 HARM = {
-    "significant_harm": True,
-    "prevent_serious_crime": False,
-    "cse_concern": False,
-    "child_age": 9,
-    "sexual_activity": False,
+    **answers_information_sharing.HARM,
     "consent_unsafe": True,
     "consent_unsafe_reason": "Telling the parents could put the child at risk",
-    "in_doubt": False,
 }
 
 
