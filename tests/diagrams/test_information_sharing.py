@@ -393,3 +393,8 @@ PATHS = [
 @pytest.mark.parametrize("path", PATHS, ids=[p.id for p in PATHS])
 def test_path(path: Path):
     walk("information_sharing", path)
+
+
+def path_named(words: str) -> Path:
+    """The row whose description starts with ``words`` (rows are found by name, not position)."""
+    return next(p for p in PATHS if p.id.startswith(words))

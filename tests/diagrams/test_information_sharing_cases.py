@@ -10,13 +10,8 @@ from tests.diagrams.answers_information_sharing import (
     SEXUAL_ACTIVITY_14,
     SHARE,
 )
-from tests.diagrams.test_information_sharing import PATHS
-from tests.diagrams.walking import Do, Path, Walker, walk
-
-
-def path_named(words: str) -> Path:
-    """The row whose description starts with ``words`` (rows are found by name, not position)."""
-    return next(p for p in PATHS if p.id.startswith(words))
+from tests.diagrams.test_information_sharing import path_named
+from tests.diagrams.walking import Do, Walker, walk
 
 
 def test_the_referral_carries_what_make_referral_needs():
