@@ -8,6 +8,13 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from records.audit import Intent, append, verify
+from records.retention import plan, purge
+from service.app import create_app
+from service.config import Config, retention_days
+from service.context import deploy_rules
+from service.scheduling import start_scheduler
+from service.users import create_user, seed_demo
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import database_url
 from storage.models import User
@@ -63,8 +70,6 @@ def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
 def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
     """Deploy BPMN files (or every .bpmn file of a directory)."""
-    from service.app import deploy_rules
-    from service.config import Config
 
     engine = Engine(conventions=deploy_rules(Config))
     failed = False
@@ -97,8 +102,6 @@ def _audit(uow: UnitOfWork, action: str, detail: dict) -> None:
     """Changes made at the command line are events of the audit trail like any other."""
     import getpass
 
-    from service.records.audit import Intent, append
-
     actor = f"cli:{getpass.getuser()}"[:80]
     intent = Intent(action=action, actor=actor, remote_addr=None, detail=detail)
     append(uow.session, intent, SystemClock().now())
@@ -119,8 +122,6 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_add(username, roles, agency, manager, email, display_name, password_stdin) -> None:
     """Add a user (asks for the password unless --password-stdin)."""
-    from service.users import create_user
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -172,8 +173,6 @@ def users_disable(username: str) -> None:
 @click.option("--url", default="http://127.0.0.1:5000", help="Where the service will listen.")
 def users_seed_demo(url: str) -> None:
     """Create one demo user per role and print their one-time passwords (once)."""
-    from service.users import seed_demo
-
     with UnitOfWork(_session_factory()) as uow:
         created = seed_demo(uow.session, SystemClock())
         if created:
@@ -196,8 +195,6 @@ def audit() -> None:
 @audit.command("verify")
 def audit_verify() -> None:
     """Recompute the hash chain; exit 1 and name the first broken link if it is broken."""
-    from service.records.audit import verify
-
     with UnitOfWork(_session_factory()) as uow:
         result = verify(uow.session)
     if result.ok:
@@ -216,9 +213,6 @@ def audit_verify() -> None:
 def retention(dry_run: bool) -> None:
     """Purge closed cases' data past its retention period (RETENTION_*_DAYS)."""
     import hashlib
-
-    from service.config import retention_days
-    from service.records.retention import plan, purge
 
     days = retention_days()
     now = SystemClock().now()
@@ -247,9 +241,6 @@ def retention(dry_run: bool) -> None:
 def serve(host: str, port: int, threads: int) -> None:
     """Run the web service on a production WSGI server (waitress)."""
     from waitress import serve as waitress_serve
-
-    from service.app import create_app
-    from service.scheduling import start_scheduler
 
     app = create_app()
     scheduler = start_scheduler(app)

@@ -13,7 +13,7 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
-# Retention (service/records/retention.py): days after a case closes (its last instance ended)
+# Retention (records/retention.py): days after a case closes (its last instance ended)
 # before each kind of its records is purged. RETENTION_<KIND>_DAYS overrides each default.
 RETENTION_DEFAULT_DAYS = {
     "case": 2190,  # instances' engine state and answers, timers' payloads, inbox resolutions

@@ -205,6 +205,7 @@ def _operation(
     method: str,
     path_params: list,
     schemas: _Schemas,
+    error_model: type[BaseModel],
     page: bool = False,
 ):
     view = app.view_functions[endpoint]
@@ -248,7 +249,7 @@ def _operation(
         if body is not None:
             response["content"] = body
         responses[str(status)] = response
-    error_ref = schemas.content(HTML if page else _error_model())  # pages: an error page
+    error_ref = schemas.content(HTML if page else error_model)  # pages: an error page
     for status in sorted(_errors(rule, declared, has_body, bool(path_params))):
         responses.setdefault(
             str(status), {"description": ERROR_TEXT.get(status, "Error."), "content": error_ref}
@@ -270,14 +271,10 @@ def _describe(status: int) -> str:
     }.get(status, ERROR_TEXT.get(status, "Answer."))
 
 
-def _error_model() -> type[BaseModel]:
-    from service.api.schemas import ErrorOut
-
-    return ErrorOut
-
-
-def build_document(app: Flask) -> dict:
-    """The OpenAPI 3.1 document of every route of ``app`` (``static`` aside)."""
+def build_document(app: Flask, error_model: type[BaseModel]) -> dict:
+    """The OpenAPI 3.1 document of every route of ``app`` (``static`` aside). ``error_model``:
+    the one error shape (``service.api.schemas.ErrorOut``), passed in because the API's models
+    sit above this module."""
     schemas = _Schemas()
     paths: dict[str, dict] = {}
     for url_rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -288,7 +285,13 @@ def build_document(app: Flask) -> dict:
         for method in METHODS:
             if method.upper() in (url_rule.methods or ()):
                 item[method] = _operation(
-                    app, url_rule.endpoint, method, path_params, schemas, is_page_path(path)
+                    app,
+                    url_rule.endpoint,
+                    method,
+                    path_params,
+                    schemas,
+                    error_model,
+                    is_page_path(path),
                 )
     return {
         "openapi": "3.1.0",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from service.records import register
+from records import register
 from service.reminders import policy, timer_handlers
 from storage.uow import UnitOfWork
 from tasks import effects
@@ -26,7 +26,7 @@ def start_scheduler(app: Flask) -> TimerScheduler:
         rearm = scheduler.rearm
         effects.after_advance(uow, advance, now, rearm, reminder_policy, by="timer", firing=firing)
         register.after_advance(uow.session, advance, "timer", now)
-        if depth >= 3:  # as service.app.after_advance: deeper is a diagram loop
+        if depth >= 3:  # as service.context.after_advance: deeper is a diagram loop
             return
         # A step a timer advanced may hand off or reply too: nothing it throws is lost.
         engine = services.engine

@@ -18,9 +18,10 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from service.app import after_advance, services
+from records import consent
+from service import trail
+from service.context import after_advance, services
 from service.errors import ApiError
-from service.records import consent, trail
 from storage.models import StartRequest, User
 from storage.uow import UnitOfWork
 from tasks import inputs, parties

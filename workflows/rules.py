@@ -2,7 +2,7 @@
 
 A diagram is written and deployed in the browser by a process owner, so nothing it says may grant
 access to data (who is given a task) or hold a worker (timers that fire too often, too long or
-forever). The service decides the rules (``service.app.deploy_rules``) and hands them to the
+forever). The service decides the rules (``service.context.deploy_rules``) and hands them to the
 engine; ``workflows`` knows no users, only the role names it is told may be given work.
 """
 
@@ -16,7 +16,7 @@ from datetime import timedelta
 CASEWORK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
 # The agency vocabulary: users' ``agency`` and the enum options of a field a user task may name
 # as its second agency (``other_agency_from``, workflows/grants.py). The same ids as
-# information_sharing's ``recipient_agency`` and service/records/vocabulary.AGENCIES.
+# information_sharing's ``recipient_agency`` and records/vocabulary.AGENCIES.
 AGENCIES = frozenset(
     {"police", "health", "school", "childrens_social_care", "early_help", "voluntary", "other"}
 )

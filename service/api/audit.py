@@ -10,14 +10,14 @@ from flask import Blueprint, jsonify, request
 from pydantic import Field
 from sqlalchemy import select
 
+from records.audit import verify
 from service.access import access
 from service.api import shapes
 from service.api.requests import limit_arg
 from service.api.schemas import Model
-from service.app import uow
+from service.context import uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records.audit import verify
 from storage.models import AuditEvent
 
 bp = Blueprint("audit", __name__)

@@ -7,15 +7,15 @@ from datetime import timedelta
 from flask import Blueprint, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
+from service import trail
 from service.access import access
 from service.api.requests import body_of
 from service.api.schemas import MeOut, TokenIn, TokenOut
-from service.app import services, uow
 from service.auth import CurrentUser, ThrottlePolicy, check_login, current_user, issue_token
 from service.auth import revoke_token as revoke
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import trail
 
 bp = Blueprint("auth", __name__)
 

@@ -7,16 +7,16 @@ from typing import Annotated, Literal
 from flask import Blueprint, jsonify, request
 from pydantic import Field
 
+from records import consent as register
+from service import trail
 from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import body_of
 from service.api.schemas import Model
-from service.app import after_advance, services, uow
 from service.auth import current_user
+from service.context import after_advance, services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import consent as register
-from service.records import trail
 from storage.models import Consent
 from tasks import parties
 

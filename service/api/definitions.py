@@ -16,8 +16,8 @@ from service.api.schemas import (
     ValidationReport,
     XmlQuery,
 )
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError, error_response
 from service.openapi import spec
 from workflows import definitions

@@ -12,6 +12,7 @@ import json
 from flask import Blueprint, current_app, jsonify, render_template
 
 from service.access import access
+from service.api.schemas import ErrorOut
 from service.openapi import HTML, build_document, spec
 
 bp = Blueprint("docs", __name__)
@@ -20,7 +21,7 @@ EXTENSION = "safeguard_openapi"
 
 def document() -> dict:
     if EXTENSION not in current_app.extensions:
-        current_app.extensions[EXTENSION] = build_document(current_app)
+        current_app.extensions[EXTENSION] = build_document(current_app, ErrorOut)
     return current_app.extensions[EXTENSION]
 
 

@@ -23,8 +23,8 @@ from service.api.schemas_work import (
     PageQuery,
     ResolveIn,
 )
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Escalation, Task

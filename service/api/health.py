@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from service.access import access
 from service.api.schemas import Health
-from service.app import services
+from service.context import services
 from service.openapi import spec
 
 bp = Blueprint("health", __name__)

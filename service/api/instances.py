@@ -7,6 +7,7 @@ import json
 from flask import Blueprint, jsonify, request
 from sqlalchemy import and_, or_, select
 
+from records.retention import PURGED_STATE
 from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import (
@@ -31,11 +32,10 @@ from service.api.schemas import (
     StartHeaders,
     StartInstance,
 )
-from service.app import after_advance, services, uow
 from service.auth import current_user
+from service.context import after_advance, services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records.retention import PURGED_STATE
 from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, inputs, parties, visibility

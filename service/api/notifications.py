@@ -12,8 +12,8 @@ from service.access import access
 from service.api import shapes
 from service.api.requests import decode_cursor, encode_cursor, limit_arg
 from service.api.schemas_work import NotificationOut, NotificationPage, NotificationQuery
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Notification

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from records import periods
+from records.periods import Period
+from records.report_csv import to_csv
+from records.reports import sharing_report
+from service import trail
 from service.access import access
 from service.api.schemas_reports import CSV, ReportQuery, SharingReport
-from service.app import services, uow
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import periods, trail
-from service.records.periods import Period
-from service.records.report_csv import to_csv
-from service.records.reports import sharing_report
 
 bp = Blueprint("reports", __name__)
 READERS = ("board", "manager", "admin")

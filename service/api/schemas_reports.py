@@ -2,7 +2,7 @@
 
 Counts are ``int | "<5" | "[c]"``: small numbers are suppressed, and counts that would give one
 away by subtraction withheld, in every exported form, JSON included
-(``service.records.disclosure``).
+(``records.disclosure``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ Count = Annotated[int, Field(ge=0)] | Literal["<5", "[c]"]
 
 
 class ReportQuery(Model):
-    """Whole calendar months in Europe/London only (``service.records.periods``); anything
+    """Whole calendar months in Europe/London only (``records.periods``); anything
     else is 422 naming the field."""
 
     period: str | None = Field(

@@ -1,7 +1,7 @@
 """The information-sharing register: read it, and correct an entry by adding a new one.
 
 There is deliberately no PUT, PATCH or DELETE: entries are append-only (see
-``service.records.register``). The auditor (the partnership's data protection officer) reads the
+``records.register``). The auditor (the partnership's data protection officer) reads the
 whole register; casework roles read the entries of the cases they may see (need-to-know). The
 Board reads none (its report is aggregate), and admins, who run the system, check the chain but
 read no rows as admins (docs/security.md, "Records: who reads what").
@@ -12,16 +12,17 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from records import register
+from service import trail
 from service.access import access, viewer
 from service.api import shapes
 from service.api.audit import VerifyOut
 from service.api.requests import MAX_INT, body_of, is_whole_number, limit_arg
 from service.api.schemas_records import CorrectionIn, SharingPage, SharingQuery, SharingRecordOut
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import register, trail
 from storage.models import ProcessInstance, SharingRecord
 from tasks import parties
 

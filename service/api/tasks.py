@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
+from records import consent
 from service.access import access, viewer
 from service.api import shapes
 from service.api.instances import full_instance, task_only_instance
@@ -18,11 +19,10 @@ from service.api.schemas_work import (
     WorklistQuery,
     WorklistTask,
 )
-from service.app import after_advance, services, uow
 from service.auth import current_user
+from service.context import after_advance, services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.records import consent
 from storage.models import Task
 from tasks import forms, inbox, visibility, work
 from tasks.worklist import VIEWS, page, worklist_query

@@ -9,8 +9,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from service.access import access
 from service.api.auth import sign_in
-from service.app import services
 from service.auth import current_user, end_session, start_session
+from service.context import services
 from service.errors import ApiError
 from service.openapi import HTML, spec
 

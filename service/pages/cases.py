@@ -13,8 +13,8 @@ from sqlalchemy import or_, select
 
 from service.access import access, viewer
 from service.api.sharing import READERS
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.openapi import HTML, spec
 from service.pages.work import lateness
 from storage.models import ProcessDefinition, ProcessInstance, SharingRecord, Task

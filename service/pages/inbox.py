@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from service.access import access, viewer
 from service.api.escalations import give_more_time
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.openapi import HTML, spec
 from service.pages.listing import lateness
 from storage.models import ProcessInstance, Task

@@ -17,8 +17,8 @@ from pydantic import Field
 from service.access import access
 from service.api.requests import MAX_INT, is_whole_number
 from service.api.schemas import Model, Version
-from service.app import uow
 from service.auth import current_user
+from service.context import uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from workflows import definitions

@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.access import access
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages.inbox import INBOX_ROLES

@@ -7,16 +7,16 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request, url_for
 
+from records.periods import month_of
+from records.reports import sharing_report
+from service import trail
 from service.access import access
 from service.api.reports import READERS, period_from
-from service.app import services, uow
 from service.auth import current_user
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages.charts import bar_chart, stacked_chart
-from service.records import trail
-from service.records.periods import month_of
-from service.records.reports import sharing_report
 
 bp = Blueprint("reports_page", __name__)
 DECISION_CHARTS = (

@@ -14,15 +14,15 @@ from typing import Literal
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from records import consent
 from service.access import access, records_only, viewer
 from service.api.schemas import Model
-from service.app import after_advance, services, uow
 from service.auth import current_user
+from service.context import after_advance, services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages import listing
 from service.pages.listing import lateness
-from service.records import consent
 from service.starting import REQUEST_KEY, start_process
 from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, visibility, work

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.records.register import check, from_process
+from records.register import check, from_process
 from tasks.forms import form_of, validate
 from tests.diagrams.walking import Do, Message, Path, Timer, Walker, walk
 from workflows.state import after_step, open_user_tasks

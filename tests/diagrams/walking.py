@@ -35,7 +35,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from service.records.register import ENTRY_KEY, check, from_process
+from records.register import ENTRY_KEY, check, from_process
 from tasks.calendar import DEFAULT_CALENDAR, script_helpers
 from tasks.due import due_form, due_from, due_time
 from tasks.forms import form_of

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork
 from storage.models import Task
 from tests.service.helpers import admin_client, deploy_xml, make_user, token_client

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork
 from storage.models import Escalation, Notification, Task
 from tasks import inbox

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.access import access
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork
 from storage.models import Task
 from tasks import notify

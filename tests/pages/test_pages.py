@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from service.pages.listing import lateness
 from storage import UnitOfWork
 from storage.models import ProcessInstance

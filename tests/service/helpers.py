@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.app import services
 from service.auth import issue_token
+from service.context import services
 from service.users import create_user
 from storage import UnitOfWork
 from storage.models import Task, User

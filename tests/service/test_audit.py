@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from service.app import services
 from service.cli import main
+from service.context import services
 from tests.service.helpers import assert_error, deploy_xml, make_user, token_client
 
 

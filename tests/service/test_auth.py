@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork
 from storage.models import ApiToken
 from tests.service.helpers import THREE_STEPS, assert_error, deploy_xml, make_user

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from service.app import services
+from service.context import services
 from storage import UnitOfWork
 from storage.models import ProcessInstance, SharingRecord, Task
 from tests.diagrams import test_early_help_caf as early_help

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from service.records.disclosure import CONFIDENTIAL, SUPPRESSED, publish
+from records.disclosure import CONFIDENTIAL, SUPPRESSED, publish
 
 DECISIONS = [
     ("total", [("outcome", "share"), ("outcome", "not_share")]),

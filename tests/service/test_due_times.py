@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from service.app import services
+from service.context import services
 from storage import UnitOfWork
 from storage.models import Task, Timer
 from tests.diagrams.test_referral import NEGLECT, decide

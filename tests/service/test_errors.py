@@ -7,7 +7,8 @@ import io
 import pytest
 
 from service.access import Rule, access
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from tests.service.helpers import (
     THREE_STEPS,
     XML,

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from service.reminders import timer_handlers
 from storage import UnitOfWork
 from storage.models import Escalation, Task, Timer

@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service import logs, metrics
 from service.access import access
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork, make_engine
 from storage.models import Task
 from tests.service.helpers import (

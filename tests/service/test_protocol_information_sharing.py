@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.app import services
+from service.context import services
 from storage import UnitOfWork
 from storage.models import ProcessInstance, Task
 from tests.service.helpers import assert_error, auditor_client, deploy_xml, open_task_id

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.app import services
 from service.config import Config
+from service.context import services
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
 from tasks import effects

@@ -14,7 +14,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app, services
+from service.app import create_app
+from service.context import services
 from service.scheduling import start_scheduler
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork

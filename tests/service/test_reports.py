@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app, services
-from service.records import register
+from records import register
+from service.app import create_app
+from service.context import services
 from storage import UnitOfWork
 from storage.models import Escalation, ProcessInstance
 from tests.service.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
@@ -179,7 +180,7 @@ def test_csv_parses_back_and_is_safe_in_a_spreadsheet(seeded):
 
 
 def test_formula_cells_are_defused():
-    from service.records.report_csv import cell
+    from records.report_csv import cell
 
     assert cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert [cell(v) for v in ("+1", "-1", "@SUM(A1)", "health", 5)] == [
@@ -323,7 +324,7 @@ def test_a_label_never_comes_from_an_entrys_text(app, seeded, clock):
 def test_the_agency_vocabulary_is_the_diagrams():
     from lxml import etree
 
-    from service.records.vocabulary import AGENCIES
+    from records.vocabulary import AGENCIES
 
     diagram = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
     tree = etree.parse(str(diagram))

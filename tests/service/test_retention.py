@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from service.app import create_app, services
+from service.app import create_app
 from service.cli import main
+from service.context import services
 from storage import UnitOfWork
 from storage.models import AuditEvent, Consent, SharingRecord, Task
 from tests.service.helpers import deploy_xml

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from service.app import services
+from service.context import services
 from storage import UnitOfWork
 from storage.models import AppendOnlyError, SharingRecord
 from tests.service.helpers import assert_error, deploy_xml, open_task_id, start_instance
@@ -211,7 +211,7 @@ def test_a_share_without_consent_needs_a_lawful_basis(app, client, client_for, p
 def test_a_replayed_advance_records_nothing_twice(app, pat):
     from datetime import UTC, datetime
 
-    from service.records import register
+    from records import register
     from workflows.events import Advance, ScriptRun
 
     _not_share(app, pat)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.app import services
+from service.context import services
 from storage import UnitOfWork
 from storage.models import ProcessInstance
 from tests.service.conftest import MONDAY

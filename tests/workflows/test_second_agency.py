@@ -103,7 +103,7 @@ def test_a_task_that_names_no_field_has_no_second_agency():
 def test_one_agency_vocabulary_for_grants_reports_and_the_disagreement_form():
     from lxml import etree
 
-    from service.records.vocabulary import AGENCIES as REPORTED
+    from records.vocabulary import AGENCIES as REPORTED
     from workflows.rules import AGENCIES
 
     ns = {"camunda": "http://camunda.org/schema/1.0/bpmn"}

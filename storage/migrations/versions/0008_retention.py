@@ -21,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 MESSAGE = "sharing_record is append-only: record a correction instead"
-# The same lists as service.records.register.KEPT/IDENTIFYING, copied on purpose: a migration
+# The same lists as records.register.KEPT/IDENTIFYING, copied on purpose: a migration
 # is frozen at its revision and must not change when the application's code does.
 PURGED = "(purged)"
 KEPT = (

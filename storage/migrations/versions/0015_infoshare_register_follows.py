@@ -5,7 +5,7 @@ Revises: 0014
 
 A linked entry records what happened after a decision (the family told, or not and why) as a
 new row naming the entry it follows, instead of changing that entry. ``follows`` is covered by
-the row's hash when set (``service.records.register.HASHED_WHEN_SET``), so rows chained before
+the row's hash when set (``records.register.HASHED_WHEN_SET``), so rows chained before
 this revision keep their digests. The append-only trigger of 0008 is replaced by the same rule
 with ``follows`` among the columns a retention purge must leave unchanged: without it a purge
 could have relinked an entry.

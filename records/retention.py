@@ -11,9 +11,9 @@ has its own period, counted from then (``service.config.retention_days``):
 - ``consent``: the child's consent register rows (deleted);
 - ``register``: the identifying fields of the child's sharing register entries — nulled by the
   one update migration 0008's trigger allows, leaving decision, consent, lawful basis, agencies,
-  method, dates and a tombstone hash (``service.records.register.purge``);
+  method, dates and a tombstone hash (``records.register.purge``);
 - ``audit``: the case key and details of the case's audit events, leaving who did what and when
-  and a tombstone hash (``service.records.audit.purge``).
+  and a tombstone hash (``records.audit.purge``).
 
 When every period has passed, the instances forget the business key and the case's need-to-know
 rows go. Both hash chains still verify afterwards: purged rows keep their original hash, so the
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.records import audit, register
+from records import audit, register
 from storage.models import (
     AuditEvent,
     Consent,

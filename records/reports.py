@@ -36,10 +36,10 @@ from typing import Any
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from service.records import vocabulary
-from service.records.disclosure import CONFIDENTIAL as WITHHELD_MARK
-from service.records.disclosure import SMALL, Count, publish, suppress
-from service.records.periods import Month, Period, label, month_of, month_start, next_month
+from records import vocabulary
+from records.disclosure import CONFIDENTIAL as WITHHELD_MARK
+from records.disclosure import SMALL, Count, publish, suppress
+from records.periods import Month, Period, label, month_of, month_start, next_month
 from storage.models import Escalation, ProcessInstance, SharingRecord, Task
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 

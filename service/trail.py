@@ -13,8 +13,9 @@ import time
 from flask import Flask, Response, g, request
 from sqlalchemy.exc import OperationalError
 
+from records.audit import Intent, append
 from service.auth import current_user
-from service.records.audit import Intent, append
+from service.context import services, uow
 from storage.database import is_write_conflict, read_only
 
 _ATTEMPTS = 50
@@ -47,8 +48,6 @@ def begin(app: Flask) -> None:
         task_id=_id(args.get("task_id")),
         detail={"method": request.method},
     )
-    from service.app import services, uow
-
     unit = uow()
 
     def write() -> None:
@@ -81,8 +80,6 @@ def finish(response: Response) -> Response:
     intent = g.get("audit")
     if intent is None or intent.written:
         return response
-    from service.app import services, uow
-
     if intent.outcome is None:
         intent.outcome = "ok" if response.status_code < 400 else str(response.status_code)
     unit = uow()

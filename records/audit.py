@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from service.records.chain import GENESIS, Verification, verify_chain
+from records.chain import GENESIS, Verification, verify_chain
 from storage.models import AuditEvent
 
 _LOCK_KEY = 7_401_001  # pg_advisory_xact_lock key of the audit chain

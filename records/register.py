@@ -12,7 +12,7 @@ Rows are never changed: a correction is a new record whose ``corrects`` names th
 what happens after a decision is recorded (the family told, or not and why) is a *linked* entry:
 a script whose ``register_entry`` says ``'adds_to': 'last'`` is recorded with ``follows`` = this
 instance's latest earlier entry. The chain works like the audit trail's
-(``service.records.audit``): each record's hash covers its columns and the previous record's
+(``records.audit``): each record's hash covers its columns and the previous record's
 hash, appended under a transaction-wide lock.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from service.records.chain import GENESIS, Verification, verify_chain
+from records.chain import GENESIS, Verification, verify_chain
 from storage.models import ProcessInstance, SharingRecord, Task
 from tasks import visibility
 from workflows.events import Advance
@@ -73,7 +73,7 @@ HASHED = (
 HASHED_WHEN_SET = ("follows",)
 
 
-# Retention (service.records.retention): what a purge keeps and what it empties. The database
+# Retention (records.retention): what a purge keeps and what it empties. The database
 # trigger of migration 0008 allows exactly this update and nothing else.
 PURGED = "(purged)"
 KEPT = (

@@ -1,1 +1,0 @@
-"""The records the protocol promises: audit trail (and, later, the registers)."""
