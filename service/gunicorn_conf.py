@@ -1,7 +1,7 @@
 """gunicorn settings for production (``make serve-prod``): several worker processes, each
 with its own timer scheduler, on one database (PostgreSQL).
 
-Process model (docs/architecture.md, "Processes"):
+Process model (docs/internals.md, "Processes and faults"):
 
 - The master imports the app once (``preload_app``: parsed diagrams, templates and the secret
   key are shared by every worker) and forks ``WEB_WORKERS`` workers (default 4) of
