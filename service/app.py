@@ -18,6 +18,7 @@ from service.config import Config
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.records import consent, register, trail
+from service.records.pending import ReadQueue
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks import effects
@@ -39,6 +40,7 @@ class Services:
     session_factory: sessionmaker[Session]
     engine: Engine
     clock: Clock
+    audit_queue: ReadQueue
     scheduler: TimerScheduler | None = None  # started by ``safeguard serve``, not by tests
 
 
@@ -53,9 +55,10 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
 
     clock = clock or _configured_clock(app)
     db = make_engine(app.config["DATABASE_URL"])
+    session_factory = make_session_factory(db)
     app.extensions["safeguard"] = Services(
         db=db,
-        session_factory=make_session_factory(db),
+        session_factory=session_factory,
         engine=Engine(
             clock=clock,
             helpers=script_helpers(),
@@ -64,6 +67,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
             conventions=deploy_rules(app.config),
         ),
         clock=clock,
+        audit_queue=ReadQueue(session_factory, int(app.config["AUDIT_FLUSH_ROWS"])),
     )
 
     app.session_interface = SessionInterface()
