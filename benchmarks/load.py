@@ -103,7 +103,8 @@ def user_loop(client: Client, name: str, stop_at: list[float], barrier: threadin
 
 class LockSampler(threading.Thread):
     """Samples ``pg_locks`` every 20 ms during the run: how often a backend waited for an
-    advisory lock (the audit chain's, before issue 16) or any other lock."""
+    advisory lock, per key (7401001 the audit chain's before issue 16, 7401002 the sharing
+    register's), or any other lock."""
 
     def __init__(self, url: str):
         super().__init__(daemon=True)
@@ -111,30 +112,32 @@ class LockSampler(threading.Thread):
 
         self.engine = create_engine(url)
         self.samples = self.advisory_waits = self.other_waits = self.max_waiting = 0
+        self.by_key: dict[int, int] = {}  # advisory waiters per lock key (objid)
         self.running = True
 
     def run(self) -> None:
         from sqlalchemy import text
 
-        query = text(
-            "SELECT count(*) FILTER (WHERE locktype = 'advisory'),"
-            " count(*) FILTER (WHERE locktype <> 'advisory') FROM pg_locks WHERE NOT granted"
-        )
+        query = text("SELECT locktype, objid FROM pg_locks WHERE NOT granted")
         with self.engine.connect() as connection:
             while self.running:
-                advisory, other = connection.execute(query).one()
+                waiting = connection.execute(query).all()
                 connection.commit()
+                advisory = [int(objid) for kind, objid in waiting if kind == "advisory"]
                 self.samples += 1
-                self.advisory_waits += advisory
-                self.other_waits += other
-                self.max_waiting = max(self.max_waiting, advisory)
+                self.advisory_waits += len(advisory)
+                self.other_waits += len(waiting) - len(advisory)
+                self.max_waiting = max(self.max_waiting, len(advisory))
+                for key in advisory:
+                    self.by_key[key] = self.by_key.get(key, 0) + 1
                 time.sleep(0.02)
         self.engine.dispose()
 
     def summary(self) -> str:
         return (
             f"pg_locks: {self.samples} samples, advisory-lock waiters seen {self.advisory_waits}"
-            f" (at most {self.max_waiting} at once), other lock waiters {self.other_waits}"
+            f" (at most {self.max_waiting} at once; by key {self.by_key}),"
+            f" other lock waiters {self.other_waits}"
         )
 
 
