@@ -11,7 +11,9 @@ database, ``--users`` practitioners, then ``gunicorn -w 4 -k gthread`` serving
 ``service.app:create_app()``. Each user thread signs in, runs one untimed instance, then for
 ``--duration`` seconds starts instances and completes every task along the "share with consent"
 path (``benchmarks/answers.py``). Printed: instances/s, requests/s, p50/p95/p99 per request type,
-errors and the service log above info level.
+errors and the service log above info level; on PostgreSQL also the lock waits seen in
+``pg_locks`` (sampled every 20 ms: advisory locks, e.g. the audit chain's before issue 16, and
+others).
 
 Usage: ``.venv/bin/python benchmarks/load.py [--users 50] [--duration 45] [--workers 4]
 [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--skip-sqlite]``
@@ -99,6 +101,46 @@ def user_loop(client: Client, name: str, stop_at: list[float], barrier: threadin
     client.connection.close()
 
 
+class LockSampler(threading.Thread):
+    """Samples ``pg_locks`` every 20 ms during the run: how often a backend waited for an
+    advisory lock, per key (7401001 the audit chain's before issue 16, 7401002 the sharing
+    register's), or any other lock."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url)
+        self.samples = self.advisory_waits = self.other_waits = self.max_waiting = 0
+        self.by_key: dict[int, int] = {}  # advisory waiters per lock key (objid)
+        self.running = True
+
+    def run(self) -> None:
+        from sqlalchemy import text
+
+        query = text("SELECT locktype, objid FROM pg_locks WHERE NOT granted")
+        with self.engine.connect() as connection:
+            while self.running:
+                waiting = connection.execute(query).all()
+                connection.commit()
+                advisory = [int(objid) for kind, objid in waiting if kind == "advisory"]
+                self.samples += 1
+                self.advisory_waits += len(advisory)
+                self.other_waits += len(waiting) - len(advisory)
+                self.max_waiting = max(self.max_waiting, len(advisory))
+                for key in advisory:
+                    self.by_key[key] = self.by_key.get(key, 0) + 1
+                time.sleep(0.02)
+        self.engine.dispose()
+
+    def summary(self) -> str:
+        return (
+            f"pg_locks: {self.samples} samples, advisory-lock waiters seen {self.advisory_waits}"
+            f" (at most {self.max_waiting} at once; by key {self.by_key}),"
+            f" other lock waiters {self.other_waits}"
+        )
+
+
 def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     safeguard(env, "db", "upgrade")
@@ -119,6 +161,9 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
         for thread in threads:
             thread.start()
         barrier.wait()  # everybody signed in and warmed up
+        sampler = LockSampler(url) if url.startswith("postgresql") else None
+        if sampler is not None:
+            sampler.start()
         cpu = group_cpu(process.pid)
         started = time.perf_counter()
         stop_at[0] = started + args.duration
@@ -126,6 +171,10 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
         time.sleep(args.duration)
         stats.cpu = (group_cpu(process.pid) - cpu, float("nan"))
         stats.measuring = False  # requests still in flight finish untimed
+        if sampler is not None:
+            sampler.running = False
+            sampler.join()
+            stats.locks = sampler.summary()
         for thread in threads:
             thread.join()
         wall = args.duration
@@ -158,6 +207,8 @@ def report(label: str, stats: Stats, wall: float, args) -> list[str]:
             print(f"{route:<58}{len(values):>6}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}")
             cells = f"{len(values)} | {p50:.0f} | {p95:.0f} | {p99:.0f}"
             rows.append(f"| {label} | `{route}` | {cells} |")
+    if getattr(stats, "locks", None):
+        print(stats.locks)
     print(f"errors (warm-up included): {len(stats.errors)}")
     for error in sorted(set(stats.errors))[:15]:
         print(f"  {stats.errors.count(error):>5} x {error[:300]}")

@@ -1,10 +1,11 @@
 """The audit trail: every read and change of case data, sign-ins, deployments — hash-chained.
 
-Each event stores the hash of the one before it, and its own hash covers all its columns, so a
-row edited, inserted or removed behind the service's back breaks the chain exactly there;
-:func:`verify` finds the first broken link. Appending takes a lock for the rest of the
-transaction (PostgreSQL advisory lock; SQLite has a single writer anyway), so two writers can
-never chain onto the same predecessor.
+Appending is a plain INSERT in the caller's transaction: no lock, no read of the previous row,
+so audited requests never queue behind each other (issue 16). The chain is made afterwards by
+one sealer at a time (``service/records/sealing.py``): it gives each event its ``seq`` and
+``prev_hash``, and its ``hash`` (:func:`digest`) covering all its columns, so a sealed row
+edited, inserted or removed behind the service's back breaks the chain exactly there.
+Reads are queued in the process and inserted in batches (``service/records/pending.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from records.chain import GENESIS, Verification, verify_chain
+from records.chain import Verification, verify_chain
 from storage.models import AuditEvent
-
-_LOCK_KEY = 7_401_001  # pg_advisory_xact_lock key of the audit chain
 
 
 @dataclass
@@ -39,7 +38,8 @@ class Intent:
     written: bool = False
 
 
-def _digest(event: AuditEvent) -> str:
+def digest(event: AuditEvent) -> str:
+    """The hash of a sealed event: its columns, its place (``seq``) and the previous hash."""
     body = {
         "seq": event.seq,
         "at": event.at.isoformat(),
@@ -57,29 +57,29 @@ def _digest(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def row(intent: Intent, now: datetime) -> dict[str, Any]:
+    """The columns of ``intent``'s event as inserted: unsealed (no seq, no hashes yet)."""
+    return {
+        "at": now,
+        "actor": intent.actor,
+        "action": intent.action,
+        "outcome": intent.outcome or "ok",
+        "case_key": intent.case_key,
+        "instance_id": intent.instance_id,
+        "task_id": intent.task_id,
+        "detail": intent.detail or None,
+        "remote_addr": intent.remote_addr,
+    }
+
+
 def append(session: Session, intent: Intent, now: datetime) -> AuditEvent:
-    """Add ``intent`` to the chain, in the session's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    event = AuditEvent(
-        seq=(last[0] + 1) if last else 1,
-        at=now,
-        actor=intent.actor,
-        action=intent.action,
-        outcome=intent.outcome or "ok",
-        case_key=intent.case_key,
-        instance_id=intent.instance_id,
-        task_id=intent.task_id,
-        detail=intent.detail or None,
-        remote_addr=intent.remote_addr,
-        prev_hash=last[1] if last else GENESIS,
-    )
-    event.hash = _digest(event)
+    """Add ``intent`` to the trail, in the session's transaction: one INSERT when it flushes.
+
+    Nothing is read and nothing locked, so concurrent transactions append side by side; the
+    event is chained by the sealer once committed.
+    """
+    event = AuditEvent(**row(intent, now))
     session.add(event)
-    session.flush()
     intent.written = True
     return event
 
@@ -96,8 +96,8 @@ def _tombstone(event: AuditEvent) -> str:
 
 
 def purge(session: Session, seqs: list[int], now: datetime) -> int:
-    """Drop the case and the details of events ``seqs`` (retention), leaving a tombstone: the
-    chain's links still hold and who did what, when, stays verifiable."""
+    """Drop the case and the details of sealed events ``seqs`` (retention), leaving a tombstone:
+    the chain's links still hold and who did what, when, stays verifiable."""
     done = 0
     for event in session.scalars(
         select(AuditEvent).where(AuditEvent.seq.in_(seqs), AuditEvent.purged_at.is_(None))
@@ -116,5 +116,6 @@ def purge(session: Session, seqs: list[int], now: datetime) -> int:
 
 
 def verify(session: Session) -> Verification:
-    """Recompute the chain from the start; name the first event that does not fit."""
-    return verify_chain(session, AuditEvent, "seq", _digest, noun="event", tombstone=_tombstone)
+    """Recompute the sealed chain from the start; name the first event that does not fit
+    (unsealed events and the published heads: ``sealing.check``)."""
+    return verify_chain(session, AuditEvent, "seq", digest, noun="event", tombstone=_tombstone)

@@ -140,6 +140,7 @@ def plan(session: Session, now: datetime, days: dict[str, int]) -> list[CasePlan
                     select(AuditEvent.seq).where(
                         or_(AuditEvent.case_key == key, AuditEvent.instance_id.in_(ids)),
                         AuditEvent.purged_at.is_(None),
+                        AuditEvent.seq.is_not(None),  # sealed (the CLI seals first)
                     )
                 )
             )

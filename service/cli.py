@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 from sqlalchemy import select
 
 from records.audit import Intent, append, verify
+from records.sealing import check, seal
 from records.retention import plan, purge
 from service.app import create_app
 from service.config import Config, retention_days
@@ -194,18 +196,49 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 and name the first broken link if it is broken."""
+    """Recompute the hash chain against the published heads and check nothing stays unsealed
+    past AUDIT_SEAL_BOUND_SECONDS; exit 1 and say what is wrong otherwise."""
+
+    bound = float(os.environ.get("AUDIT_SEAL_BOUND_SECONDS") or Config.AUDIT_SEAL_BOUND_SECONDS)
     with UnitOfWork(_session_factory()) as uow:
-        result = verify(uow.session)
-    if result.ok:
-        click.echo(f"audit trail intact: {result.checked} events checked")
+        report = check(
+            uow.session, SystemClock().now(), bound, os.environ.get("AUDIT_HEADS_FILE") or None
+        )
+    unsealed = f"{report['unsealed']} not sealed yet"
+    if report["ok"]:
+        click.echo(f"audit trail intact: {report['checked']} events checked, {unsealed}")
         return
-    click.echo(
-        f"audit trail BROKEN at event {result.broken_at}: {result.reason} "
-        f"({result.checked} events before it are intact)",
-        err=True,
-    )
+    broken = report.get("broken_at")
+    if broken:
+        click.echo(
+            f"audit trail BROKEN at event {broken['seq']}: {broken['reason']} "
+            f"({report['checked']} events before it are intact)",
+            err=True,
+        )
+    late = report.get("late")
+    if late:
+        click.echo(
+            f"audit trail NOT SEALED: {late['count']} events unsealed for longer than "
+            f"{bound:g} s, the oldest from {late['oldest_at']}",
+            err=True,
+        )
     sys.exit(1)
+
+
+@audit.command("seal")
+def audit_seal() -> None:
+    """Chain the events not sealed yet now (the serving processes do it every few seconds)."""
+    from service.config import Config
+
+    result = seal(
+        _session_factory(),
+        SystemClock().now(),
+        batch=Config.AUDIT_SEAL_BATCH,
+        heads_file=os.environ.get("AUDIT_HEADS_FILE") or None,
+    )
+    if result.busy:
+        click.echo("another sealer is at work; its batch will be done shortly")
+    click.echo(f"sealed {result.events} events ({result.batches} batches), up to {result.head_seq}")
 
 
 @main.command()
@@ -214,8 +247,10 @@ def retention(dry_run: bool) -> None:
     """Purge closed cases' data past its retention period (RETENTION_*_DAYS)."""
     import hashlib
 
+
     days = retention_days()
     now = SystemClock().now()
+    seal(_session_factory(), now, heads_file=os.environ.get("AUDIT_HEADS_FILE") or None)
     click.echo("retention periods (days): " + ", ".join(f"{k} {v}" for k, v in days.items()))
     with UnitOfWork(_session_factory()) as uow:
         plans = plan(uow.session, now, days)
@@ -249,6 +284,7 @@ def serve(host: str, port: int, threads: int) -> None:
         waitress_serve(app, host=host, port=port, threads=threads)
     finally:
         scheduler.shutdown(wait=False)
+        app.extensions["safeguard"].audit_queue.close()  # queued read events are kept
 
 
 if __name__ == "__main__":

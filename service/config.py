@@ -101,6 +101,18 @@ class Config:
     TIMER_LEASE_SECONDS: float = float(os.environ.get("TIMER_LEASE_SECONDS", "300"))
     TIMER_SWEEP_SECONDS: float = float(os.environ.get("TIMER_SWEEP_SECONDS", "60"))
 
+    # The audit trail (docs/security.md, "The audit trail"). Read events wait in the process at
+    # most AUDIT_FLUSH_SECONDS (or until AUDIT_FLUSH_ROWS wait); the sealer chains new events
+    # every AUDIT_SEAL_SECONDS, AUDIT_SEAL_BATCH per transaction; `verify` fails when an event
+    # is still unsealed after AUDIT_SEAL_BOUND_SECONDS. AUDIT_HEADS_FILE: an append-only file
+    # outside the database where each sealed batch's head is published (unset: not published).
+    AUDIT_FLUSH_SECONDS: float = float(os.environ.get("AUDIT_FLUSH_SECONDS", "1"))
+    AUDIT_FLUSH_ROWS: int = int(os.environ.get("AUDIT_FLUSH_ROWS", "200"))
+    AUDIT_SEAL_SECONDS: float = float(os.environ.get("AUDIT_SEAL_SECONDS", "5"))
+    AUDIT_SEAL_BATCH: int = int(os.environ.get("AUDIT_SEAL_BATCH", "1000"))
+    AUDIT_SEAL_BOUND_SECONDS: float = float(os.environ.get("AUDIT_SEAL_BOUND_SECONDS", "300"))
+    AUDIT_HEADS_FILE: str | None = os.environ.get("AUDIT_HEADS_FILE") or None
+
     # TEST ONLY: seconds added to the service's clock (due times, reminders, escalations, what
     # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.
     # Never set it in production.

@@ -17,6 +17,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from records import consent, register
+from records.pending import ReadQueue
 from service.access import TASK_ROLES
 from service.auth import current_user
 from service.errors import ApiError
@@ -42,6 +43,7 @@ class Services:
     session_factory: sessionmaker[Session]
     engine: Engine
     clock: Clock
+    audit_queue: ReadQueue
     scheduler: TimerScheduler | None = None  # started by ``safeguard serve``, not by tests
 
 
@@ -49,9 +51,10 @@ def build_services(app: Flask, clock: Clock | None = None) -> Services:
     """The database, the engine and the clock of ``app``'s config (the clock may be given)."""
     clock = clock or _configured_clock(app)
     db = make_engine(app.config["DATABASE_URL"])
+    session_factory = make_session_factory(db)
     return Services(
         db=db,
-        session_factory=make_session_factory(db),
+        session_factory=session_factory,
         engine=Engine(
             clock=clock,
             helpers=script_helpers(),
@@ -60,6 +63,7 @@ def build_services(app: Flask, clock: Clock | None = None) -> Services:
             conventions=deploy_rules(app.config),
         ),
         clock=clock,
+        audit_queue=ReadQueue(session_factory, int(app.config["AUDIT_FLUSH_ROWS"])),
     )
 
 

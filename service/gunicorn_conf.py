@@ -17,7 +17,8 @@ Process model (docs/internals.md, "Processes and faults"):
   scheduler process to deploy, watch or fail over.
 - Graceful shutdown (SIGTERM, or SIGHUP for a reload): workers stop accepting, finish what they
   are doing within ``graceful_timeout``, then stop their scheduler, waiting for a timer being
-  fired, and close their connections (``worker_exit``).
+  fired, insert the audit events of reads still queued, and close their connections
+  (``worker_exit``).
 """
 
 from __future__ import annotations
@@ -78,10 +79,15 @@ def post_worker_init(worker) -> None:
 
 
 def worker_exit(server, worker) -> None:
-    """Stop the scheduler (letting a timer being fired finish) and close connections."""
+    """Stop the scheduler (letting a timer being fired finish), insert the audit events of
+    reads still queued (none is lost on a clean exit) and close connections."""
     _, services = _services()
     if services.scheduler is not None:
         services.scheduler.shutdown(wait=True)
+    try:
+        services.audit_queue.close()
+    except Exception:
+        worker.log.exception("worker %s: queued audit events not inserted", worker.pid)
     services.db.dispose()
 
 

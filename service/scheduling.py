@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from records import register
+from records import register, sealing
 from service.reminders import policy, timer_handlers
 from storage.uow import UnitOfWork
 from tasks import effects
@@ -45,4 +45,23 @@ def start_scheduler(app: Flask) -> TimerScheduler:
     )
     services.scheduler = scheduler
     scheduler.start()
+    start_audit_upkeep(app, scheduler)
     return scheduler
+
+
+def start_audit_upkeep(app: Flask, scheduler: TimerScheduler) -> None:
+    """Queued read events flushed by a background thread; the audit chain sealed periodically
+    by whichever process's scheduler holds the seal row (the others skip it)."""
+    services = app.extensions["safeguard"]
+    services.audit_queue.start(float(app.config["AUDIT_FLUSH_SECONDS"]))
+
+    def seal() -> None:
+        services.audit_queue.flush()
+        sealing.seal(
+            services.session_factory,
+            services.clock.now(),
+            batch=int(app.config["AUDIT_SEAL_BATCH"]),
+            heads_file=app.config["AUDIT_HEADS_FILE"],
+        )
+
+    scheduler.every(float(app.config["AUDIT_SEAL_SECONDS"]), seal, "audit-seal")

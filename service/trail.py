@@ -1,24 +1,20 @@
 """Flask glue of the audit trail: one event per request, written with the request's outcome.
 
 A change is audited inside its own transaction (just before the handler's commit), so a change
-never lands without its event. Reads and refusals are audited after the response is decided, in
-a transaction of their own.
+never lands without its event; the events this process has queued ride along in that INSERT.
+Reads and refusals are queued once the response is decided (``pending.ReadQueue``) and
+inserted in batches: no transaction, and on SQLite no write lock, per read.
 """
 
 from __future__ import annotations
 
-import random
-import time
-
 from flask import Flask, Response, g, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import insert
 
-from records.audit import Intent, append
+from records.audit import Intent, append, row
 from service.auth import current_user
 from service.context import services, uow
-from storage.database import is_write_conflict, read_only
-
-_ATTEMPTS = 50
+from storage.models import AuditEvent
 
 # Public routes that are audited anyway: signing in (success and failure).
 AUDITED_PUBLIC = frozenset({"pages.login", "auth.create_token"})
@@ -54,8 +50,21 @@ def begin(app: Flask) -> None:
         intent = g.get("audit")
         if intent is not None and not intent.written:
             append(unit.session, intent, services().clock.now())
+        _take_queued(unit, services().audit_queue)
 
     unit.before_commit(write)
+
+
+def _take_queued(unit, queue) -> None:
+    """Insert the queued read events in this write's transaction; back to the queue if it does
+    not commit."""
+    rows = queue.take()
+    if not rows:
+        return
+    committed: list[bool] = []
+    unit.on_close(lambda: None if committed else queue.give_back(rows))
+    unit.on_commit(lambda: committed.append(True))
+    unit.session.execute(insert(AuditEvent), rows)
 
 
 def _id(value: str | None) -> str | None:
@@ -76,25 +85,21 @@ def note(**fields) -> None:
 
 
 def finish(response: Response) -> Response:
-    """Audit reads and refusals (changes were audited in their own transaction)."""
+    """Queue the event of a read or a refusal (changes were audited in their own transaction).
+
+    Nothing of the request's own transaction rides along: the event is inserted by the next
+    flush (``pending``), in a transaction of its own or of this process's next write.
+    """
     intent = g.get("audit")
     if intent is None or intent.written:
         return response
     if intent.outcome is None:
         intent.outcome = "ok" if response.status_code < 400 else str(response.status_code)
-    unit = uow()
-    for attempt in range(_ATTEMPTS):
-        unit.rollback()  # nothing uncommitted of the request may ride along with its audit event
-        try:
-            with read_only(False):  # SQLite: take the write lock up front, wait for our turn
-                append(unit.session, intent, services().clock.now())
-                unit.session.commit()
-            return response
-        except OperationalError as err:
-            # SQLite: another writer committed since this transaction's snapshot. Try again;
-            # if it never works the request fails (500) rather than go unrecorded.
-            if not is_write_conflict(err) or attempt == _ATTEMPTS - 1:
-                raise
-            intent.written = False
-            time.sleep(random.uniform(0.001, 0.02))
+    services().audit_queue.put(row(intent, services().clock.now()))
+    intent.written = True
     return response
+
+
+def flush(app: Flask) -> int:
+    """Insert ``app``'s queued read events now; how many (tests, the auditor's reads)."""
+    return app.extensions["safeguard"].audit_queue.flush()

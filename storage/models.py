@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -213,18 +214,32 @@ class Timer(Base):
 class AuditEvent(Base):
     """One thing someone did or read, chained to the one before by its hash.
 
-    ``hash`` covers every column and the previous event's hash, so changing, inserting or
-    deleting a row behind the service's back breaks the chain at that row.
+    Appending is a plain INSERT (``id`` from the database, nothing else read or locked); the
+    sealer (``service/records/sealing.py``) later gives each event its place in the chain:
+    ``seq``, ``prev_hash`` and ``hash``, which covers every column and the previous event's
+    hash, so changing, inserting or deleting a sealed row behind the service's back breaks the
+    chain at that row. Unsealed events have ``seq``, ``prev_hash``, ``hash`` and ``sealed_at``
+    null (migration 0016).
     """
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        Index("ix_audit_event_instance", "instance_id", "seq"),
-        Index("ix_audit_event_case", "case_key", "seq"),
-        Index("ix_audit_event_actor", "actor", "seq"),
+        Index("ix_audit_event_instance", "instance_id", "id"),
+        Index("ix_audit_event_case", "case_key", "id"),
+        Index("ix_audit_event_actor", "actor", "id"),
+        # What the sealer looks for: only the (few) events not sealed yet.
+        Index(
+            "ix_audit_event_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
     )
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str | None] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80))
@@ -234,12 +249,29 @@ class AuditEvent(Base):
     task_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict | None] = mapped_column(JSON)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Retention (migration 0008): when the identifying fields were purged, and a hash over the
     # original ``hash`` and the fields kept, which the chain's verifier checks instead.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tombstone: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSeal(Base):
+    """The head of the sealed audit chain, one row (``id`` 1), and the sealer's lease.
+
+    A sealer locks this row for its batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a second
+    sealer skips instead of waiting; SQLite's single writer does the same), reads where the chain
+    ends, and moves it on in the same transaction as the events it seals.
+    """
+
+    __tablename__ = "audit_seal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Notification(Base):

@@ -125,6 +125,18 @@ class TimerScheduler:
         """The due time (clock time) the wake-up is armed for; ``None``: only the sweep."""
         return self._armed
 
+    def every(self, seconds: float, job: Callable[[], None], job_id: str) -> None:
+        """Run ``job`` every ``seconds`` in the scheduler's thread (periodic upkeep beside the
+        timers, e.g. sealing the audit trail); an exception is logged and the job runs again."""
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("periodic job %s failed", job_id)
+
+        self._scheduler.add_job(run, "interval", seconds=seconds, id=job_id, replace_existing=True)
+
     def jobs(self) -> list:
         """APScheduler's jobs (for health checks and tests)."""
         return self._scheduler.get_jobs()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 from sqlalchemy import select
 
@@ -15,7 +15,9 @@ from service.access import access
 from service.api import shapes
 from service.api.requests import limit_arg
 from service.api.schemas import Model
-from service.context import uow
+from records import sealing
+from service import trail
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import AuditEvent
@@ -34,7 +36,8 @@ class AuditQuery(Model):
 
 
 class AuditEventOut(Model):
-    seq: int
+    id: int = Field(description="Position in the trail (cursor); the chain's seq once sealed")
+    seq: int | None = Field(description="Place in the hash chain; null until sealed")
     at: str
     actor: str | None
     action: str
@@ -44,8 +47,9 @@ class AuditEventOut(Model):
     task_id: str | None
     detail: dict | None
     remote_addr: str | None
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
+    sealed_at: str | None = Field(description="When the sealer chained it; null until then")
 
 
 class AuditPage(Model):
@@ -58,14 +62,28 @@ class BrokenLink(Model):
     reason: str | None
 
 
+class LateEvents(Model):
+    count: int
+    oldest_at: str
+
+
 class VerifyOut(Model):
     ok: bool
     checked: int
     broken_at: BrokenLink | None = None
 
 
+class AuditVerifyOut(VerifyOut):
+    unsealed: int = Field(description="Events not sealed yet (recorded, not chained)")
+    heads_file: bool = Field(description="Checked against the heads published outside the DB")
+    late: LateEvents | None = Field(
+        None, description="Events unsealed for longer than AUDIT_SEAL_BOUND_SECONDS (not ok)"
+    )
+
+
 def _event(row: AuditEvent) -> dict:
     return {
+        "id": row.id,
         "seq": row.seq,
         "at": shapes.iso(row.at),
         "actor": row.actor,
@@ -78,6 +96,7 @@ def _event(row: AuditEvent) -> dict:
         "remote_addr": row.remote_addr,
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+        "sealed_at": shapes.iso(row.sealed_at) if row.sealed_at else None,
     }
 
 
@@ -85,6 +104,10 @@ def _event(row: AuditEvent) -> dict:
 @access("auditor", admin_passes=False)
 @spec("Audit events, oldest first", query=AuditQuery, responses={200: AuditPage})
 def list_events():
+    # This process's queued reads first, so the auditor sees them at once (other processes
+    # insert theirs within AUDIT_FLUSH_SECONDS).
+    if trail.flush(current_app):
+        uow().session.rollback()  # SQLite: read in a snapshot taken after the flush
     query = select(AuditEvent)
     for arg, column in (
         ("instance_id", AuditEvent.instance_id),
@@ -101,17 +124,28 @@ def list_events():
     if cursor:
         if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 12):
             raise ApiError(400, "bad_request", "cursor is not valid.")
-        query = query.where(AuditEvent.seq > int(cursor))
+        query = query.where(AuditEvent.id > int(cursor))
     limit = limit_arg()
-    rows = list(uow().session.scalars(query.order_by(AuditEvent.seq).limit(limit + 1)))
+    rows = list(uow().session.scalars(query.order_by(AuditEvent.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = str(rows[-1].seq) if more else None
+    next_cursor = str(rows[-1].id) if more else None
     return jsonify({"items": [_event(r) for r in rows], "next_cursor": next_cursor})
 
 
 @bp.get("/audit/verify")
 @access("auditor", "admin")
-@spec("Recompute the audit hash chain", responses={200: VerifyOut})
+@spec(
+    "Recompute the audit hash chain, check it against the published heads and that no event "
+    "stays unsealed for long",
+    responses={200: AuditVerifyOut},
+)
 def verify_chain():
-    return jsonify(verify(uow().session).to_dict())
+    config = current_app.config
+    report = sealing.check(
+        uow().session,
+        services().clock.now(),
+        float(config["AUDIT_SEAL_BOUND_SECONDS"]),
+        config["AUDIT_HEADS_FILE"],
+    )
+    return jsonify(report)

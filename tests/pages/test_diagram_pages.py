@@ -16,6 +16,7 @@ from sqlalchemy import select
 from service.app import create_app
 from service.context import services
 from service.headers import CSP
+from service import trail
 from storage import UnitOfWork
 from storage.models import AuditEvent
 from tests.pages.test_pages import PASSWORD, _assert_clean, sign_in
@@ -59,6 +60,7 @@ def instance_id(app) -> str:
 
 
 def _audit(app, action: str) -> list[AuditEvent]:
+    trail.flush(app)  # reads are queued and inserted in batches (service/records/pending.py)
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         return list(uow.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 

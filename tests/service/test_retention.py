@@ -12,6 +12,7 @@ from sqlalchemy.exc import DatabaseError
 
 from service.app import create_app
 from service.cli import main
+from service import trail
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AuditEvent, Consent, SharingRecord, Task
@@ -120,7 +121,8 @@ def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, 
         assert session.scalars(
             select(AuditEvent.action).where(AuditEvent.action == "cli.retention")
         ).one()
-    # A second run has only the audit event of the 410 above left to purge.
+    # A second run has only the audit event of the 410 above left to purge (once inserted).
+    trail.flush(app)
     again = _cli(db_url)
     assert again.output.endswith("purged: cases 1, audit_events 1\n"), again.output
     assert cases["pat"].get(f"/api/process-instances/{cases['running']}").status_code == 200
