@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from records.audit import Intent, append, verify
-from records.sealing import check, seal
+from records.audit import Intent, append
 from records.retention import plan, purge
+from records.sealing import check, seal
 from service.app import create_app
 from service.config import Config, retention_days
 from service.context import deploy_rules
@@ -228,7 +228,6 @@ def audit_verify() -> None:
 @audit.command("seal")
 def audit_seal() -> None:
     """Chain the events not sealed yet now (the serving processes do it every few seconds)."""
-    from service.config import Config
 
     result = seal(
         _session_factory(),
@@ -246,7 +245,6 @@ def audit_seal() -> None:
 def retention(dry_run: bool) -> None:
     """Purge closed cases' data past its retention period (RETENTION_*_DAYS)."""
     import hashlib
-
 
     days = retention_days()
     now = SystemClock().now()

@@ -10,13 +10,12 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 from sqlalchemy import select
 
-from records.audit import verify
+from records import sealing
+from service import trail
 from service.access import access
 from service.api import shapes
 from service.api.requests import limit_arg
 from service.api.schemas import Model
-from records import sealing
-from service import trail
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec

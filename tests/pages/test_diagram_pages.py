@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from service import trail
 from service.app import create_app
 from service.context import services
 from service.headers import CSP
-from service import trail
 from storage import UnitOfWork
 from storage.models import AuditEvent
 from tests.pages.test_pages import PASSWORD, _assert_clean, sign_in

@@ -6,9 +6,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from service.cli import main
 from records.sealing import seal
 from service import trail
+from service.cli import main
 from service.context import services
 from tests.service.helpers import assert_error, deploy_xml, make_user, token_client
 

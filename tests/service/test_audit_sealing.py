@@ -15,12 +15,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from service.app import create_app, services
-from service.cli import main
 from records import audit
-from service import trail
 from records.audit import Intent
 from records.sealing import check, seal
+from service import trail
+from service.app import create_app
+from service.cli import main
+from service.context import services
 from storage.models import AuditEvent
 from tests.service.helpers import make_user, token_client
 

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from service import trail
 from service.app import create_app
 from service.cli import main
-from service import trail
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AuditEvent, Consent, SharingRecord, Task
