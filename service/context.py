@@ -16,7 +16,6 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.access import TASK_ROLES
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks.assignment import make_task_policy
@@ -25,6 +24,7 @@ from tasks.scheduler import TimerScheduler
 from tasks.visibility import with_withholding
 from workflows.clock import Clock, OffsetClock, SystemClock
 from workflows.instances import Engine
+from workflows.roles import TASK_ROLES
 from workflows.rules import DeployRules, TimerBounds
 
 
@@ -68,7 +68,7 @@ def _configured_clock(app: Flask) -> Clock:
 
 def deploy_rules(config) -> DeployRules:
     """What a deployed diagram may say: the house conventions, the roles that may be given work
-    (``service.access.TASK_ROLES``) and the timer bounds. ``config``: Flask's or a ``Config``."""
+    (``workflows.roles.TASK_ROLES``) and the timer bounds. ``config``: Flask's or a ``Config``."""
     get = config.get if hasattr(config, "get") else lambda name: getattr(config, name)
     shortest = timedelta(seconds=float(get("DIAGRAM_SHORTEST_TIMER_SECONDS")))
     return DeployRules(

@@ -38,16 +38,16 @@ CASEWORK_INBOX_ROLES = ("manager", "dsl", "csc_manager")
 INBOX_ROLES = (*CASEWORK_INBOX_ROLES, "board")
 # Who may give a task more time, or cancel an instance.
 EXTEND_ROLES = ("manager", "csc_manager")
-CANCEL_ROLES = ("manager", "csc_manager")
+CANCEL_ROLES = ("manager", "csc_manager", "admin")
 # The front door (children's social care and its managers) keeps the partnership's consent
 # register: it may read and record any child's consents.
 CONSENT_KEEPERS = frozenset({"csc", "csc_manager"})
 # Who changes diagrams (deploy, the modeller).
-PROCESS_OWNERS = ("process_owner",)
+PROCESS_OWNERS = ("process_owner", "admin")
 # The sharing register: who reads it, who corrects an entry by adding one.
 REGISTER_READERS = ("auditor", "manager", "dsl", "practitioner", "csc", "csc_manager")
-REGISTER_CORRECTORS = ("dsl", "manager")
+REGISTER_CORRECTORS = ("admin", "dsl", "manager")
 # The Board's report.
-REPORT_READERS = ("board", "manager")
+REPORT_READERS = ("board", "manager", "admin")
 # Agency-scoped roles see only their own agency's cases they are party to (tasks/parties.py).
 AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})

@@ -43,6 +43,7 @@ from service.errors import ApiError
 from service.openapi import spec
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties, visibility
+from workflows.roles import CANCEL_ROLES, CASEWORK, PROCESS_OWNERS
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -98,7 +99,7 @@ def task_only_instance(instance_id: str) -> dict:
 
 
 @bp.post("")
-@access("practitioner", "manager", "dsl", "csc", "csc_manager")
+@access(*CASEWORK)
 @spec(
     "Start a process instance",
     body=StartInstance,
@@ -237,7 +238,7 @@ def deliver_message(instance_id: str):
 
 
 @bp.post("/<instance_id>/cancel")
-@access("manager", "csc_manager", "admin", case_scoped=True)
+@access(*CANCEL_ROLES, case_scoped=True)
 @spec(
     "Cancel an instance",
     body=CancelIn,
@@ -256,7 +257,7 @@ def cancel(instance_id: str):
 
 
 @bp.post("/<instance_id>/migrate")
-@access("process_owner", "admin")
+@access(*PROCESS_OWNERS)
 @spec(
     "Move an instance to another version of its definition",
     body=MigrateIn,

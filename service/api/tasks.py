@@ -30,9 +30,9 @@ from storage.models import Task
 from tasks import forms, visibility
 from tasks.worklist import VIEWS, page, worklist_query
 from workflows.errors import Conflict
+from workflows.roles import MANAGERS
 
 bp = Blueprint("tasks", __name__)
-MANAGERS = ("manager", "csc_manager", "dsl")
 
 
 def _flag(name: str) -> bool | None:

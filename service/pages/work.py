@@ -31,9 +31,9 @@ from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, visibility, work
 from tasks.errors import FormInvalid
 from workflows.errors import Conflict
+from workflows.roles import CASEWORK
 
 bp = Blueprint("work", __name__)
-CASEWORK = ("practitioner", "manager", "dsl", "csc", "csc_manager")
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
 CSRF_ONLY = {
     "application/x-www-form-urlencoded": {
