@@ -21,26 +21,11 @@ from sqlalchemy.orm import Session
 from service.auth import CurrentUser, load_current_user
 from service.errors import ApiError
 from tasks import parties
+from workflows import roles
 
-ROLES = (
-    "practitioner",
-    "manager",
-    "dsl",
-    "csc",
-    "csc_manager",
-    "process_owner",
-    "board",
-    "auditor",
-    "admin",
-)
-# Roles that read records and nothing else: the Board (aggregate reports) and the partnership's
-# data protection officer (the register and the audit trail). They are not casework roles: a
-# person who holds only these reaches no case, task or worklist (``Rule.anyone``).
-RECORDS_ROLES = frozenset({"board", "auditor"})
-# The roles a diagram may offer or give a user task to (lanes, camunda:candidateGroups and the
-# holders of a default assignee): whoever does a step sees the case, so process owners,
-# administrators, the board and auditors are never given casework by a diagram.
-TASK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
+# The role names and lists live in workflows/roles.py; these names are kept for the views and
+# tests that import them from here.
+ROLES, RECORDS_ROLES, TASK_ROLES = roles.ROLES, roles.RECORDS_ROLES, roles.TASK_ROLES
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 csrf = CSRFProtect()
 

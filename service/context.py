@@ -1,5 +1,5 @@
-"""Request plumbing: the per-process services, the per-request unit of work, and what follows an
-advance inside the request's transaction.
+"""Request plumbing: the per-process services and the per-request unit of work. What follows an
+advance is the casework layer's (``service/casework/after.py``).
 
 Kept apart from the factory (``service/app.py``) so that views, pages and the audit trail reach
 the request's context without importing the module that imports them: the factory builds the
@@ -16,22 +16,16 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from records import consent, register
 from records.pending import ReadQueue
-from service.access import TASK_ROLES
-from service.auth import current_user
-from service.errors import ApiError
-from service.reminders import policy
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
-from tasks import effects
 from tasks.assignment import make_task_policy
 from tasks.calendar import script_helpers
 from tasks.scheduler import TimerScheduler
 from tasks.visibility import with_withholding
 from workflows.clock import Clock, OffsetClock, SystemClock
-from workflows.events import Advance
 from workflows.instances import Engine
+from workflows.roles import TASK_ROLES
 from workflows.rules import DeployRules, TimerBounds
 
 
@@ -78,7 +72,7 @@ def _configured_clock(app: Flask) -> Clock:
 
 def deploy_rules(config) -> DeployRules:
     """What a deployed diagram may say: the house conventions, the roles that may be given work
-    (``service.access.TASK_ROLES``) and the timer bounds. ``config``: Flask's or a ``Config``."""
+    (``workflows.roles.TASK_ROLES``) and the timer bounds. ``config``: Flask's or a ``Config``."""
     get = config.get if hasattr(config, "get") else lambda name: getattr(config, name)
     shortest = timedelta(seconds=float(get("DIAGRAM_SHORTEST_TIMER_SECONDS")))
     return DeployRules(
@@ -120,33 +114,3 @@ def uow() -> UnitOfWork:
     if "uow" not in g:
         g.uow = UnitOfWork(services().session_factory).__enter__()
     return g.uow
-
-
-def after_advance(unit: UnitOfWork, advance: Advance, depth: int = 0) -> None:
-    """Parties, timers, reminders, register entries, hand-offs and replies an advance implies,
-    in the request's transaction."""
-    scheduler = services().scheduler
-    user = current_user()
-    by = user.username if user else None
-    now = services().clock.now()
-    effects.after_advance(
-        unit,
-        advance,
-        now,
-        scheduler.rearm if scheduler is not None else None,
-        policy(current_app),
-        by,
-    )
-    consent.after_advance(unit.session, advance, by, now)
-    try:
-        register.after_advance(unit.session, advance, by, now)
-    except register.RegisterError as err:
-        raise ApiError(
-            422, "invalid_input", "The decision cannot be recorded.", err.problems
-        ) from None
-    if depth >= 3:  # a chain of hand-offs deeper than this is a diagram loop, not casework
-        return
-    starts, replies = current_app.config["MESSAGE_STARTS"], current_app.config["MESSAGE_REPLIES"]
-    engine = services().engine
-    for follow in effects.follow_messages(unit, engine, advance, starts, replies, by, now):
-        after_advance(unit, follow, depth + 1)

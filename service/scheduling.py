@@ -1,45 +1,27 @@
-"""The timer scheduler of a serving process: which handler fires which kind of timer."""
+"""The timer scheduler of a serving process: which handler fires which kind of timer.
+
+Part of the composition root (with ``app.py`` and ``cli.py``): it wires the alarm clock to the
+app, and a step a BPMN timer advanced goes through the casework layer's one after-step routine
+(``service/casework/after.py``), as a step a person took does, with no acting person.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from records import register, sealing
-from service.reminders import policy, timer_handlers
-from storage.uow import UnitOfWork
-from tasks import effects
-from tasks.scheduler import TimerScheduler, bpmn_timer_handler
-from workflows.events import Advance
+from records import sealing
+from service.casework import timers
+from service.reminders import timer_handlers
+from tasks.scheduler import TimerScheduler
 
 
 def start_scheduler(app: Flask) -> TimerScheduler:
     """Start the alarm clock for ``app``'s database; timers left due while down fire now."""
     services = app.extensions["safeguard"]
-    scheduler: TimerScheduler | None = None
-
-    reminder_policy = policy(app)
-
-    starts, replies = app.config["MESSAGE_STARTS"], app.config["MESSAGE_REPLIES"]
-
-    def after(uow: UnitOfWork, advance: Advance, firing: str | None = None, depth: int = 0) -> None:
-        now = services.clock.now()
-        rearm = scheduler.rearm
-        effects.after_advance(uow, advance, now, rearm, reminder_policy, by="timer", firing=firing)
-        register.after_advance(uow.session, advance, "timer", now)
-        if depth >= 3:  # as service.context.after_advance: deeper is a diagram loop
-            return
-        # A step a timer advanced may hand off or reply too: nothing it throws is lost.
-        engine = services.engine
-        for follow in effects.follow_messages(uow, engine, advance, starts, replies, None, now):
-            after(uow, follow, None, depth + 1)
-
     scheduler = TimerScheduler(
         services.session_factory,
         services.clock,
-        handlers={
-            **timer_handlers(app),
-            "bpmn_timer": bpmn_timer_handler(services.engine, after=after),
-        },
+        handlers={**timer_handlers(app), "bpmn_timer": timers.bpmn_timer_handler(app)},
         lease_seconds=app.config["TIMER_LEASE_SECONDS"],
         sweep_seconds=app.config["TIMER_SWEEP_SECONDS"],
     )

@@ -37,8 +37,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import ProcessInstance, Task, TaskCandidate, User
-
-AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})
+from workflows.roles import AGENCY_SCOPED_ROLES
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ Every ``.py`` file of the five packages is parsed with ``ast`` (nothing is impor
 ``import`` counts: at module level, inside a function, under ``TYPE_CHECKING``. Layers, top down
 (``docs/architecture.md``):
 
-    service's entry points (app, cli, wsgi, gunicorn_conf)  — build the app, start processes
-    service.pages → service.api → service (the request plumbing, access, errors, …)
+    service's entry points (app, cli, wsgi, gunicorn_conf, scheduling)  — build the app, start
+        processes and the timer scheduler
+    service.pages → service.api → service.casework (one module per use case)
+        → service (the request plumbing, access, errors, …)
     records   — registers, consent, reports, retention, the audit chain; no Flask
     tasks
     workflows
@@ -24,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("service", "records", "tasks", "workflows", "storage")
 
 # The composition root: these modules wire everything together and nothing imports them back.
-ENTRY_POINTS = frozenset({"service.app", "service.cli", "service.wsgi", "service.gunicorn_conf"})
+ENTRY_POINTS = frozenset(
+    {"service.app", "service.cli", "service.wsgi", "service.gunicorn_conf", "service.scheduling"}
+)
 
 # What each layer may import besides itself. "service" here is the web package's own modules
 # (access, errors, the request context, …); its pages and API sit above it.
@@ -34,11 +38,21 @@ ALLOWED: dict[str, set[str]] = {
     "tasks": {"workflows", "storage"},
     "records": {"tasks", "workflows", "storage"},
     "service": {"records", "tasks", "workflows", "storage"},
-    "service.api": {"service", "records", "tasks", "workflows", "storage"},
-    "service.pages": {"service.api", "service", "records", "tasks", "workflows", "storage"},
+    "service.casework": {"service", "records", "tasks", "workflows", "storage"},
+    "service.api": {"service.casework", "service", "records", "tasks", "workflows", "storage"},
+    "service.pages": {
+        "service.api",
+        "service.casework",
+        "service",
+        "records",
+        "tasks",
+        "workflows",
+        "storage",
+    },
     "service:entry": {
         "service.pages",
         "service.api",
+        "service.casework",
         "service",
         "records",
         "tasks",
@@ -122,7 +136,8 @@ def layer(module: str) -> str:
     if module in ENTRY_POINTS:
         return "service:entry"
     parts = module.split(".")
-    if parts[0] == "service" and len(parts) > 2 and parts[1] in ("api", "pages", "records"):
+    sublayers = ("api", "pages", "casework", "records")
+    if parts[0] == "service" and len(parts) > 2 and parts[1] in sublayers:
         return ".".join(parts[:2])
     return parts[0]
 
@@ -167,6 +182,7 @@ def test_the_graph_sees_every_package():
         "service",
         "service.api",
         "service.pages",
+        "service.casework",
         "service:entry",
         "records",
         "tasks",

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-# The casework roles: the only ones a user task may be offered to. Used when a caller gives
-# no rules of its own, so forgetting to pass them refuses more, never less.
-CASEWORK_ROLES = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager"})
+from workflows.roles import CASEWORK_ROLES
+
+# The casework roles (workflows/roles.py) are the only ones a user task may be offered to. Used
+# when a caller gives no rules of its own, so forgetting to pass them refuses more, never less.
+__all__ = ["AGENCIES", "CASEWORK_ROLES", "DeployRules", "TimerBounds", "rules_of"]
 # The agency vocabulary: users' ``agency`` and the enum options of a field a user task may name
 # as its second agency (``other_agency_from``, workflows/grants.py). The same ids as
 # information_sharing's ``recipient_agency`` and records/vocabulary.AGENCIES.

@@ -7,34 +7,18 @@ from datetime import timedelta
 from flask import Blueprint, current_app, jsonify
 from flask_wtf.csrf import generate_csrf
 
-from service import trail
 from service.access import access
 from service.api.requests import body_of
 from service.api.schemas import MeOut, TokenIn, TokenOut
-from service.auth import CurrentUser, ThrottlePolicy, check_login, current_user, issue_token
+from service.auth import CurrentUser, current_user, issue_token
 from service.auth import revoke_token as revoke
+from service.casework.desk import for_request
+from service.casework.sign_in import sign_in
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 
 bp = Blueprint("auth", __name__)
-
-
-def sign_in(username: str, password: str):
-    """Check credentials under the throttle; counts failures even though the request fails."""
-    unit = uow()
-    user, refused = check_login(
-        unit.session,
-        services().clock,
-        username,
-        password,
-        ThrottlePolicy.from_config(current_app.config),
-    )
-    trail.note(actor=username[:80], outcome="ok" if refused is None else refused.code)
-    unit.commit()
-    if refused is not None:
-        raise refused
-    return user
 
 
 @bp.post("/auth/token")
@@ -48,8 +32,8 @@ def sign_in(username: str, password: str):
 )
 def create_token():
     body = body_of(TokenIn)
-    user = sign_in(body["username"], body["password"])
     unit = uow()
+    user = sign_in(for_request(), unit, body["username"], body["password"])
     now = services().clock.now()
     ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
     raw, token = issue_token(unit.session, user, now, ttl)

@@ -8,24 +8,25 @@ from flask import Blueprint, jsonify, request
 from pydantic import Field
 
 from records import consent as register
-from service import trail
 from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import body_of
 from service.api.schemas import Model
 from service.auth import current_user
-from service.context import after_advance, services, uow
+from service.casework.consent_case import require_case
+from service.casework.desk import for_request
+from service.casework.record_consent import record_consent as record
+from service.casework.withdraw_consent import withdraw_consent
+from service.context import uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Consent
-from tasks import parties
+from workflows.roles import CASEWORK
 
 bp = Blueprint("consents", __name__)
-CASEWORK = ("practitioner", "manager", "dsl", "csc", "csc_manager")
-# The front door (children's social care and its managers) keeps the partnership's consent
-# register: it may read and record any child's consents. Everyone else needs need-to-know of
-# the child - and recording or withdrawing a consent makes nobody a party to anything.
-KEEPERS = frozenset({"csc", "csc_manager"})
+# The front door keeps the partnership's consent register (``CONSENT_KEEPERS``): it may read and
+# record any child's consents. Everyone else needs need-to-know of the child - and recording or
+# withdrawing a consent makes nobody a party to anything (service/casework/consent_case.py).
 Short = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -85,34 +86,6 @@ def _out(row: Consent) -> dict:
     }
 
 
-def _require_case(child: str) -> None:
-    """Need-to-know of the child named in the query or body, unless the caller keeps the
-    register (404 like a missing case)."""
-    user = current_user()
-    if user.roles & KEEPERS:
-        trail.note(case_key=child)
-        return
-    if not parties.can_see_case(uow().session, viewer(user), child):
-        raise ApiError(404, "not_found", f"case {child} does not exist")
-    trail.note(case_key=child)
-
-
-def _list_strings(body: dict, name: str) -> list[str]:
-    value = body.get(name)
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in value)
-    ):
-        raise ApiError(
-            422,
-            "invalid_input",
-            "Some fields are not valid.",
-            [{"field": name, "message": "must be a non-empty list of short strings"}],
-        )
-    return value
-
-
 @bp.get("")
 @access(*CASEWORK)
 @spec(
@@ -125,7 +98,7 @@ def list_consents():
     child = request.args.get("child", "")
     if not child or len(child) > 200:
         raise ApiError(400, "bad_request", "child is required.")
-    _require_case(child)
+    require_case(for_request(), uow(), viewer(current_user()), child)
     rows = register.for_child(uow().session, child)
     status = register.status(uow().session, child)
     return jsonify({"items": [_out(r) for r in rows], "status": status})
@@ -136,30 +109,18 @@ def list_consents():
 @spec("Record a consent", body=ConsentIn, responses={201: ConsentOut}, errors=(404,))
 def record_consent():
     body = body_of(ConsentIn)
-    _require_case(body["child"])
-    agencies, purposes = _list_strings(body, "agencies"), _list_strings(body, "purposes")
-    if body["how"] not in ("verbal", "written", "electronic"):
-        raise ApiError(
-            422,
-            "invalid_input",
-            "Some fields are not valid.",
-            [{"field": "how", "message": "must be verbal, written or electronic"}],
-        )
     unit = uow()
-    user = current_user()
-    now = services().clock.now()
-    row = register.record(
-        unit.session,
+    row = record(
+        for_request(),
+        unit,
+        viewer(current_user()),
         child=body["child"],
         person=body["person"],
-        agencies=agencies,
-        purposes=purposes,
+        agencies=body.get("agencies"),
+        purposes=body.get("purposes"),
         how=body["how"],
         notes=body.get("notes"),
-        by=user.username,
-        now=now,
     )
-    trail.note(case_key=body["child"], detail={"consent_id": row.id})
     unit.commit()
     return jsonify(_out(row)), 201
 
@@ -175,21 +136,6 @@ def record_consent():
 def withdraw(consent_id: str):
     body = body_of(WithdrawIn)
     unit = uow()
-    row = unit.session.get(Consent, consent_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"consent {consent_id} does not exist")
-    _require_case(row.child)
-    user = current_user()
-    row, advances = register.withdraw(
-        services().engine,
-        unit,
-        consent_id,
-        by=user.username,
-        reason=body["reason"],
-        now=services().clock.now(),
-    )
-    for advance in advances:
-        after_advance(unit, advance)
-    trail.note(detail={"consent_id": row.id, "instances_told": len(advances)})
+    row = withdraw_consent(for_request(), unit, viewer(current_user()), consent_id, body["reason"])
     unit.commit()
     return jsonify(_out(row))

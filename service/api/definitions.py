@@ -22,6 +22,7 @@ from service.errors import ApiError, error_response
 from service.openapi import spec
 from workflows import definitions
 from workflows.errors import InvalidDefinition
+from workflows.roles import PROCESS_OWNERS
 from workflows.simulation import simulate
 from workflows.validation import validate
 
@@ -108,7 +109,7 @@ def get_xml(key: str):
 
 
 @bp.post("")
-@access("process_owner", "admin")
+@access(*PROCESS_OWNERS)
 @spec(
     "Deploy one or more diagrams",
     description="A body of XML, or multipart .bpmn files. Content equal to the latest version "
@@ -139,7 +140,7 @@ def deploy():
 
 
 @bp.post("/validate")
-@access("process_owner", "admin")
+@access(*PROCESS_OWNERS)
 @spec(
     "Check diagrams without deploying them",
     body=BPMN_BODY,
@@ -158,7 +159,7 @@ def validate_only():
 
 
 @bp.post("/<key>/simulate")
-@access("process_owner", "admin")
+@access(*PROCESS_OWNERS)
 @spec("Run a diagram in memory along a path", body=SimulateIn, responses={200: Simulation})
 def simulate_path(key: str):
     body = body_of(SimulateIn)

@@ -7,12 +7,9 @@ written resolution; extending a task's due time needs a reason (both kept on the
 
 from __future__ import annotations
 
-from datetime import datetime
+from flask import Blueprint, jsonify
 
-from flask import Blueprint, current_app, jsonify
-
-from service import reminders as reminder_config
-from service.access import access
+from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import decode_cursor, encode_cursor, json_body, limit_arg
 from service.api.schemas import TaskOut
@@ -24,12 +21,15 @@ from service.api.schemas_work import (
     ResolveIn,
 )
 from service.auth import current_user
+from service.casework import resolve as resolving
+from service.casework.desk import for_request
+from service.casework.give_more_time import give_more_time
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Escalation, Task
-from storage.uow import UnitOfWork
 from tasks import inbox
+from workflows.roles import EXTEND_ROLES, INBOX_ROLES
 
 bp = Blueprint("escalations", __name__)
 
@@ -76,7 +76,7 @@ def _details(row: Escalation) -> dict | None:
 
 
 @bp.get("/escalations")
-@access("manager", "dsl", "csc_manager", "board", "admin")
+@access(*INBOX_ROLES)
 @spec(
     "My inbox: overdue work of my team, disagreements, advice requests",
     query=PageQuery,
@@ -101,23 +101,23 @@ def list_escalations():
 
 
 @bp.post("/escalations/<escalation_id>/resolve")
-@access("manager", "dsl", "csc_manager", "board", "admin")
+@access(*INBOX_ROLES)
 @spec("Resolve an inbox item", body=ResolveIn, responses={200: EscalationOut}, errors=(409,))
 def resolve(escalation_id: str):
     body = json_body(
         {"resolution": str}, ("resolution",), limits={"resolution": inbox.MAX_RESOLUTION}
     )
     unit = uow()
-    user = current_user()
-    row = inbox.find_for(unit.session, escalation_id, user)
-    inbox.resolve(unit.session, row, user.username, body["resolution"], services().clock.now())
+    row = resolving.resolve(
+        for_request(), unit, viewer(current_user()), escalation_id, body["resolution"]
+    )
     unit.commit()
     task = unit.session.get(Task, row.task_id) if row.task_id else None
     return jsonify(escalation_json(row, task))
 
 
 @bp.post("/tasks/<task_id>/extend")
-@access("manager", "csc_manager", "admin", case_scoped=True)
+@access(*EXTEND_ROLES, case_scoped=True)
 @spec(
     "Move a task's due time, with a reason",
     body=ExtendIn,
@@ -152,23 +152,7 @@ def extend(task_id: str):
             [{"field": "due_at", "message": message}],
         )
     unit = uow()
-    give_more_time(unit, task_id, new_due, body["reason"].strip())
+    who = viewer(current_user())
+    give_more_time(for_request(), unit, who, task_id, new_due, body["reason"].strip())
     unit.commit()
     return jsonify(shapes.task(unit.session.get(Task, task_id)))
-
-
-def give_more_time(unit: UnitOfWork, task_id: str, new_due: datetime, reason: str) -> None:
-    """Move a task's due time for the signed-in manager and wake the scheduler for its new
-    timers once committed (the API and the inbox page both call this)."""
-    written = inbox.extend_due(
-        unit.session,
-        task_id,
-        new_due,
-        reason,
-        current_user().username,
-        services().clock.now(),
-        reminder_config.policy(current_app),
-    )
-    scheduler = getattr(services(), "scheduler", None)
-    if scheduler is not None and written:
-        scheduler.rearm_on_commit(unit, min(written))

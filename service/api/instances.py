@@ -33,12 +33,17 @@ from service.api.schemas import (
     StartInstance,
 )
 from service.auth import current_user
-from service.context import after_advance, services, uow
+from service.casework import cancel as cancelling
+from service.casework import message
+from service.casework import migrate as migrating
+from service.casework.desk import for_request
+from service.casework.start import start_process
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
-from service.starting import start_process
 from storage.models import ProcessDefinition, ProcessInstance, Task
-from tasks import history, inputs, parties, visibility
+from tasks import history, parties, visibility
+from workflows.roles import CANCEL_ROLES, CASEWORK, PROCESS_OWNERS
 from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
@@ -63,25 +68,6 @@ def _definition_version(definition_id: str) -> int | None:
     return uow().session.scalar(
         select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id)
     )
-
-
-def _check_if_match(instance_id: str) -> None:
-    """api.md: a client may send ``If-Match: <version>`` and gets 409 if it is stale.
-
-    The engine's ``UPDATE … WHERE version = <read>`` then keeps the check true until the commit.
-    """
-    expected = if_match()
-    if expected is None:
-        return
-    row = uow().session.get(ProcessInstance, instance_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
-    if row.version != expected:
-        raise ApiError(
-            409,
-            "conflict",
-            f"the instance is at version {row.version}, not {expected}; reload and try again",
-        )
 
 
 def _not_purged(instance_id: str) -> None:
@@ -113,7 +99,7 @@ def task_only_instance(instance_id: str) -> dict:
 
 
 @bp.post("")
-@access("practitioner", "manager", "dsl", "csc", "csc_manager")
+@access(*CASEWORK)
 @spec(
     "Start a process instance",
     body=StartInstance,
@@ -125,8 +111,9 @@ def start():
     body = body_of(StartInstance)
     unit = uow()
     instance_id, replayed = start_process(
+        for_request(),
         unit,
-        current_user(),
+        viewer(current_user()),
         body["process_key"],
         body.get("business_key"),
         body.get("variables"),
@@ -224,16 +211,6 @@ def get_history(instance_id: str):
     return jsonify({"items": events, "next_cursor": None})
 
 
-def _change(instance_id: str, model, action):
-    """A change to one instance: strict body, If-Match, one engine call, one commit."""
-    body = body_of(model)
-    _check_if_match(instance_id)
-    unit = uow()
-    after_advance(unit, action(unit, body))
-    unit.commit()
-    return jsonify(full_instance(instance_id))
-
-
 @bp.post("/<instance_id>/messages")
 @access(case_scoped=True)
 @spec(
@@ -244,25 +221,24 @@ def _change(instance_id: str, model, action):
     errors=(409,),
 )
 def deliver_message(instance_id: str):
-    """Only messages the diagram marks external (``tasks.inputs.check_message``): the others,
-    such as ``consent_withdrawn``, the service delivers itself after recording what they say."""
-
-    def deliver(unit, body):
-        row = unit.session.get(ProcessInstance, instance_id)
-        if row is None:
-            raise ApiError(404, "not_found", f"process instance {instance_id} does not exist")
-        if row.status == "running":  # else the engine's 409: nothing to deliver to
-            spec, _ = services().engine.specs.get(unit.session, row.definition_id)
-            inputs.check_message(spec, body["name"])
-        return services().engine.deliver_message(
-            unit, instance_id, body["name"], body.get("payload")
-        )
-
-    return _change(instance_id, MessageIn, deliver)
+    """Only messages the diagram marks external (service/casework/message.py)."""
+    body = body_of(MessageIn)
+    unit = uow()
+    message.deliver_message(
+        for_request(),
+        unit,
+        viewer(current_user()),
+        instance_id,
+        body["name"],
+        body.get("payload"),
+        if_match(),
+    )
+    unit.commit()
+    return jsonify(full_instance(instance_id))
 
 
 @bp.post("/<instance_id>/cancel")
-@access("manager", "csc_manager", "admin", case_scoped=True)
+@access(*CANCEL_ROLES, case_scoped=True)
 @spec(
     "Cancel an instance",
     body=CancelIn,
@@ -271,15 +247,17 @@ def deliver_message(instance_id: str):
     errors=(409,),
 )
 def cancel(instance_id: str):
-    return _change(
-        instance_id,
-        CancelIn,
-        lambda unit, body: services().engine.cancel(unit, instance_id, body["reason"]),
+    body = body_of(CancelIn)
+    unit = uow()
+    cancelling.cancel(
+        for_request(), unit, viewer(current_user()), instance_id, body["reason"], if_match()
     )
+    unit.commit()
+    return jsonify(full_instance(instance_id))
 
 
 @bp.post("/<instance_id>/migrate")
-@access("process_owner", "admin")
+@access(*PROCESS_OWNERS)
 @spec(
     "Move an instance to another version of its definition",
     body=MigrateIn,
@@ -290,10 +268,10 @@ def cancel(instance_id: str):
 def migrate(instance_id: str):
     """Process owners move instances they are not party to: the answer holds no case data."""
     body = body_of(MigrateIn)
-    _check_if_match(instance_id)
     unit = uow()
-    advance = services().engine.migrate(unit, instance_id, body["to_version"])
-    after_advance(unit, advance)
+    advance = migrating.migrate(
+        for_request(), unit, viewer(current_user()), instance_id, body["to_version"], if_match()
+    )
     unit.commit()
     row = advance.instance
     return jsonify(

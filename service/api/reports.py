@@ -14,9 +14,10 @@ from service.api.schemas_reports import CSV, ReportQuery, SharingReport
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
+from workflows.roles import REPORT_READERS
 
 bp = Blueprint("reports", __name__)
-READERS = ("board", "manager", "admin")
+READERS = REPORT_READERS
 
 
 def period_from(args) -> Period:

@@ -25,12 +25,12 @@ from service.errors import ApiError
 from service.openapi import spec
 from storage.models import ProcessInstance, SharingRecord
 from tasks import parties
+from workflows.roles import REGISTER_CORRECTORS, REGISTER_READERS
 
 bp = Blueprint("sharing", __name__)
 # Every casework role reads the entries of the cases it may see (need-to-know, ``_visible``): the
 # practitioner who decided must be able to show what was recorded. The auditor reads them all.
-READERS = ("auditor", "manager", "dsl", "practitioner", "csc", "csc_manager")
-CORRECTORS = ("admin", "dsl", "manager")
+READERS, CORRECTORS = REGISTER_READERS, REGISTER_CORRECTORS
 
 
 def _out(row: SharingRecord) -> dict:

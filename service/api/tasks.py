@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, jsonify, request
 
-from records import consent
 from service.access import access, viewer
 from service.api import shapes
 from service.api.instances import full_instance, task_only_instance
@@ -20,16 +18,21 @@ from service.api.schemas_work import (
     WorklistTask,
 )
 from service.auth import current_user
-from service.context import after_advance, services, uow
+from service.casework import assign as assigning
+from service.casework import claim as claiming
+from service.casework import complete as completing
+from service.casework import unclaim as unclaiming
+from service.casework.desk import for_request
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import spec
 from storage.models import Task
-from tasks import forms, inbox, visibility, work
+from tasks import forms, visibility
 from tasks.worklist import VIEWS, page, worklist_query
 from workflows.errors import Conflict
+from workflows.roles import MANAGERS
 
 bp = Blueprint("tasks", __name__)
-MANAGERS = ("manager", "csc_manager", "dsl")
 
 
 def _flag(name: str) -> bool | None:
@@ -122,8 +125,7 @@ def _task_answer(task) -> dict:
 @spec("Claim a task", headers=IfMatch, responses={200: WorklistTask}, errors=(409,))
 def claim(task_id: str):
     unit = uow()
-    user = current_user()
-    task = work.claim(unit.session, task_id, viewer(user), services().clock.now(), if_match())
+    task = claiming.claim(for_request(), unit, viewer(current_user()), task_id, if_match())
     unit.commit()
     return jsonify(_task_answer(task))
 
@@ -133,7 +135,7 @@ def claim(task_id: str):
 @spec("Give a claimed task back", headers=IfMatch, responses={200: WorklistTask}, errors=(409,))
 def unclaim(task_id: str):
     unit = uow()
-    task = work.unclaim(unit.session, task_id, viewer(current_user()), if_match())
+    task = unclaiming.unclaim(for_request(), unit, viewer(current_user()), task_id, if_match())
     unit.commit()
     return jsonify(_task_answer(task))
 
@@ -150,9 +152,8 @@ def unclaim(task_id: str):
 def assign(task_id: str):
     body = json_body({"user": str}, ("user",), limits={"user": 80})
     unit = uow()
-    now = services().clock.now()
-    user = current_user()
-    task = inbox.reassign(unit.session, task_id, body["user"], viewer(user), now, if_match())
+    who = viewer(current_user())
+    task = assigning.assign(for_request(), unit, who, task_id, body["user"], if_match())
     unit.commit()
     return jsonify(_task_answer(task))
 
@@ -169,14 +170,10 @@ def assign(task_id: str):
 def complete(task_id: str):
     body = json_body({"data": dict})
     unit = uow()
-    engine = services().engine
-    owned = consent.step_variables(unit.session, task_id, current_app.config["CONSENT_ON_RECORD"])
-    withheld = unit.session.scalar(select(Task.identity_withheld).where(Task.id == task_id))
-    advance = work.complete(
-        engine, unit, task_id, body.get("data") or {}, viewer(current_user()), if_match(), owned
+    done = completing.complete(
+        for_request(), unit, viewer(current_user()), task_id, body.get("data") or {}, if_match()
     )
-    after_advance(unit, advance)
     unit.commit()
-    if withheld:
-        return jsonify(task_only_instance(advance.instance.id))
-    return jsonify(full_instance(advance.instance.id))
+    if done.identity_withheld:
+        return jsonify(task_only_instance(done.advance.instance.id))
+    return jsonify(full_instance(done.advance.instance.id))

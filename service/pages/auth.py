@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from service.access import access
-from service.api.auth import sign_in
 from service.auth import current_user, end_session, start_session
-from service.context import services
+from service.casework.desk import for_request
+from service.casework.sign_in import sign_in
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
+from workflows.roles import CASEWORK_ROLES
 
 bp = Blueprint("pages", __name__)
 
@@ -23,14 +25,15 @@ NEW_PROCESSES = (
     ("referral", "Refer to children's social care"),
     ("escalation", "Raise a disagreement"),
 )
-CASEWORK = frozenset({"practitioner", "manager", "dsl", "csc", "csc_manager", "admin"})
+# Who may start something: the casework roles, and administrators.
+STARTERS = frozenset({*CASEWORK_ROLES, "admin"})
 
 
 @bp.app_context_processor
 def signed_in() -> dict:
     """Every page knows who is signed in (the header) and what they may start."""
     user = current_user()
-    can_start = user is not None and bool(user.roles & CASEWORK)
+    can_start = user is not None and bool(user.roles & STARTERS)
     return {"user": user, "new_processes": NEW_PROCESSES if can_start else ()}
 
 
@@ -76,7 +79,7 @@ def login():
         username = request.form.get("username", "")[:80]
         password = request.form.get("password", "")[:1000]
         try:
-            user = sign_in(username, password)
+            user = sign_in(for_request(), uow(), username, password)
         except ApiError as err:
             error = err.message
             status = err.status

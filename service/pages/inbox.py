@@ -2,7 +2,7 @@
 requests; reassign a task to a team member, give it more time with a reason, or open it.
 
 Server-rendered forms with CSRF that call the same domain functions as the API
-(``tasks.inbox``, ``service.api.escalations.give_more_time``); a refused answer re-renders the
+(``service/casework/``: assign, give more time, resolve); a refused answer re-renders the
 inbox with the error beside the field and what was typed kept.
 """
 
@@ -14,8 +14,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.access import access, viewer
-from service.api.escalations import give_more_time
 from service.auth import current_user
+from service.casework import assign as assigning
+from service.casework import resolve as resolving
+from service.casework.desk import for_request
+from service.casework.give_more_time import give_more_time
 from service.context import services, uow
 from service.openapi import HTML, spec
 from service.pages.listing import lateness
@@ -24,13 +27,11 @@ from tasks import inbox
 from tasks.calendar import DEFAULT_CALENDAR
 from tasks.worklist import worklist_query
 from workflows.errors import Conflict, InvalidInput, NotFound
+from workflows.roles import CASEWORK_INBOX_ROLES, EXTEND_ROLES, INBOX_ROLES
 
 bp = Blueprint("inbox", __name__)
-CASEWORK_INBOX_ROLES = ("manager", "dsl", "csc_manager")
-# The board reads (and closes) its copies of stage-3 escalation notices here: no case data and
-# no casework (docs/security.md), so it reaches neither reassigning nor extending.
-INBOX_ROLES = (*CASEWORK_INBOX_ROLES, "board")
-EXTEND_ROLES = ("manager", "csc_manager")  # as POST /api/tasks/<id>/extend
+# The board reads (and closes) its copies of stage-3 escalation notices here (INBOX_ROLES): no
+# case data and no casework (docs/security.md), so it reaches neither reassigning nor extending.
 FORM = {
     "application/x-www-form-urlencoded": {
         "type": "object",
@@ -146,9 +147,8 @@ def assign(task_id: str):
     username = request.form.get("user", "").strip()[:80]
     if not username:
         return _refused(task_id, "user", "Choose who should do it")
-    user = current_user()
     try:
-        task = inbox.reassign(unit.session, task_id, username, viewer(user), services().clock.now())
+        task = assigning.assign(for_request(), unit, viewer(current_user()), task_id, username)
     except InvalidInput as err:
         return _refused(task_id, "user", str(err))
     except Conflict as err:
@@ -187,7 +187,7 @@ def extend(task_id: str):
         return _refused(task_id, "reason", "Say why it needs more time")
     unit = uow()
     try:
-        give_more_time(unit, task_id, new_due, reason)
+        give_more_time(for_request(), unit, viewer(current_user()), task_id, new_due, reason)
     except (Conflict, NotFound) as err:
         return _refused(task_id, "general", str(err), 409)
     unit.commit()
@@ -206,14 +206,12 @@ def extend(task_id: str):
 )
 def resolve(escalation_id: str):
     unit = uow()
-    user = current_user()
-    row = inbox.find_for(unit.session, escalation_id, user)
     note = request.form.get("resolution", "").strip()[: inbox.MAX_RESOLUTION]
     field = f"escalation-{escalation_id}"
-    if not note:
-        return _refused(field, "resolution", "Write what was done")
     try:
-        inbox.resolve(unit.session, row, user.username, note, services().clock.now())
+        resolving.resolve(for_request(), unit, viewer(current_user()), escalation_id, note)
+    except InvalidInput:
+        return _refused(field, "resolution", "Write what was done")
     except Conflict as err:
         return _refused(field, "general", str(err), 409)
     unit.commit()

@@ -22,9 +22,10 @@ from service.context import uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from workflows import definitions
+from workflows.roles import PROCESS_OWNERS
 
 bp = Blueprint("modeller", __name__)
-OWNERS = ("process_owner", "admin")
+OWNERS = PROCESS_OWNERS
 CONTEXT_LINES = 3
 MAX_DIFF_LINES = 20_000  # a page, not a download: beyond this the diff is cut
 

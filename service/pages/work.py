@@ -11,26 +11,29 @@ import re
 import uuid
 from typing import Literal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from records import consent
 from service.access import access, records_only, viewer
 from service.api.schemas import Model
 from service.auth import current_user
-from service.context import after_advance, services, uow
+from service.casework import claim as claiming
+from service.casework import complete as completing
+from service.casework import unclaim as unclaiming
+from service.casework.desk import for_request
+from service.casework.start import REQUEST_KEY, start_process
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages import listing
 from service.pages.listing import lateness
-from service.starting import REQUEST_KEY, start_process
 from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, visibility, work
 from tasks.errors import FormInvalid
 from workflows.errors import Conflict
+from workflows.roles import CASEWORK
 
 bp = Blueprint("work", __name__)
-CASEWORK = ("practitioner", "manager", "dsl", "csc", "csc_manager")
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
 CSRF_ONLY = {
     "application/x-www-form-urlencoded": {
@@ -219,27 +222,24 @@ def submit(task_id: str):
         fields = forms.form_of(task_spec)
     raw = {item.id: request.form.get(item.id, "")[: forms.MAX_TEXT] for item in fields}
     try:
-        owned = consent.step_variables(
-            unit.session, task_id, current_app.config["CONSENT_ON_RECORD"]
-        )
         answers = typed_answers(fields, request.form)
-        advance = work.complete(engine, unit, task_id, answers, viewer(current_user()), None, owned)
+        completing.complete(for_request(), unit, viewer(current_user()), task_id, answers)
     except FormInvalid as err:
         unit.rollback()
         return _task_page(task_id, values=raw, problems=err.problems, status=422)
     except Conflict as err:
         unit.rollback()
         return _task_page(task_id, values=raw, message=str(err), status=409)
-    after_advance(unit, advance)
     unit.commit()
     flash("Done")
     return redirect(url_for("work.home"))
 
 
 def _act(task_id: str, action) -> object:
+    """Claim or unclaim (``action``, a use case) and come back to the task, telling a conflict."""
     unit = uow()
     try:
-        action(unit.session, viewer(current_user()))
+        action(for_request(), unit, viewer(current_user()), task_id)
     except Conflict as err:
         unit.rollback()
         flash(str(err))
@@ -258,8 +258,7 @@ def _act(task_id: str, action) -> object:
     tag="pages",
 )
 def claim(task_id: str):
-    now = services().clock.now()
-    return _act(task_id, lambda session, who: work.claim(session, task_id, who, now, None))
+    return _act(task_id, claiming.claim)
 
 
 @bp.post("/tasks/<task_id>/unclaim")
@@ -271,7 +270,7 @@ def claim(task_id: str):
     tag="pages",
 )
 def unclaim(task_id: str):
-    return _act(task_id, lambda session, who: work.unclaim(session, task_id, who, None))
+    return _act(task_id, unclaiming.unclaim)
 
 
 def _definition(process_key: str) -> ProcessDefinition:
@@ -321,7 +320,12 @@ def start(process_key: str):
         return body, 422
     unit = uow()
     instance_id, replayed = start_process(
-        unit, current_user(), process_key, business_key, request_key=request_key
+        for_request(),
+        unit,
+        viewer(current_user()),
+        process_key,
+        business_key,
+        request_key=request_key,
     )
     first = unit.session.scalars(
         select(Task.id)

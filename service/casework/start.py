@@ -1,4 +1,4 @@
-"""Starting a process for a child: the one path the API and the start page share.
+"""Start a process for a child: the one path the API and the start page share.
 
 Both must add the same things around the engine's start - the consent on record for processes
 that read it, the effects of the first advance and the audit note - or a case started from a
@@ -14,24 +14,25 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from records import consent
-from service import trail
-from service.context import after_advance, services
+from service.casework.after import after_step
+from service.casework.desk import Desk
 from service.errors import ApiError
-from storage.models import StartRequest, User
+from storage.models import StartRequest
 from storage.uow import UnitOfWork
 from tasks import inputs, parties
+from tasks.parties import Viewer
 from workflows import definitions
 from workflows.events import Advance
 
 
 def _start(
+    desk: Desk,
     unit: UnitOfWork,
-    user: User,
+    user: Viewer,
     process_key: str,
     business_key: str | None,
     variables: dict[str, Any] | None,
@@ -40,7 +41,7 @@ def _start(
     # Only what the diagram declares as start inputs, checked like a task's answers; the
     # version is pinned so that the check and the start read the same diagram.
     definition = definitions.find(unit.session, process_key, version)
-    spec, _ = services().engine.specs.get(unit.session, definition.id)
+    spec, _ = desk.engine.specs.get(unit.session, definition.id)
     variables = inputs.check_start(spec, variables)
     version = definition.version
     variables = consent.start_variables(
@@ -48,9 +49,9 @@ def _start(
         process_key,
         business_key,
         variables,
-        current_app.config["CONSENT_ON_RECORD"],
+        desk.consent_on_record,
     )
-    advance = services().engine.start(
+    advance = desk.engine.start(
         unit,
         process_key,
         business_key=business_key,
@@ -60,8 +61,8 @@ def _start(
     )
     row = advance.instance
     key = parties.case_key(row.business_key, row.id)
-    after_advance(unit, advance)
-    trail.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    after_step(desk, unit, advance, user)
+    desk.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
     return advance
 
 
@@ -71,11 +72,11 @@ REQUEST_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 KEPT_FOR = timedelta(days=1)
 
 
-def child_key(process_key: str, business_key: str | None) -> str | None:
+def child_key(desk: Desk, process_key: str, business_key: str | None) -> str | None:
     """The child's key as given, or 422 naming ``business_key``: never empty or blank, and
     present for a process that is always about one child (config ``CHILD_KEY_REQUIRED``)."""
     if business_key is None:
-        if process_key in current_app.config["CHILD_KEY_REQUIRED"]:
+        if process_key in desk.config["CHILD_KEY_REQUIRED"]:
             raise ApiError(
                 422,
                 "invalid_input",
@@ -95,8 +96,9 @@ def child_key(process_key: str, business_key: str | None) -> str | None:
 
 
 def start_process(
+    desk: Desk,
     unit: UnitOfWork,
-    user: User,
+    user: Viewer,
     process_key: str,
     business_key: str | None,
     variables: dict[str, Any] | None = None,
@@ -112,16 +114,18 @@ def start_process(
     ``variables`` come from a caller: only the start inputs the diagram declares are taken
     (``tasks.inputs.check_start``), and ``business_key`` must name a child (:func:`child_key`).
     """
-    business_key = child_key(process_key, business_key)
+    business_key = child_key(desk, process_key, business_key)
     if request_key is None:
-        return _start(unit, user, process_key, business_key, variables, version).instance.id, False
+        return _start(
+            desk, unit, user, process_key, business_key, variables, version
+        ).instance.id, False
     if not REQUEST_KEY.match(request_key):
         raise ApiError(
             400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters."
         )
     asked = json.dumps([process_key, business_key, variables, version], sort_keys=True, default=str)
     fingerprint = hashlib.sha256(asked.encode()).hexdigest()
-    session, now = unit.session, services().clock.now()
+    session, now = unit.session, desk.now()
     session.execute(delete(StartRequest).where(StartRequest.created_at < now - KEPT_FOR))
     earlier = session.get(StartRequest, (user.username, request_key))
     if earlier is not None:
@@ -143,6 +147,6 @@ def start_process(
             409, "conflict", "A start with this key is in progress; try again."
         ) from None
     taken.instance_id = _start(
-        unit, user, process_key, business_key, variables, version
+        desk, unit, user, process_key, business_key, variables, version
     ).instance.id
     return taken.instance_id, False

@@ -1,0 +1,19 @@
+"""Who may read or change a child's consents: the check the consent use cases and the
+register's listing share."""
+
+from __future__ import annotations
+
+from service.casework.desk import Desk
+from service.errors import ApiError
+from storage.uow import UnitOfWork
+from tasks import parties
+from tasks.parties import Viewer
+from workflows.roles import CONSENT_KEEPERS
+
+
+def require_case(desk: Desk, unit: UnitOfWork, actor: Viewer, child: str) -> None:
+    """Need-to-know of ``child`` (404 like a missing case), unless ``actor`` keeps the register
+    (``CONSENT_KEEPERS``); the child becomes the case of the request's audit event."""
+    if not actor.roles & CONSENT_KEEPERS and not parties.can_see_case(unit.session, actor, child):
+        raise ApiError(404, "not_found", f"case {child} does not exist")
+    desk.note(case_key=child)

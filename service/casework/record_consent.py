@@ -1,0 +1,63 @@
+"""Record a consent a child or a family member gave. Recording makes nobody a party to
+anything: the keepers of the register may record any child's, others need need-to-know."""
+
+from __future__ import annotations
+
+from records import consent as register
+from service.casework.consent_case import require_case
+from service.casework.desk import Desk
+from service.errors import ApiError
+from storage.models import Consent
+from storage.uow import UnitOfWork
+from tasks.parties import Viewer
+
+HOW = ("verbal", "written", "electronic")
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        422, "invalid_input", "Some fields are not valid.", [{"field": field, "message": message}]
+    )
+
+
+def _strings(value: object, name: str) -> list[str]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in value)
+    ):
+        raise _invalid(name, "must be a non-empty list of short strings")
+    return value
+
+
+def record_consent(
+    desk: Desk,
+    unit: UnitOfWork,
+    actor: Viewer,
+    *,
+    child: str,
+    person: str,
+    agencies: object,
+    purposes: object,
+    how: str,
+    notes: str | None = None,
+) -> Consent:
+    """The consent recorded by ``actor`` (not committed); 404 for a child ``actor`` may not
+    see, 422 naming the field that is not valid."""
+    require_case(desk, unit, actor, child)
+    agencies, purposes = _strings(agencies, "agencies"), _strings(purposes, "purposes")
+    if how not in HOW:
+        raise _invalid("how", "must be verbal, written or electronic")
+    row = register.record(
+        unit.session,
+        child=child,
+        person=person,
+        agencies=agencies,
+        purposes=purposes,
+        how=how,
+        notes=notes,
+        by=actor.username,
+        now=desk.now(),
+    )
+    desk.note(case_key=child, detail={"consent_id": row.id})
+    return row
