@@ -36,6 +36,7 @@ def start_audit_upkeep(app: Flask, scheduler: TimerScheduler) -> None:
     by whichever process's scheduler holds the seal row (the others skip it)."""
     services = app.extensions["safeguard"]
     services.audit_queue.start(float(app.config["AUDIT_FLUSH_SECONDS"]))
+    scheduler.on_shutdown(services.audit_queue.close)  # queued read events are kept
 
     def seal() -> None:
         services.audit_queue.flush()

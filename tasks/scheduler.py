@@ -87,6 +87,7 @@ class TimerScheduler:
         self._arm_lock = threading.Lock()
         self._fire_lock = threading.Lock()
         self._armed: datetime | None = None  # due time (clock time) the wake job is set for
+        self._on_shutdown: list[Callable[[], object]] = []
         self._running = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -108,10 +109,17 @@ class TimerScheduler:
         """Started and its APScheduler thread alive (what /healthz reports)."""
         return self._running and self._scheduler.running
 
+    def on_shutdown(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` when the scheduler shuts down (what it started stops with it)."""
+        self._on_shutdown.append(callback)
+
     def shutdown(self, wait: bool = True) -> None:
         if self._running:
             self._running = False
             self._scheduler.shutdown(wait=wait)
+        callbacks, self._on_shutdown = self._on_shutdown, []
+        for callback in callbacks:
+            callback()
 
     def __enter__(self) -> TimerScheduler:
         self.start()
