@@ -19,8 +19,8 @@ import pytest
 
 from tests.browser import served
 from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
-from tests.live import ROOT, Service
-from tests.live import run_cli as _run
+from tests.support.live import ROOT, Service
+from tests.support.live import run_cli as _run
 
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))
 # name: (roles, agency, manager) - managers first.

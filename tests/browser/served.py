@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_browser import FLAGS, PASSWORD, _chromium
-from tests.live import ROOT, Service
-from tests.live import run_cli as _run
+from tests.support.live import ROOT, Service
+from tests.support.live import run_cli as _run
 
 BUILT = ROOT / "service" / "static" / "vendor" / ".built"
 DIAGRAMS = sorted(str(p) for p in (ROOT / "bpmn").glob("*.bpmn"))

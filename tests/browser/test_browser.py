@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Service
-from tests.live import run_cli as _run
 from tests.service.test_restart import FIXTURE
+from tests.support.live import Service
+from tests.support.live import run_cli as _run
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.live import Service
+from tests.support.live import Service
 
 _answers = importlib.util.spec_from_file_location(
     "answers", Path(__file__).resolve().parents[2] / "benchmarks" / "answers.py"

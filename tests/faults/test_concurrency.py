@@ -21,7 +21,7 @@ from service.app import create_app
 from service.context import services
 from storage import UnitOfWork
 from storage.models import Task
-from tests.service.helpers import admin_client, deploy_xml, make_user, token_client
+from tests.support.helpers import admin_client, deploy_xml, make_user, token_client
 
 PEOPLE = 50
 SEED = 20261130

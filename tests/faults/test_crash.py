@@ -30,8 +30,8 @@ import pytest
 
 from tests.faults.casework import QUICK, SHARING, TEAM, Db, fired_in_log, team_tokens
 from tests.faults.load import ANSWERS, Journal, Worker
-from tests.live import Service, run_cli
-from tests.smtp_sink import SmtpSink
+from tests.support.live import Service, run_cli
+from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.slow
 SEED = 8_2026

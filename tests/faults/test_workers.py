@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from storage import make_engine
 from tests.faults.casework import QUICK, Db, fired_in_log, firing_workers, team_tokens
-from tests.live import ROOT, Service, run_cli
+from tests.support.live import ROOT, Service, run_cli
 
 pytestmark = pytest.mark.slow
 INSTANCES = 16

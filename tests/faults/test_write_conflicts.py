@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from service.app import create_app
 from storage import make_engine
 from storage.database import is_write_conflict
-from tests.service.helpers import admin_client, deploy_xml, make_user, token_client
+from tests.support.helpers import admin_client, deploy_xml, make_user, token_client
 
 
 def test_sqlite_busy_writer_is_a_write_conflict(tmp_path):

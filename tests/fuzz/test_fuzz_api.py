@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from service.app import create_app
 from tests.conftest import _truncate_pg
 from tests.fuzz.bpmn_strategies import BPMN_DIR, PROLOG, body_of
-from tests.service.helpers import XML, assert_error, deploy_xml, make_user, token_client
+from tests.support.helpers import XML, assert_error, deploy_xml, make_user, token_client
 
 EVERY_ROLE = ["admin", "practitioner", "manager", "dsl", "process_owner", "csc", "csc_manager"]
 MB = 1024 * 1024

@@ -25,7 +25,7 @@ from tests.fuzz.bpmn_strategies import (
     damaged_bytes,
     mutated_diagram,
 )
-from tests.listening import listening_port, was_contacted
+from tests.support.listening import listening_port, was_contacted
 from workflows.errors import InvalidDefinition, Problem
 from workflows.validation import ParsedDefinition, validate
 

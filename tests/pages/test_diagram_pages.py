@@ -14,23 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from service import trail
-from service.app import create_app
 from service.context import services
 from service.headers import CSP
 from storage import UnitOfWork
 from storage.models import AuditEvent
-from tests.pages.test_pages import PASSWORD, _assert_clean, sign_in
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS_V2,
     XML,
-    admin_client,
     assert_error,
-    deploy_xml,
-    make_user,
     open_task_id,
     start_instance,
     token_client,
 )
+from tests.support.pages import assert_clean, sign_in
 from workflows.clock import FrozenClock
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -42,14 +38,13 @@ def clock():
 
 
 @pytest.fixture
-def app(db_url, clock):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
-    make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
-    make_user(app, "zed", ["practitioner"], agency="health", password=PASSWORD)
-    make_user(app, "olive", ["process_owner"], password=PASSWORD)
-    assert deploy_xml(admin_client(app), filename="three_steps.bpmn").status_code == 201
-    yield app
-    app.extensions["safeguard"].db.dispose()
+def app(page_app, clock):
+    people = {
+        "pat": {"roles": ["practitioner"], "agency": "school"},
+        "zed": {"roles": ["practitioner"], "agency": "health"},
+        "olive": {"roles": ["process_owner"]},
+    }
+    return page_app(people, clock=clock)
 
 
 @pytest.fixture
@@ -75,7 +70,7 @@ def test_the_case_view_lists_the_childs_instances_with_their_diagrams(app, insta
     assert "Three steps started" in html and "“Describe the concern” waiting" in html
     assert "No decision to share or not to share has been recorded" in html
     assert 'src="/static/vendor/viewer.js"' in html and 'src="/static/diagram.js"' in html
-    _assert_clean(page)
+    assert_clean(page)
     read = _audit(app, "cases.case")
     assert [(e.actor, e.case_key, e.outcome) for e in read] == [("pat", "child-1", "ok")]
 
@@ -131,7 +126,7 @@ def test_only_process_owners_open_the_modeller(app):
     assert 'data-xml-url="/api/process-definitions/three_steps/xml?version=1"' in html
     assert 'data-deploy-url="/api/process-definitions?filename=three_steps.bpmn"' in html
     assert 'src="/static/vendor/modeller.js"' in html
-    _assert_clean(page)
+    assert_clean(page)
     assert 'href="/modeller/three_steps"' in owner.get("/modeller").get_data(as_text=True)
     assert 'href="/modeller"' in owner.get("/").get_data(as_text=True)  # in the header
     assert 'href="/modeller"' not in sign_in(app).get("/").get_data(as_text=True)

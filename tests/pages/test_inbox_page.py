@@ -16,31 +16,27 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.app import create_app
 from service.context import services
 from storage import UnitOfWork
 from storage.models import Escalation, Notification, Task
 from tasks import inbox
-from tests.pages.test_pages import PASSWORD, _assert_clean, _csrf, sign_in
-from tests.service.helpers import admin_client, deploy_xml, make_user, start_instance, token_client
+from tests.support.helpers import start_instance, token_client
+from tests.support.pages import assert_clean, csrf_of, sign_in
 
 SHIPPED = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
 ESCALATION = SHIPPED.with_name("escalation.bpmn")
 
 
 @pytest.fixture
-def app(db_url):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
-    make_user(app, "mo", ["manager"], agency="school", password=PASSWORD)
-    for name in ("pat", "sam"):
-        make_user(app, name, ["practitioner"], agency="school", manager="mo", password=PASSWORD)
-    make_user(app, "bo", ["board"], agency="partnership", manager="mo")
-    admin = admin_client(app)
-    assert deploy_xml(admin, filename="three_steps.bpmn").status_code == 201
-    assert deploy_xml(admin, SHIPPED.read_bytes(), "information_sharing.bpmn").status_code == 201
-    assert deploy_xml(admin, ESCALATION.read_bytes(), "escalation.bpmn").status_code == 201
-    yield app
-    app.extensions["safeguard"].db.dispose()
+def app(page_app):
+    school = {"agency": "school", "manager": "mo"}
+    people = {
+        "mo": {"roles": ["manager"], "agency": "school"},
+        "pat": {"roles": ["practitioner"], **school},
+        "sam": {"roles": ["practitioner"], **school},
+        "bo": {"roles": ["board"], "agency": "partnership", "manager": "mo", "password": None},
+    }
+    return page_app(people, shipped=("information_sharing", "escalation"))
 
 
 def _overdue_task(app, child: str = "child-1", days_late: int = 7) -> str:
@@ -80,8 +76,8 @@ def test_a_practitioner_is_refused_the_inbox_with_an_error_page(app):
     html = page.text
     assert "You do not have access to this" in html and "Traceback" not in html
     assert 'href="/inbox"' not in html  # no Inbox link in the header either
-    _assert_clean(page)
-    token = _csrf(browser.get("/"))
+    assert_clean(page)
+    token = csrf_of(browser.get("/"))
     refused = browser.post(
         f"/inbox/tasks/{task_id}/assign", data={"csrf_token": token, "user": "pat"}
     )
@@ -103,13 +99,13 @@ def test_the_inbox_lists_overdue_work_of_the_team(app):
     assert '<option value="sam">sam (sam)</option>' in section
     assert '<option value="pat">' not in section  # already holds it
     assert '<option value="bo">' not in section  # a board member cannot do a practitioner's step
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_reassign_from_the_inbox(app):
     task_id = _overdue_task(app)
     browser = sign_in(app, "mo")
-    token = _csrf(browser.get("/inbox"))
+    token = csrf_of(browser.get("/inbox"))
     no_token = browser.post(f"/inbox/tasks/{task_id}/assign", data={"user": "sam"})
     assert no_token.status_code == 400 and no_token.mimetype == "text/html"
     assert _task(app, task_id).assignee == "pat"
@@ -136,7 +132,7 @@ def test_reassign_from_the_inbox(app):
 def test_extend_from_the_inbox_needs_a_future_date_and_a_reason(app):
     task_id = _overdue_task(app)
     browser = sign_in(app, "mo")
-    token = _csrf(browser.get("/inbox"))
+    token = csrf_of(browser.get("/inbox"))
     past = browser.post(
         f"/inbox/tasks/{task_id}/extend",
         data={"csrf_token": token, "due_date": "2020-01-06", "reason": "Off sick"},
@@ -226,7 +222,7 @@ def test_an_escalation_without_open_work_is_closed_with_a_note(app):
     browser = sign_in(app, "mo")
     page = browser.get("/inbox")
     assert "Other items" in page.text and "disagreement" in page.text
-    token = _csrf(page)
+    token = csrf_of(page)
     empty = browser.post(f"/inbox/escalations/{escalation_id}/resolve", data={"csrf_token": token})
     assert empty.status_code == 422 and "Write what was done" in empty.text
     closed = browser.post(

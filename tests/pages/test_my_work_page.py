@@ -14,21 +14,14 @@ from service.context import services
 from storage import UnitOfWork
 from storage.models import Task
 from tasks import notify
-from tests.pages.test_inbox_page import SHIPPED
-from tests.pages.test_pages import PASSWORD, _assert_clean, _csrf, sign_in
-from tests.service.helpers import admin_client, deploy_xml, make_user, start_instance, token_client
+from tests.support.helpers import start_instance, token_client
+from tests.support.pages import assert_clean, csrf_of, sign_in
 
 
 @pytest.fixture
-def app(db_url):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
-    make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
-    make_user(app, "olly", ["practitioner"], agency="school", password=PASSWORD)
-    admin = admin_client(app)
-    assert deploy_xml(admin, filename="three_steps.bpmn").status_code == 201
-    assert deploy_xml(admin, SHIPPED.read_bytes(), "information_sharing.bpmn").status_code == 201
-    yield app
-    app.extensions["safeguard"].db.dispose()
+def app(page_app):
+    school = {"roles": ["practitioner"], "agency": "school"}
+    return page_app({"pat": school, "olly": school}, shipped=("information_sharing",))
 
 
 def _start(app, key: str, child: str, due_in: timedelta) -> str:
@@ -57,7 +50,7 @@ def test_my_work_filters_by_process_and_status_without_javascript(app):
     )
     assert 'class="task overdue"' in html and "working days late" in html
     assert 'class="task due-soon"' in html and re.search(r"due in [23] h", html)
-    _assert_clean(page)
+    assert_clean(page)
 
     only_three = browser.get("/?process=three_steps").text
     assert f"/tasks/{late}" in only_three and f"/tasks/{other}" not in only_three
@@ -92,8 +85,8 @@ def test_the_badge_counts_unread_reminders_and_the_page_marks_them_read(app):
     assert '<span class="badge">2</span><span class="visually-hidden"> unread</span>' in home
     page = browser.get("/notifications")
     assert page.status_code == 200 and page.text.count('class="notification unread') == 2
-    _assert_clean(page)
-    token = _csrf(page)
+    assert_clean(page)
+    token = csrf_of(page)
     assert browser.post(f"/notifications/{first}/read").status_code == 400  # no CSRF token
     read = browser.post(f"/notifications/{first}/read", data={"csrf_token": token})
     assert read.status_code == 302
@@ -133,10 +126,10 @@ def test_page_routes_answer_errors_in_html_and_the_api_in_json(app, failing_app)
         assert "secret detail" not in page.text
         if path != "/nowhere":  # (an unknown URL has no access rule that reads the session)
             assert "Signed in as pat" in page.text  # the site's layout, header included
-        _assert_clean(page)
+        assert_clean(page)
     wrong_method = browser.put("/")
     assert wrong_method.status_code == 405 and "That cannot be done here" in wrong_method.text
-    conflict_token = _csrf(browser.get("/"))
+    conflict_token = csrf_of(browser.get("/"))
     task_id = _start(app, "three_steps", "child-9", timedelta(days=2))
     answers = {"csrf_token": conflict_token, "concern": "x", "severity": "2"}
     assert browser.post(f"/tasks/{task_id}", data=answers).status_code == 302

@@ -8,46 +8,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.app import create_app
 from service.context import services
 from service.pages.listing import lateness
 from storage import UnitOfWork
 from storage.models import ProcessInstance
-from tests.service.helpers import (
-    admin_client,
-    deploy_xml,
+from tests.support.helpers import (
     make_user,
     open_task_id,
     start_instance,
     token_client,
 )
-
-PASSWORD = "correct-horse-battery"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.support.pages import PASSWORD, assert_clean, csrf_of, sign_in
 
 
 @pytest.fixture
-def app(db_url):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True})
-    make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
-    assert deploy_xml(admin_client(app), filename="three_steps.bpmn").status_code == 201
-    yield app
-    app.extensions["safeguard"].db.dispose()
-
-
-def _csrf(page) -> str:
-    return CSRF.search(page.get_data(as_text=True)).group(1)
-
-
-def sign_in(app, username="pat", password=PASSWORD):
-    browser = app.test_client()
-    form = browser.get("/login")
-    answer = browser.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": _csrf(form)},
-    )
-    assert answer.status_code == 302, answer.get_data(as_text=True)
-    return browser
+def app(page_app):
+    return page_app({"pat": {"roles": ["practitioner"], "agency": "school"}})
 
 
 @pytest.fixture
@@ -55,14 +31,6 @@ def task_id(app) -> str:
     started = start_instance(token_client(app, "pat"), business_key="child-1")
     assert started.status_code == 201, started.get_json()
     return open_task_id(app, started.get_json()["id"], "describe")
-
-
-def _assert_clean(response) -> None:
-    """Served under the CSP, with no inline script and no inline style."""
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    html = response.get_data(as_text=True)
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    assert "style=" not in html and "<style" not in html
 
 
 def test_my_work_lists_a_started_task(app, task_id):
@@ -73,7 +41,7 @@ def test_my_work_lists_a_started_task(app, task_id):
     assert "I can claim" in html and "Describe the concern" in html
     assert f'href="/tasks/{task_id}"' in html
     assert 'href="/static/app.css"' in html
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_the_task_page_renders_the_form_of_the_diagram(app, task_id):
@@ -86,14 +54,14 @@ def test_the_task_page_renders_the_form_of_the_diagram(app, task_id):
     assert '<label for="severity">How severe (1-10)?</label>' in html
     assert re.search(r'<input type="number"[^>]*id="severity" name="severity"', html)
     assert f'action="/tasks/{task_id}/claim"' in html
-    _assert_clean(page)
+    assert_clean(page)
 
 
 def test_a_refused_answer_keeps_what_was_typed_and_shows_the_error_beside_the_field(app, task_id):
     browser = sign_in(app)
     page = browser.get(f"/tasks/{task_id}")
     answer = browser.post(
-        f"/tasks/{task_id}", data={"csrf_token": _csrf(page), "concern": " ", "severity": "7"}
+        f"/tasks/{task_id}", data={"csrf_token": csrf_of(page), "concern": " ", "severity": "7"}
     )
     assert answer.status_code == 422
     html = answer.get_data(as_text=True)
@@ -103,10 +71,10 @@ def test_a_refused_answer_keeps_what_was_typed_and_shows_the_error_beside_the_fi
     )
     assert '<p class="field-error" id="error-concern">This field is required</p>' in html
     assert re.search(r'id="severity" name="severity" value="7"', html)
-    _assert_clean(answer)
+    assert_clean(answer)
     not_a_number = browser.post(
         f"/tasks/{task_id}",
-        data={"csrf_token": _csrf(page), "concern": "Bruises", "severity": "seven"},
+        data={"csrf_token": csrf_of(page), "concern": "Bruises", "severity": "seven"},
     )
     assert not_a_number.status_code == 422
     html = not_a_number.get_data(as_text=True)
@@ -119,12 +87,14 @@ def test_a_good_answer_completes_the_task_and_goes_back_to_my_work(app, task_id)
     page = browser.get(f"/tasks/{task_id}")
     done = browser.post(
         f"/tasks/{task_id}",
-        data={"csrf_token": _csrf(page), "concern": "Bruises", "severity": "8"},
+        data={"csrf_token": csrf_of(page), "concern": "Bruises", "severity": "8"},
     )
     assert done.status_code == 302 and done.headers["Location"] == "/"
     home = browser.get("/").get_data(as_text=True)
     assert "Done" in home and f"/tasks/{task_id}" not in home
-    again = browser.post(f"/tasks/{task_id}", data={"csrf_token": _csrf(page), "concern": "Again"})
+    again = browser.post(
+        f"/tasks/{task_id}", data={"csrf_token": csrf_of(page), "concern": "Again"}
+    )
     assert again.status_code == 409
     assert "already completed" in again.get_data(as_text=True)
 
@@ -138,7 +108,7 @@ def test_without_csrf_nothing_is_submitted(app, task_id):
 
 def test_claim_then_give_back(app, task_id):
     browser = sign_in(app)
-    token = _csrf(browser.get(f"/tasks/{task_id}"))
+    token = csrf_of(browser.get(f"/tasks/{task_id}"))
     claimed = browser.post(f"/tasks/{task_id}/claim", data={"csrf_token": token})
     assert claimed.status_code == 302
     page = browser.get(f"/tasks/{task_id}").get_data(as_text=True)
@@ -167,12 +137,12 @@ def test_start_a_process_from_its_page(app):
     browser = sign_in(app)
     page = browser.get("/start/three_steps")
     assert page.status_code == 200 and "Start Three steps" in page.get_data(as_text=True)
-    _assert_clean(page)
-    unnamed = browser.post("/start/three_steps", data={"csrf_token": _csrf(page)})
+    assert_clean(page)
+    unnamed = browser.post("/start/three_steps", data={"csrf_token": csrf_of(page)})
     assert unnamed.status_code == 422
     assert 'id="error-business_key">Enter the child&#39;s identifier' in unnamed.text
     started = browser.post(
-        "/start/three_steps", data={"csrf_token": _csrf(page), "business_key": "child-7"}
+        "/start/three_steps", data={"csrf_token": csrf_of(page), "business_key": "child-7"}
     )
     assert started.status_code == 302 and started.headers["Location"].startswith("/tasks/")
     task = browser.get(started.headers["Location"]).get_data(as_text=True)
@@ -185,7 +155,7 @@ def test_pressing_start_twice_makes_one_case(app):
     browser = sign_in(app)
     page = browser.get("/start/three_steps")
     key = re.search(r'name="request_key" value="([^"]+)"', page.text).group(1)
-    form = {"csrf_token": _csrf(page), "business_key": "child-3", "request_key": key}
+    form = {"csrf_token": csrf_of(page), "business_key": "child-3", "request_key": key}
     first = browser.post("/start/three_steps", data=form)
     second = browser.post("/start/three_steps", data=form)
     assert first.status_code == second.status_code == 302

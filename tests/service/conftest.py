@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.app import create_app
-from tests.service.helpers import deploy_xml, make_user, token_client
+from tests.support.helpers import deploy_xml, make_user, token_client
 from workflows.clock import FrozenClock
 
 MONDAY = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # a working Monday morning in London

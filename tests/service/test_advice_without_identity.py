@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fixture_bytes
-from tests.service.helpers import deploy_xml
+from tests.support.helpers import deploy_xml
 
 CHILD = "CHILD-ANON-7731"
 SUMMARY = "Year 9 pupil, seen leaving school with an older man; parents unaware"

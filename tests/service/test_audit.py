@@ -10,7 +10,7 @@ from records.sealing import seal
 from service import trail
 from service.cli import main
 from service.context import services
-from tests.service.helpers import assert_error, deploy_xml, make_user, token_client
+from tests.support.helpers import assert_error, deploy_xml, make_user, token_client
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from service.app import create_app
 from service.cli import main
 from service.context import services
 from storage.models import AuditEvent
-from tests.service.helpers import make_user, token_client
+from tests.support.helpers import make_user, token_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from service.app import create_app
 from service.context import services
 from storage import UnitOfWork
 from storage.models import ApiToken
-from tests.service.helpers import THREE_STEPS, assert_error, deploy_xml, make_user
+from tests.support.helpers import THREE_STEPS, assert_error, deploy_xml, make_user
 from workflows.clock import FrozenClock
 
 PASSWORD = "correct-horse-battery"

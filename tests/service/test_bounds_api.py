@@ -13,9 +13,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from tests.live import Service
-from tests.live import run_cli as _run
-from tests.service.helpers import assert_error, deploy_xml, start_instance
+from tests.support.helpers import assert_error, deploy_xml, start_instance
+from tests.support.live import Service
+from tests.support.live import run_cli as _run
 from tests.workflows.test_bounds import LOOP
 from tests.workflows.test_sandbox import DIAGRAM
 

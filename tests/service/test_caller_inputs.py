@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import fixture_bytes
 from tests.diagrams.walking import BPMN
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS,
     WAIT,
     assert_error,

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from service.cli import main
 from storage import make_engine
 from tests.conftest import FIXTURES
-from tests.service.helpers import THREE_STEPS, THREE_STEPS_V2
+from tests.support.helpers import THREE_STEPS, THREE_STEPS_V2
 
 THREE_STEPS_FILE = FIXTURES / "three_steps.bpmn"
 WAIT_FILE = FIXTURES / "wait_for_message.bpmn"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.helpers import assert_error, deploy_xml
+from tests.support.helpers import assert_error, deploy_xml
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 CONSENT = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS,
     THREE_STEPS_V2,
     WAIT,

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from tests.service.helpers import THREE_STEPS, assert_error, deploy_xml, open_task_id
+from tests.support.helpers import THREE_STEPS, assert_error, deploy_xml, open_task_id
 
 INITIATOR = b'camunda:assignee="initiator"'
 END_DONE = b'    <bpmn:endEvent id="end_done" name="Action taken">\n'

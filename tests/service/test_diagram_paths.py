@@ -14,7 +14,7 @@ from tests.diagrams import test_escalation as escalation
 from tests.diagrams import test_information_sharing as information_sharing
 from tests.diagrams import test_referral as referral
 from tests.diagrams.walking import BPMN, Do, Path
-from tests.service.helpers import deploy_xml, open_task_id
+from tests.support.helpers import deploy_xml, open_task_id
 
 # Who does each role's steps: the school's practitioner (who starts every case), her manager
 # and DSL, and the front door of children's social care.

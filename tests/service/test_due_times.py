@@ -13,7 +13,7 @@ from storage import UnitOfWork
 from storage.models import Task, Timer
 from tests.diagrams.test_referral import NEGLECT, decide
 from tests.diagrams.walking import BPMN
-from tests.service.helpers import THREE_STEPS, deploy_xml, open_task_id
+from tests.support.helpers import THREE_STEPS, deploy_xml, open_task_id
 
 # Made Wed 2 Dec 2026; 45 working days after it, counting Thu 3 Dec as the first and skipping
 # Fri 25 Dec, Mon 28 Dec (Boxing Day moved) and Fri 1 Jan: Mon 8 Feb 2027, 17:00 GMT

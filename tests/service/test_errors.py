@@ -9,7 +9,7 @@ import pytest
 from service.access import Rule, access
 from service.app import create_app
 from service.context import services
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS,
     XML,
     admin_client,

@@ -18,8 +18,8 @@ from storage import UnitOfWork
 from storage.models import Escalation, Task, Timer
 from tasks import reminders
 from tasks.scheduler import TimerScheduler
-from tests.service.helpers import assert_error, start_instance
-from tests.smtp_sink import SmtpSink
+from tests.support.helpers import assert_error, start_instance
+from tests.support.smtp_sink import SmtpSink
 from workflows.clock import FrozenClock
 
 CHILD = "CHILD-9120"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.diagrams import answers_information_sharing
-from tests.service.helpers import assert_error, make_user, token_client
+from tests.support.helpers import assert_error, make_user, token_client
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 DESCRIBE = {

@@ -9,7 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.app import create_app
-from tests.service.helpers import assert_error, make_user
+from tests.support.helpers import assert_error, make_user
+from tests.support.pages import csrf_of
 
 PASSWORD = "correct-horse-battery"
 JSON = {"Content-Type": "application/json"}
@@ -109,12 +110,8 @@ class ForgedHost(FlaskClient):
         return response
 
 
-def _csrf(page) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-
-
 def test_the_login_form_with_a_surrogate_is_not_500(browser):
-    token = _csrf(browser.get("/login"))
+    token = csrf_of(browser.get("/login"))
     response = browser.post(
         "/login",
         data=f"username=%ED%A0%80&password=x&csrf_token={token}",
@@ -136,7 +133,7 @@ def test_the_login_form_with_a_surrogate_is_not_500(browser):
     ],
 )
 def test_login_never_redirects_to_another_site(browser, target):
-    token = _csrf(browser.get("/login"))
+    token = csrf_of(browser.get("/login"))
     answer = browser.post(
         f"/login?next={target}",
         data={"username": "pat", "password": PASSWORD, "csrf_token": token},
@@ -152,13 +149,13 @@ def test_no_redirect_names_a_forged_host(app, browser):
         location = answer.headers.get("Location")
         assert location is not None and location.startswith("/"), (path, location)
         assert EVIL not in location and not location.startswith("//"), (path, location)
-    token = _csrf(browser.get("/login"))
+    token = csrf_of(browser.get("/login"))
     signed_in = browser.post(
         "/login",
         data={"username": "pat", "password": PASSWORD, "csrf_token": token},
     )
     assert signed_in.headers["Location"] == "/"
-    logout = browser.post("/logout", data={"csrf_token": _csrf(browser.get("/"))})
+    logout = browser.post("/logout", data={"csrf_token": csrf_of(browser.get("/"))})
     assert logout.headers["Location"] == "/login"
 
 

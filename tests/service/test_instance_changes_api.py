@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from tests.conftest import fixture_bytes
-from tests.service.helpers import (
+from tests.service.test_instances_api import _start
+from tests.support.helpers import (
     WAIT,
     admin_client,
     assert_error,
@@ -13,7 +14,6 @@ from tests.service.helpers import (
     deploy_xml,
     open_task_id,
 )
-from tests.service.test_instances_api import _start
 
 
 # -- messages -----------------------------------------------------------------------------------

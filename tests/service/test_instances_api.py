@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.app import create_app
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS_V2,
     WAIT,
     admin_client,

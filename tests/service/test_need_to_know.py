@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.helpers import (
+from tests.support.helpers import (
     assert_error,
     casework_people,
     complete_task,

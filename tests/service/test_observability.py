@@ -16,7 +16,7 @@ from service.app import create_app
 from service.context import services
 from storage import UnitOfWork, make_engine
 from storage.models import Task
-from tests.service.helpers import (
+from tests.support.helpers import (
     admin_client,
     assert_error,
     deploy_xml,

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from service import auth
 from service.openapi import METHODS
-from tests.service.helpers import (
+from tests.support.helpers import (
     THREE_STEPS_V2,
     deploy_xml,
     make_user,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.helpers import assert_error, casework_people
+from tests.support.helpers import assert_error, casework_people
 
 CHILD = "child-1"
 PEOPLE = {

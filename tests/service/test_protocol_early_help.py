@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.diagrams.walking import BPMN
-from tests.service.helpers import (
+from tests.support.helpers import (
     assert_error,
     auditor_client,
     casework_people,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from service.scheduling import start_scheduler
-from tests.service.helpers import deploy_xml, make_user, token_client
+from tests.support.helpers import deploy_xml, make_user, token_client
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 CHILD = "C-2041"

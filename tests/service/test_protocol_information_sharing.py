@@ -17,7 +17,7 @@ from sqlalchemy import select
 from service.context import services
 from storage import UnitOfWork
 from storage.models import ProcessInstance, Task
-from tests.service.helpers import assert_error, auditor_client, deploy_xml, open_task_id
+from tests.support.helpers import assert_error, auditor_client, deploy_xml, open_task_id
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 CHILD = "child-cse-14"

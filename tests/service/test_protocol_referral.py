@@ -15,7 +15,7 @@ from service.context import services
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
 from tasks import effects
-from tests.service.helpers import deploy_xml
+from tests.support.helpers import deploy_xml
 from workflows.events import Advance, ThrownMessage
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"

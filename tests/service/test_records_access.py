@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.service.helpers import open_task_id, start_instance, token_client
+from tests.support.helpers import open_task_id, start_instance, token_client
 
 CHILD = "zq-child-7Q4W"  # distinctive: found in a body only if a route hands out case data
 PARAMS = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

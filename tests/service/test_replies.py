@@ -20,7 +20,7 @@ from service.scheduling import start_scheduler
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
 from tests.service.conftest import MONDAY
-from tests.service.helpers import admin_client, assert_error, deploy_xml, make_user, token_client
+from tests.support.helpers import admin_client, assert_error, deploy_xml, make_user, token_client
 from workflows.clock import FrozenClock
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>

@@ -15,7 +15,7 @@ from service.app import create_app
 from service.context import services
 from storage import UnitOfWork
 from storage.models import Escalation, ProcessInstance
-from tests.service.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
+from tests.support.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
 from workflows.clock import FrozenClock
 
 ESCALATION = Path(__file__).resolve().parents[2] / "bpmn" / "escalation.bpmn"

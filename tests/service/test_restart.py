@@ -11,9 +11,9 @@ import os
 import pytest
 
 from service.app import create_app
-from tests.live import Service
-from tests.live import run_cli as _run
-from tests.service.helpers import complete_task, open_task_id
+from tests.support.helpers import complete_task, open_task_id
+from tests.support.live import Service
+from tests.support.live import run_cli as _run
 
 FIXTURE = "tests/fixtures/three_steps.bpmn"
 

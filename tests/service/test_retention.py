@@ -16,12 +16,12 @@ from service.cli import main
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AuditEvent, Consent, SharingRecord, Task
-from tests.service.helpers import deploy_xml
 from tests.service.test_sharing_register import (
     DIAGRAM,
     _share_with_consent,
     _start,
 )
+from tests.support.helpers import deploy_xml
 from workflows.clock import FrozenClock
 
 DAYS = {f"RETENTION_{k}_DAYS": "30" for k in ("CASE", "NOTIFICATION", "CONSENT", "AUDIT")}

@@ -9,7 +9,7 @@ import pytest
 from service.app import create_app
 from service.scheduling import start_scheduler
 from tests.conftest import fixture_bytes
-from tests.service.helpers import admin_client, deploy_xml
+from tests.support.helpers import admin_client, deploy_xml
 from workflows.clock import FrozenClock
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AppendOnlyError, SharingRecord
-from tests.service.helpers import assert_error, deploy_xml, open_task_id, start_instance
+from tests.support.helpers import assert_error, deploy_xml, open_task_id, start_instance
 
 DIAGRAM = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
 REQUEST = {

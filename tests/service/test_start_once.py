@@ -12,7 +12,7 @@ from service.context import services
 from storage import UnitOfWork
 from storage.models import ProcessInstance
 from tests.service.conftest import MONDAY
-from tests.service.helpers import assert_error, deploy_xml, make_user, token_client
+from tests.support.helpers import assert_error, deploy_xml, make_user, token_client
 
 
 @pytest.fixture

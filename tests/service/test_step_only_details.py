@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fixture_bytes
-from tests.service.helpers import auditor_client, deploy_xml
+from tests.support.helpers import auditor_client, deploy_xml
 
 CHILD = "CHILD-CSE-5521"
 PARTNER = "Jordan Reeve, about 19, met online through a friend"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.app import create_app
-from tests.service.helpers import admin_client, assert_error, deploy_xml, make_user, token_client
+from tests.support.helpers import admin_client, assert_error, deploy_xml, make_user, token_client
 from workflows.clock import FrozenClock
 
 # Monday 2 March 2026, 10:00 London (GMT).

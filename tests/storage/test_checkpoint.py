@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import text
 
 from storage import make_engine
-from tests.waiting import wait_for
+from tests.support.waiting import wait_for
 
 
 def _checkpointers(path) -> list[threading.Thread]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from storage.models import Escalation, Notification, Task, Timer, User, new_id
 from tasks import inbox, notify, reminders
 from tasks.scheduler import TimerScheduler
-from tests.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink
 from tests.workflows.helpers import deploy, open_tasks, start
 from workflows.clock import FrozenClock
 from workflows.instances import Engine

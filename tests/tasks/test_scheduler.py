@@ -14,7 +14,7 @@ from storage import make_engine, make_session_factory
 from storage.models import Timer
 from tasks import timers
 from tasks.scheduler import SWEEP_JOB, WAKE_JOB, TimerScheduler
-from tests.waiting import wait_for
+from tests.support.waiting import wait_for
 from workflows.clock import FrozenClock, SystemClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.listening import listening_port, was_contacted
+from tests.support.listening import listening_port, was_contacted
 from tests.workflows.test_validation import FIXTURE, QUICK, SCRIPT, mutate, problems_of
 from workflows.errors import Problem
 from workflows.parsing import MAX_BPMN_BYTES

@@ -1,0 +1,33 @@
+"""Signing in through the login form and checking a page, as a browser would."""
+
+from __future__ import annotations
+
+import re
+
+PASSWORD = "correct-horse-battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(page) -> str:
+    """The CSRF token a rendered form carries."""
+    return CSRF.search(page.get_data(as_text=True)).group(1)
+
+
+def sign_in(app, username: str = "pat", password: str = PASSWORD):
+    """A test client signed in through the login form (a session cookie, like a browser)."""
+    browser = app.test_client()
+    form = browser.get("/login")
+    answer = browser.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(form)},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return browser
+
+
+def assert_clean(response) -> None:
+    """Served under the CSP, with no inline script and no inline style."""
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    html = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert "style=" not in html and "<style" not in html
