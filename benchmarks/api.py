@@ -42,6 +42,7 @@ from workflows.clock import SystemClock
 
 DIAGRAM = ROOT / "bpmn" / "information_sharing.bpmn"
 PROCESS_KEY = "information_sharing"
+THREE_STEPS = engine_bench.DIAGRAM  # tests/fixtures/three_steps.bpmn
 PASSWORD = "bench-password-not-secret"
 # "Share with consent": a legitimate purpose, restricted (identifies a living person, confidential),
 # no safeguarding grounds (so no referral and no advice), consent safe to seek and given.
@@ -70,11 +71,31 @@ class Stats:
                 self.latencies[route].append(seconds)
 
 
+@dataclass(frozen=True)
+class Path_:
+    """A process and the answers of one path through it; ``check`` looks at the last answer."""
+
+    process_key: str
+    answers: list
+    check: object  # Callable[[dict], str | None]: what is wrong with the ended instance
+
+
+def _shared_with_consent(instance: dict) -> str | None:
+    entry = instance["variables"].get("register_entry") or {}
+    if entry.get("decision") != "share" or entry.get("with_consent") is not True:
+        return f"recorded {entry}"
+    return None
+
+
+SHARING = Path_(PROCESS_KEY, ANSWERS, _shared_with_consent)
+THREE = Path_(engine_bench.PROCESS_KEY, engine_bench.PATH, lambda instance: None)
+
+
 class Client:
     """One user on one keep-alive connection."""
 
-    def __init__(self, port: int, stats: Stats):
-        self.port, self.stats, self.token = port, stats, None
+    def __init__(self, port: int, stats: Stats, path: Path_ = SHARING):
+        self.port, self.stats, self.token, self.path = port, stats, None, path
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
     def call(self, method: str, path: str, route: str, body: dict | None = None):
@@ -105,21 +126,33 @@ class Client:
         body = {"username": username, "password": PASSWORD}
         self.token = self.call("POST", "/api/auth/token", "POST /api/auth/token", body)["token"]
 
-    def run_instance(self) -> None:
+    def start(self) -> dict:
         key = f"child-{uuid.uuid4().hex[:12]}"
-        body = {"process_key": PROCESS_KEY, "business_key": key}
-        instance = self.call("POST", "/api/process-instances", START, body)
-        for element_id, data in ANSWERS:
+        body = {"process_key": self.path.process_key, "business_key": key}
+        return self.call("POST", "/api/process-instances", START, body)
+
+    def run_instance(self) -> None:
+        instance = self.start()
+        for element_id, data in self.path.answers:
             [task] = instance["active_tasks"]
             if task["element_id"] != element_id:
                 raise RuntimeError(f"expected {element_id}, got {task['element_id']}")
             route = f"POST /api/tasks/{{id}}/complete [{element_id}]"
             instance = self.call("POST", f"/api/tasks/{task['id']}/complete", route, {"data": data})
-        entry = instance["variables"].get("register_entry") or {}
         if instance["state"] != "completed" or instance["active_tasks"]:
             raise RuntimeError(f"instance {instance['id']} ended {instance['state']}")
-        if entry.get("decision") != "share" or entry.get("with_consent") is not True:
-            raise RuntimeError(f"instance {instance['id']} recorded {entry}")
+        wrong = self.path.check(instance)
+        if wrong:
+            raise RuntimeError(f"instance {instance['id']} {wrong}")
+
+    def read(self, count: int) -> None:
+        """``count`` task reads and worklists, on tasks of instances started first."""
+        tasks = self.tasks = getattr(self, "tasks", None) or [
+            self.start()["active_tasks"][0]["id"] for _ in range(5)
+        ]
+        for i in range(count):
+            self.call("GET", f"/api/tasks/{tasks[i % len(tasks)]}", "GET /api/tasks/{id}")
+            self.call("GET", "/api/tasks?view=mine", "GET /api/tasks")
 
 
 def client_loop(client: Client, username: str, args, barrier: threading.Barrier) -> None:
@@ -150,17 +183,17 @@ def client_loop(client: Client, username: str, args, barrier: threading.Barrier)
 
 
 # -- the service ---------------------------------------------------------------------------------
-def add_users(url: str, count: int) -> list[str]:
-    """Practitioners of one agency, through the Python API (one argon2 hash each, one commit)."""
+def add_users(url: str, count: int, prefix: str = "bench", roles=("practitioner",)) -> list[str]:
+    """Users of one agency, through the Python API (one argon2 hash each, one commit)."""
     from service.users import create_user
 
     db = make_engine(url)
-    names = [f"bench{i:02d}" for i in range(count)]
+    names = [f"{prefix}{i:02d}" for i in range(count)]
     try:
         with UnitOfWork(make_session_factory(db)) as uow:
             for name in names:
                 create_user(
-                    uow.session, SystemClock(), name, roles=["practitioner"], password=PASSWORD,
+                    uow.session, SystemClock(), name, roles=list(roles), password=PASSWORD,
                     agency="school",
                 )  # fmt: skip
             uow.commit()
@@ -208,36 +241,79 @@ def service_problems(log: Path) -> list[str]:
 
 
 # -- the run -------------------------------------------------------------------------------------
-def run_api(url: str, args, workdir: Path) -> tuple[Stats, float, list[str]]:
+@dataclass
+class Phase:
+    """One diagram's measured phase: what the clients saw and the service's CPU per route."""
+
+    path: Path_
+    stats: Stats
+    wall: float
+    cpu_ms: dict[str, list[float]]  # route -> CPU ms of each request (service/cpu.py)
+
+
+def cpu_lines(log: Path) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = defaultdict(list)
+    for line in log.read_text().splitlines():
+        route, _, ms = line.rpartition("\t")
+        if route:
+            found[route].append(float(ms))
+    return found
+
+
+def measure_path(port: int, path: Path_, names: list[str], args, cpu_log: Path, pid: int) -> Phase:
+    stats = Stats()
+    barrier = threading.Barrier(len(names) + 1)
+    clients = [Client(port, stats, path) for _ in names]
+    threads = [
+        threading.Thread(target=client_loop, args=(c, n, args, barrier), daemon=True)
+        for c, n in zip(clients, names, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.wait()  # warm-up done
+    stats.measuring = True
+    cpu_log.write_bytes(b"")  # the service appends to it (O_APPEND): from here on
+    cpu = (cpu_seconds(pid), time.process_time())
+    started = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    stats.cpu = (cpu_seconds(pid) - cpu[0], time.process_time() - cpu[1])
+    return Phase(path, stats, wall, cpu_lines(cpu_log))
+
+
+def measure_reads(port: int, name: str, count: int, cpu_log: Path) -> dict[str, list[float]]:
+    client = Client(port, Stats())
+    client.sign_in(name)
+    client.read(5)  # warm-up
+    cpu_log.write_bytes(b"")
+    client.read(count)
+    client.connection.close()
+    return cpu_lines(cpu_log)
+
+
+def run_api(url: str, args, workdir: Path) -> tuple[list[Phase], dict, list[str]]:
+    cpu_log = workdir / "cpu.log"
     env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    env["SAFEGUARD_CPU_LOG"] = str(cpu_log)
     safeguard(env, "db", "upgrade")
     print(safeguard(env, "deploy", str(DIAGRAM), "--by", "bench"))
+    print(safeguard(env, "deploy", str(THREE_STEPS), "--by", "bench"))
     names = add_users(url, args.clients)
+    both = add_users(url, args.clients, "tri", ("practitioner", "manager"))
     log = args.log or workdir / "service.log"
     log.write_bytes(b"")
     process, port = serve(env, args.threads, log)
-    stats = Stats()
-    barrier = threading.Barrier(args.clients + 1)
     try:
-        clients = [Client(port, stats) for _ in names]
-        threads = [
-            threading.Thread(target=client_loop, args=(c, n, args, barrier), daemon=True)
-            for c, n in zip(clients, names, strict=True)
+        phases = [
+            measure_path(port, SHARING, names, args, cpu_log, process.pid),
+            measure_path(port, THREE, both, args, cpu_log, process.pid),
         ]
-        for thread in threads:
-            thread.start()
-        barrier.wait()  # warm-up done
-        stats.measuring = True
-        cpu = (cpu_seconds(process.pid), time.process_time())
-        started = time.perf_counter()
-        barrier.wait()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - started
-        stats.cpu = (cpu_seconds(process.pid) - cpu[0], time.process_time() - cpu[1])
+        reads = measure_reads(port, names[0], args.reads, cpu_log)
     finally:
         stop(process)
-    return stats, wall, service_problems(log)
+    return phases, reads, service_problems(log)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -268,12 +344,28 @@ def print_environment(pg: dict[str, str] | None) -> None:
         print(f"{'Database':<15}SQLite {sqlite3.sqlite_version} (temp file, WAL)")
 
 
-def print_api(stats: Stats, wall: float, problems: list[str], args) -> float:
+def print_cpu(phases: list[Phase], reads: dict[str, list[float]]) -> None:
+    """Service-thread CPU per request by route (service/cpu.py), and the process's total."""
+    print(f"\n{'service CPU per request (thread time)':<58}{'n':>6}{'mean ms':>9}{'p50 ms':>9}")
+    for title, found in [(p.path.process_key, p.cpu_ms) for p in phases] + [("reads", reads)]:
+        for route, values in sorted(found.items()):
+            p50 = statistics.median(values)
+            name = f"{title}: {route}"
+            print(f"{name:<58}{len(values):>6}{statistics.fmean(values):>9.2f}{p50:>9.2f}")
+    for phase in phases:
+        n = sum(len(v) for v in phase.cpu_ms.values())
+        whole = phase.stats.cpu[0] * 1000 / n if n else float("nan")
+        print(f"{phase.path.process_key}: whole service process {whole:.2f} ms CPU per request")
+
+
+def print_api(stats: Stats, wall: float, problems: list[str], args, path: Path_ = SHARING) -> float:
     rate = stats.completed / wall
+    answers = path.answers
     requests = sum(len(v) for k, v in stats.latencies.items() if k.startswith("POST /api/"))
     print(
         f"\nAPI: {args.clients} clients x {args.instances} instances after {args.warmup} warm-up "
-        f"each; waitress threads={args.threads}; an instance = 1 start + {len(ANSWERS)} completions"
+        f"each; waitress threads={args.threads}; {path.process_key}: an instance = 1 start + "
+        f"{len(answers)} completions"
     )
     print(
         f"completed {stats.completed} instances in {wall:.2f} s: {rate:.1f} instances/s, "
@@ -285,7 +377,7 @@ def print_api(stats: Stats, wall: float, problems: list[str], args) -> float:
         f"(of {wall * (os.cpu_count() or 1):.1f} CPU-seconds available; PostgreSQL not counted)"
     )
     print(f"\n{'route':<58}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
-    order = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
+    order = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in answers]
     for route in order + sorted(set(stats.latencies) - set(order)):
         values = stats.latencies.get(route, [])
         if values:
@@ -321,6 +413,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=None, help="admin URL: use a scratch database")
     parser.add_argument("--log", type=Path, default=None, help="keep the service log here")
     parser.add_argument("--bare-instances", type=int, default=200, help="per bare timed run")
+    parser.add_argument("--reads", type=int, default=200, help="task reads and worklists timed")
     args = parser.parse_args()
 
     pg = engine_bench.postgres_server(args.postgres_url) if args.postgres_url else None
@@ -334,8 +427,9 @@ def main() -> None:
             url = stack.enter_context(engine_bench.postgres_database(args.postgres_url))
         else:
             url = f"sqlite:///{workdir}/bench.db"
-        stats, wall, problems = run_api(url, args, workdir)
-    rate = print_api(stats, wall, problems, args)
+        phases, reads, problems = run_api(url, args, workdir)
+    rates = [print_api(p.stats, p.wall, problems, args, p.path) for p in phases]
+    print_cpu(phases, reads)
     after = bare_rates(args)
     sharing, three = ((b + a) / 2 for b, a in zip(before, after, strict=True))
     print(
@@ -350,10 +444,8 @@ def main() -> None:
         f"  three_steps:                       {three:.1f} instances/s "
         f"(before {before[1]:.1f}, after {after[1]:.1f})"
     )
-    print(f"ratio API / bare information_sharing: {rate / sharing:.2f}")
-    print(
-        f"ratio API information_sharing / bare three_steps (not like for like): {rate / three:.2f}"
-    )
+    print(f"ratio API / bare information_sharing: {rates[0] / sharing:.2f}")
+    print(f"ratio API / bare three_steps:         {rates[1] / three:.2f}")
 
 
 if __name__ == "__main__":

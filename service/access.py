@@ -127,15 +127,22 @@ def _check_case(db: Session, user: CurrentUser) -> None:
     child's case needs it of at least one of the child's instances."""
     args = request.view_args or {}
     who = viewer(user)
-    instance_id = None
+    instance_id = probed = found = None
     if "instance_id" in args:
-        instance_id = args["instance_id"]
-        key, what = parties.case_of_instance(db, instance_id), "process instance"
-        seen = key is not None and parties.can_see_instance(db, who, instance_id)
+        # One statement each: the row and the rule together; the row stays in the session
+        # for the view, which does not read it again.
+        instance_id, what = args["instance_id"], "process instance"
+        probed = parties.check_instance(db, who, instance_id)
+        key = parties.case_key(probed[0].business_key, instance_id) if probed else None
+        seen = probed is not None and probed[1]
     elif "task_id" in args:
-        found, what = parties.instance_of_task(db, args["task_id"]), "task"
-        key, instance_id = found if found else (None, None)
-        seen = key is not None and parties.can_see_instance(db, who, instance_id)
+        what = "task"
+        found = parties.check_task(db, who, args["task_id"])
+        key = instance_id = None
+        if found is not None:
+            instance_id = found[1].id
+            key = parties.case_key(found[1].business_key, instance_id)
+        seen = found is not None and found[2]
         if key is not None and not seen and parties.may_see_withheld_task(db, who, args["task_id"]):
             # Advice without identity: the task, never its case. The audit trail (read by the
             # auditor alone) still records the case, so the record stays whole.
@@ -149,6 +156,9 @@ def _check_case(db: Session, user: CurrentUser) -> None:
         seen = key is not None and parties.can_see_case(db, who, key)
     else:
         raise RuntimeError(f"case-scoped route {request.url_rule} names no instance, task or case")
+    # The rows read stay referenced for the request: the session keeps rows only weakly, and
+    # the command that follows finds them there instead of reading them again.
+    g.case_rows = probed if "instance_id" in args else found if "task_id" in args else None
     if not seen:
         name = str(next(iter(args.values())))[:80]
         raise ApiError(404, "not_found", f"{what} {name} does not exist")

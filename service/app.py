@@ -26,6 +26,7 @@ from service.api.reports import bp as reports
 from service.api.sharing import bp as sharing
 from service.api.tasks import bp as tasks
 from service.config import Config
+from service.cpu import CpuMeter
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.pages.auth import bp as pages
@@ -97,6 +98,8 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
 
     app.after_request(trail.finish)
 
+    if app.config.get("CPU_LOG"):
+        app.wsgi_app = CpuMeter(app.wsgi_app, app.config["CPU_LOG"])
     return app
 
 

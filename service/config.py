@@ -118,6 +118,10 @@ class Config:
     # Never set it in production.
     CLOCK_OFFSET_SECONDS: float = float(os.environ.get("SAFEGUARD_CLOCK_OFFSET") or 0)
 
+    # BENCHMARKS ONLY: append each request's CPU milliseconds, by route, to this file
+    # (service/cpu.py; benchmarks/api.py reads it).
+    CPU_LOG: str | None = os.environ.get("SAFEGUARD_CPU_LOG") or None
+
 
 class TestConfig(Config):
     TESTING = True

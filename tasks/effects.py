@@ -47,7 +47,7 @@ def after_advance(
         disagreements.after_advance(session, advance, now)  # its outcome, after the clearing
         return
     for task in advance.opened:
-        due_times += reminders.schedule_for_task(session, task, now, policy)
+        due_times += reminders.schedule_for_task(session, task, now, policy, fresh=True)
     due_times += [
         t.due_at for t in timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
     ]

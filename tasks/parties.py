@@ -32,8 +32,20 @@ see that task alone (:func:`may_see_withheld_task`), never the case - nor do the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import ProcessInstance, Task, TaskCandidate, User
@@ -65,6 +77,11 @@ def _split_roles(viewer: Viewer) -> tuple[list[str], list[str]]:
     return global_roles, sorted(r for r in viewer.roles if r in AGENCY_SCOPED_ROLES)
 
 
+def _has_agency(viewer: Viewer) -> bool:
+    """The viewer works in an agency (a bind parameter standing for one counts: see _probe)."""
+    return viewer.agency is not None and (not isinstance(viewer.agency, str) or bool(viewer.agency))
+
+
 def _does_the_work(viewer: Viewer, instance, handed_off: bool = False) -> ColumnElement[bool]:
     """The viewer or someone they manage started the instance, holds one of its open tasks or
     completed one of its tasks. ``handed_off``: asked for an instance handed off from another,
@@ -85,7 +102,7 @@ def _does_the_work(viewer: Viewer, instance, handed_off: bool = False) -> Column
             task.completed_by.in_(people),
         ),
     ]
-    if handed_off and viewer.agency:
+    if handed_off and _has_agency(viewer):
         conditions.append(or_(task.other_agency.is_(None), task.other_agency != viewer.agency))
     worked = exists(select(task.id).where(*conditions))
     return or_(did, worked)
@@ -99,7 +116,7 @@ def _may_take_work(viewer: Viewer, instance, handed_off: bool = False) -> Column
     clauses = []
     if global_roles:
         clauses.append(_claimable(instance, global_roles))
-    if scoped_roles and viewer.agency:
+    if scoped_roles and _has_agency(viewer):
         # The agency first: one probe of a unique index rules out most instances before the
         # join of tasks and candidates runs.
         clauses.append(
@@ -173,7 +190,7 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     # A task that withholds the child's identity may be taken by anyone holding one of its
     # roles, in any agency: taking it shows them no case (may_see_withheld_task).
     clauses: list[ColumnElement[bool]] = [Task.identity_withheld.is_(True)]
-    if scoped_roles and viewer.agency:
+    if scoped_roles and _has_agency(viewer):
         clauses.append(_started_in(ProcessInstance, viewer.agency))
         # The task names the viewer's agency as its second agency (its roles were checked).
         clauses.append(Task.other_agency == viewer.agency)
@@ -184,6 +201,59 @@ def claimable_task_visible(viewer: Viewer) -> ColumnElement[bool]:
     # instance adds nothing here: a role that could take one could take this one.
     clauses += [_does_the_work(viewer, ProcessInstance), _received(viewer, ProcessInstance)]
     return or_(*clauses)
+
+
+# -- the check of a case-scoped request, built once per kind of viewer -------------------------
+# Building the rule above as SQLAlchemy expressions costs several milliseconds of CPU (aliases,
+# correlated EXISTS), more than the database takes to answer it; the request path's probes are
+# therefore built once per shape of viewer (which roles, whether they have an agency) with the
+# viewer's id, name and agency as bind parameters, and cached. A partnership's role sets are few.
+def _bound_viewer(roles: frozenset[str], has_agency: bool) -> Viewer:
+    agency = bindparam("nk_agency", type_=String()) if has_agency else None
+    return Viewer(bindparam("nk_id", type_=String()), bindparam("nk_username", type_=String()),
+                  roles, agency)  # type: ignore[arg-type]  # fmt: skip
+
+
+@lru_cache(maxsize=256)
+def _probe(by_task: bool, roles: frozenset[str], has_agency: bool) -> Select:
+    seen = visible(_bound_viewer(roles, has_agency)).label("seen")
+    if by_task:
+        # The task and its instance come back as ORM rows: the command that follows finds them
+        # in the session instead of reading them again.
+        return (
+            select(Task, ProcessInstance, seen)
+            .join(ProcessInstance, Task.instance_id == ProcessInstance.id)
+            .where(Task.id == bindparam("nk_target", type_=String()))
+        )
+    return select(ProcessInstance, seen).where(
+        ProcessInstance.id == bindparam("nk_target", type_=String())
+    )
+
+
+def _params(viewer: Viewer, target: str) -> dict[str, str]:
+    params = {"nk_id": viewer.id, "nk_username": viewer.username, "nk_target": target}
+    if _has_agency(viewer):
+        params["nk_agency"] = viewer.agency  # type: ignore[assignment]
+    return params
+
+
+def check_task(
+    session: Session, viewer: Viewer, task_id: str
+) -> tuple[Task, ProcessInstance, bool] | None:
+    """A task, its instance and whether the viewer may see that instance, in one statement;
+    ``None`` when there is no such task."""
+    query = _probe(True, viewer.roles, _has_agency(viewer))
+    found = session.execute(query, _params(viewer, task_id)).first()
+    return (found[0], found[1], bool(found[2])) if found else None
+
+
+def check_instance(
+    session: Session, viewer: Viewer, instance_id: str
+) -> tuple[ProcessInstance, bool] | None:
+    """An instance and whether the viewer may see it, in one statement; ``None``: no such one."""
+    query = _probe(False, viewer.roles, _has_agency(viewer))
+    found = session.execute(query, _params(viewer, instance_id)).first()
+    return (found[0], bool(found[1])) if found else None
 
 
 def can_see_instance(session: Session, viewer: Viewer, instance_id: str) -> bool:

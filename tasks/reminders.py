@@ -84,41 +84,39 @@ def stage_name(fraction: float) -> str:
 
 
 def schedule_for_task(
-    session: Session, task_row: Task, now: datetime, policy: ReminderPolicy | None = None
+    session: Session,
+    task_row: Task,
+    now: datetime,
+    policy: ReminderPolicy | None = None,
+    fresh: bool = False,
 ) -> list[datetime]:
     """(Re)write the reminder and due timers of an open task; the due times written.
 
     Live timers of the task from an earlier schedule are cancelled first, so calling this again
-    after the due time moved (or the task was reassigned) never doubles a reminder. Reminders
-    whose moment has passed are skipped; the due timer is always written (in the past it fires at
-    once). The caller re-arms the scheduler with ``min(result)`` after its commit.
+    after the due time moved (or the task was reassigned) never doubles a reminder; ``fresh``:
+    the task opened in this step, so it has none and nothing is cancelled. Reminders whose
+    moment has passed are skipped; the due timer is always written (in the past it fires at
+    once). The rows go in one batched ``INSERT`` (timers.schedule_many). The caller re-arms the
+    scheduler with ``min(result)`` after its commit.
     """
     policy = policy or ReminderPolicy()
-    timers.cancel_for_task(session, task_row.id, kinds=(REMINDER, DUE))
+    if not fresh:
+        timers.cancel_for_task(session, task_row.id, kinds=(REMINDER, DUE))
     if task_row.due_at is None or task_row.status != "open":
         return []
     due = task_row.due_at
     start = task_row.created_at or now
-    written = []
+    where = {"instance_id": task_row.instance_id, "task_id": task_row.id}
+    wanted: list[tuple[str, datetime, dict | None]] = []
     for fraction in sorted(set(policy.fractions)):
         at = due if fraction >= 1 else start + (due - start) * fraction
-        if at <= now:
-            continue
-        timers.schedule(
-            session,
-            REMINDER,
-            at,
-            instance_id=task_row.instance_id,
-            task_id=task_row.id,
-            payload={"stage": stage_name(fraction)},
-            now=now,
-        )
-        written.append(at)
-    timers.schedule(
-        session, DUE, due, instance_id=task_row.instance_id, task_id=task_row.id, now=now
+        if at > now:
+            wanted.append((REMINDER, at, {"stage": stage_name(fraction)}))
+    wanted.append((DUE, due, None))
+    timers.schedule_many(
+        session, [(kind, at, {**where, "payload": p}) for kind, at, p in wanted], now
     )
-    written.append(due)
-    return written
+    return [at for _, at, _ in wanted]
 
 
 def cancel_for_task(

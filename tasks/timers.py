@@ -68,6 +68,24 @@ def schedule(
     return timer
 
 
+def schedule_many(
+    session: Session, wanted: list[tuple[str, datetime, dict[str, Any]]], now: datetime
+) -> list[Timer]:
+    """:func:`schedule` for several timers ``(kind, due_at, fields)``, flushed together: the
+    unit of work sends rows of one table with their ids as one batched ``INSERT``."""
+    rows = []
+    for kind, due_at, fields in wanted:
+        if due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        rows.append(
+            Timer(id=new_id(), kind=kind, due_at=due_at, status=PENDING, attempts=0,
+                  created_at=now, **fields)
+        )  # fmt: skip
+    session.add_all(rows)
+    session.flush(rows)
+    return rows
+
+
 def cancel_for_task(session: Session, task_id: str, kinds: Iterable[str] | None = None) -> int:
     """Cancel the live timers of a task (it was completed or cancelled); how many were cancelled.
 

@@ -23,6 +23,7 @@ from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.util import identity_key
 
 from storage.database import is_write_conflict
 from storage.models import ProcessDefinition, ProcessInstance, Task
@@ -156,6 +157,16 @@ def _save_params(instance_id, cached, state, status, error, now) -> dict:
     }
 
 
+def _forget(uow: UnitOfWork, rows: list[tuple[type, str]]) -> None:
+    """Expire the session's copies of rows these writes changed behind the ORM's back (the
+    request's need-to-know check loaded them), so a later read in the request sees the step."""
+    held = uow.session.identity_map
+    for model, row_id in rows:
+        found = held.get(identity_key(model, row_id))
+        if found is not None:
+            uow.session.expire(found)
+
+
 def complete_cached(
     engine,
     uow: UnitOfWork,
@@ -207,6 +218,7 @@ def complete_cached(
     cancelled = [t for t in closed if t != task_id]
     if cancelled:
         connection.execute(CANCEL_TASKS, {"task_ids": cancelled})
+    _forget(uow, [(ProcessInstance, instance_id), *((Task, t) for t in closed)])
     version = cached.version + 1
     open_ids = frozenset(after)
     uow.on_commit(lambda: engine.instances.checkin(instance_id, version, workflow, open_ids))

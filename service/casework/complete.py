@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from records import consent
 from service.casework.after import after_step
 from service.casework.desk import Desk
@@ -43,7 +41,9 @@ def complete(
     """Complete ``task_id`` as ``actor``; ``FormInvalid`` or ``Conflict`` leave the step as it
     was once the caller rolls back."""
     owned = consent.step_variables(unit.session, task_id, desk.consent_on_record)
-    withheld = unit.session.scalar(select(Task.identity_withheld).where(Task.id == task_id))
+    # Through the identity map: access read the task with its need-to-know check.
+    task = unit.session.get(Task, task_id)
+    withheld = task is not None and task.identity_withheld
     advance = work.complete(desk.engine, unit, task_id, answers, actor, expected_version, owned)
     after_step(desk, unit, advance, actor)
     return Completed(advance, bool(withheld))
