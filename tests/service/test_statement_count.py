@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from storage import prepared
-from tests.service.helpers import deploy_xml, start_instance
+from tests.support.helpers import deploy_xml, start_instance
 
 # Issue 16: at most 15. Now 14: auth, need-to-know with the task and instance rows, the three
 # hot-path writes, timers and escalations of the closed task, the new timers in one INSERT, the
