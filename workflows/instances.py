@@ -27,15 +27,15 @@ from storage.database import is_write_conflict
 from storage.models import ProcessInstance, Task, new_id
 from storage.prepared import run_all
 from storage.uow import UnitOfWork
-from workflows import definitions, hotpath
+from workflows import cached_step, definitions
 from workflows.cache import InstanceCache
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import DeployResult, SpecCache
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
+from workflows.facts import after_step, open_user_tasks, pending_timers, thrown_messages
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
-from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
 from workflows.steps import run_engine
 from workflows.variables import check_variables
 
@@ -57,7 +57,7 @@ class Engine:
         clock: Clock | None = None,
         helpers: Mapping[str, Callable | Any] | None = None,
         cache_size: int = 2000,
-        task_policy: hotpath.TaskPolicy | None = None,
+        task_policy: cached_step.TaskPolicy | None = None,
         conventions: bool = False,
     ):
         # ``conventions``: deploys also refuse user tasks without a role, form or due time
@@ -100,10 +100,10 @@ class Engine:
         variables = check_variables(variables)
         connection = uow.session.connection()
         if version is None:
-            found = connection.execute(hotpath.LATEST_DEFINITION, {"key": process_key}).first()
+            found = connection.execute(cached_step.LATEST_DEFINITION, {"key": process_key}).first()
         else:
             params = {"key": process_key, "version": version}
-            found = connection.execute(hotpath.NAMED_DEFINITION, params).first()
+            found = connection.execute(cached_step.NAMED_DEFINITION, params).first()
         if found is None:
             which = f"version {version} of " if version is not None else ""
             raise NotFound(f"{which}process {process_key!r} is not deployed")
@@ -119,7 +119,7 @@ class Engine:
             task.data.update(variables)
         now = self.clock.now()
         since = time.time()
-        status, error = hotpath.run_step(workflow, lambda: run_engine(workflow))
+        status, error = cached_step.run_step(workflow, lambda: run_engine(workflow))
         messages = thrown_messages(workflow)
         after, scripts = after_step(workflow, since)
         row = ProcessInstance(
@@ -138,10 +138,10 @@ class Engine:
             ended_at=None if status == "running" else now,
             cancel_reason=None,
         )
-        columns = hotpath.INSERT_INSTANCE.statement.table.columns.keys()
-        opened = hotpath.task_rows(row.id, after, frozenset(), now, self.task_policy)
-        writes = [(hotpath.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})]
-        run_all(connection, writes + ([(hotpath.INSERT_TASKS, opened)] if opened else []))
+        columns = cached_step.INSERT_INSTANCE.statement.table.columns.keys()
+        opened = cached_step.task_rows(row.id, after, frozenset(), now, self.task_policy)
+        writes = [(cached_step.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})]
+        run_all(connection, writes + ([(cached_step.INSERT_TASKS, opened)] if opened else []))
         open_ids = frozenset(after)
         uow.on_commit(lambda: self.instances.checkin(row.id, 1, workflow, open_ids))
         return Advance(
@@ -176,7 +176,7 @@ class Engine:
         if cached is None and (lent := self.instances.reclaim_owner_of(uow, task_id)):
             owner, cached = lent
         if cached is not None:
-            advance = hotpath.complete_cached(
+            advance = cached_step.complete_cached(
                 self, uow, owner, cached, task_id, data, user, task_version, variables
             )
             if advance is not None:
@@ -371,7 +371,7 @@ class Engine:
         status: str | None = None,
     ) -> Advance:
         since = time.time()
-        outcome, error = hotpath.run_step(workflow, step)
+        outcome, error = cached_step.run_step(workflow, step)
         messages = thrown_messages(workflow)
         status = status or outcome
         now = self.clock.now()
@@ -382,15 +382,15 @@ class Engine:
         if status != "running":
             row.ended_at = now
         row.state = self.serializer.dumps(workflow)
-        rows = hotpath.task_rows(row.id, after, before, now, self.task_policy)
+        rows = cached_step.task_rows(row.id, after, before, now, self.task_policy)
         opened = [Task(**r) for r in rows]
         closed = [task_id for task_id in before if task_id not in after]
         cancelled = [task_id for task_id in closed if task_id not in completed]
         try:
             uow.session.flush()
-            hotpath.insert_tasks(uow.session.connection(), rows)
+            cached_step.insert_tasks(uow.session.connection(), rows)
             if cancelled:
-                uow.session.connection().execute(hotpath.CANCEL_TASKS, {"task_ids": cancelled})
+                uow.session.connection().execute(cached_step.CANCEL_TASKS, {"task_ids": cancelled})
         except (OperationalError, StaleDataError) as err:
             if isinstance(err, OperationalError) and not is_write_conflict(err):
                 raise

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from workflows.errors import InvalidInput
-from workflows.state import error_details, open_user_tasks
+from workflows.facts import error_details, open_user_tasks
 from workflows.variables import check_variables
 
 

@@ -11,7 +11,7 @@ answers *true*. A wrong completion is worse than an error, so:
   depth and fails the step, naming its element.
 
 Both raise ``WorkflowTaskException`` with the task, which the caller records as the instance's
-error (``workflows.state.error_details``).
+error (``workflows.facts.error_details``).
 """
 
 from __future__ import annotations

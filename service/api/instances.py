@@ -43,8 +43,8 @@ from service.errors import ApiError
 from service.openapi import spec
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties, visibility
+from workflows.facts import highlights
 from workflows.roles import CANCEL_ROLES, CASEWORK, PROCESS_OWNERS
-from workflows.state import highlights
 
 bp = Blueprint("instances", __name__)
 

@@ -8,7 +8,7 @@ import pytest
 from records.register import check, from_process
 from tasks.forms import form_of, validate
 from tests.diagrams.walking import Do, Message, Path, Timer, Walker, walk
-from workflows.state import after_step, open_user_tasks
+from workflows.facts import after_step, open_user_tasks
 
 DPA = "UK GDPR Art. 6(1)(e); Art. 9(2)(g) with DPA 2018 Sch. 1 para 18"
 CSC = [{"agency": "childrens_social_care"}]

@@ -14,7 +14,7 @@ import pytest
 from tasks.forms import form_of
 from tasks.forms import validate as validate_form
 from tests.diagrams.walking import Do, Message, Path, Timer, Walker, walk
-from workflows.state import open_user_tasks
+from workflows.facts import open_user_tasks
 
 PARTNERS = "Man known as 'Dee', about 25, drives a black Golf; met her outside school"
 CSE = {

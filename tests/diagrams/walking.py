@@ -41,9 +41,9 @@ from tasks.due import due_form, due_from, due_time
 from tasks.forms import form_of
 from tasks.forms import validate as validate_form
 from workflows.clock import FrozenClock
+from workflows.facts import after_step, open_user_tasks, pending_timers, thrown_messages
 from workflows.parsing import NSMAP
 from workflows.sandbox import make_script_engine
-from workflows.state import after_step, open_user_tasks, pending_timers, thrown_messages
 from workflows.validation import ParsedDefinition, validate
 
 BPMN = FilePath(__file__).resolve().parents[2] / "bpmn"

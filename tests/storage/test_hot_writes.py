@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.models import ProcessDefinition, ProcessInstance, Task, TaskCandidate, new_id
 from storage.prepared import run_guarded
-from workflows import hotpath
+from workflows import cached_step
 
 NOW = datetime(2026, 11, 30, 16, 45, 12, 345678, tzinfo=UTC)
 
@@ -75,7 +75,7 @@ def test_the_roles_that_may_claim_a_task_come_from_its_row(connection):
         _task(instance_id, None),
         _task(instance_id, []),
     )
-    hotpath.INSERT_TASKS.run(connection, [twice, none, empty])
+    cached_step.INSERT_TASKS.run(connection, [twice, none, empty])
     assert _candidates(connection, twice["id"]) == ["dsl", "manager"]
     assert _candidates(connection, none["id"]) == []
     assert _candidates(connection, empty["id"]) == []
@@ -93,7 +93,7 @@ def test_prepared_writes_store_exactly_what_sqlalchemy_stores(connection):
     whole = NOW.replace(microsecond=0)  # written with or without ".000000"?
     extra = {"data": {"a": None, "b": [1, "é"]}, "completed_at": whole, "created_at": whole}
     connection.execute(insert(Task.__table__).values(through_sqlalchemy | extra))
-    hotpath.INSERT_TASKS.run(connection, [prepared | extra])
+    cached_step.INSERT_TASKS.run(connection, [prepared | extra])
     columns = "due_at, created_at, completed_at, candidate_roles, data, assignee"
     query = text(f"SELECT {columns} FROM task WHERE id = :id")  # untyped: values as stored
     raw = [
@@ -105,10 +105,10 @@ def test_prepared_writes_store_exactly_what_sqlalchemy_stores(connection):
 def test_prepared_writes_read_back_as_sqlalchemy_would_have_written_them(connection):
     instance_id = _instance(connection)
     row = _task(instance_id, ["manager"])
-    assert hotpath.INSERT_TASKS.run(connection, [row]) == 1
+    assert cached_step.INSERT_TASKS.run(connection, [row]) == 1
     params = {"task_id": row["id"], "now": NOW, "user": "bo", "data": {"approved": True, "n": [1]}}
-    assert hotpath.COMPLETE_TASK.run(connection, params) == 1
-    assert hotpath.COMPLETE_TASK.run(connection, params) == 0  # no longer open: nothing changed
+    assert cached_step.COMPLETE_TASK.run(connection, params) == 1
+    assert cached_step.COMPLETE_TASK.run(connection, params) == 0  # no longer open: nothing changed
     stored = connection.execute(select(Task.__table__).where(Task.id == row["id"])).mappings().one()
     assert stored["status"] == "completed"
     assert stored["completed_at"] == NOW
@@ -125,8 +125,8 @@ def test_prepared_writes_read_back_as_sqlalchemy_would_have_written_them(connect
         "now": NOW,
         "ended_at": NOW,
     }
-    assert hotpath.SAVE_INSTANCE.run(connection, save) == 1
-    assert hotpath.SAVE_INSTANCE.run(connection, save) == 0  # a stale version changes nothing
+    assert cached_step.SAVE_INSTANCE.run(connection, save) == 1
+    assert cached_step.SAVE_INSTANCE.run(connection, save) == 0  # a stale version changes nothing
     instance = connection.execute(
         select(ProcessInstance.__table__).where(ProcessInstance.id == instance_id)
     ).mappings()
@@ -138,15 +138,15 @@ def test_prepared_writes_read_back_as_sqlalchemy_would_have_written_them(connect
 def test_prepared_write_errors_are_sqlalchemy_errors(connection):
     instance_id = _instance(connection)
     row = _task(instance_id, ["manager"])
-    hotpath.INSERT_TASKS.run(connection, [row])
+    cached_step.INSERT_TASKS.run(connection, [row])
     with pytest.raises(IntegrityError):
-        hotpath.INSERT_TASKS.run(connection, [row])
+        cached_step.INSERT_TASKS.run(connection, [row])
 
 
 def test_a_step_on_a_stale_copy_writes_nothing_and_a_fresh_one_writes_everything(connection):
     instance_id = _instance(connection)
     waiting = _task(instance_id, ["manager"])
-    hotpath.INSERT_TASKS.run(connection, [waiting])
+    cached_step.INSERT_TASKS.run(connection, [waiting])
     opened = _task(instance_id, ["dsl"])
     done = {"task_id": waiting["id"], "now": NOW, "user": "bo", "data": {}}
 
@@ -154,9 +154,9 @@ def test_a_step_on_a_stale_copy_writes_nothing_and_a_fresh_one_writes_everything
         save = {"instance_id": instance_id, "read_version": read_version, "state": "{}"}
         save |= {"new_status": "running", "error": None, "now": NOW, "ended_at": None}
         return [
-            (hotpath.SAVE_INSTANCE, save),
-            (hotpath.COMPLETE_TASK, done),
-            (hotpath.INSERT_TASKS, [opened]),
+            (cached_step.SAVE_INSTANCE, save),
+            (cached_step.COMPLETE_TASK, done),
+            (cached_step.INSERT_TASKS, [opened]),
         ]
 
     assert run_guarded(connection, step(read_version=7)) is None

@@ -8,8 +8,8 @@ import pytest
 
 from tests.workflows.helpers import deploy, open_tasks, start, the_open_task
 from workflows.clock import FrozenClock
+from workflows.facts import open_user_tasks, pending_timers
 from workflows.instances import Engine
-from workflows.state import open_user_tasks, pending_timers
 from workflows.timers import ClockedDurationTimerEventDefinition, parse_recurring_interval
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -19,12 +19,12 @@ from SpiffWorkflow.task import TaskState
 
 from tests.diagrams.tables import TABLES
 from tests.diagrams.walking import Do, Message, Timer, Walker
+from workflows.facts import after_step, open_user_tasks
 from workflows.serialization import (
     LeanTaskConverter,
     SpecByReferenceConverter,
     StateSerializer,
 )
-from workflows.state import after_step, open_user_tasks
 
 CASES = [
     pytest.param(name, path, id=f"{name}: {path.id}")

@@ -33,7 +33,7 @@ from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
 from workflows.errors import Conflict
 from workflows.events import Advance
-from workflows.state import after_step, error_details, pending_timers, thrown_messages
+from workflows.facts import after_step, error_details, pending_timers, thrown_messages
 from workflows.steps import check_not_cut_short, run_engine
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
