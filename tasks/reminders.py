@@ -42,12 +42,12 @@ from sqlalchemy.orm import Session
 from storage.models import Escalation, ProcessInstance, Task, Timer, User, new_id
 from storage.uow import UnitOfWork
 from tasks import notify, parties, timers
+from workflows.roles import FRONT_DOOR_ROLES
 
 log = logging.getLogger(__name__)
 
 REMINDER, DUE = "task_reminder", "task_due"
 TASK_TIMER_KINDS = (REMINDER, DUE, "task_escalation")
-FRONT_DOOR_ROLES = frozenset({"csc"})
 
 
 @dataclass(frozen=True)

@@ -49,5 +49,8 @@ REGISTER_READERS = ("auditor", "manager", "dsl", "practitioner", "csc", "csc_man
 REGISTER_CORRECTORS = ("admin", "dsl", "manager")
 # The Board's report.
 REPORT_READERS = ("board", "manager", "admin")
+# Children's social care's front door: its overdue work escalates to a csc_manager, not to a
+# line manager (tasks/reminders.py).
+FRONT_DOOR_ROLES = frozenset({"csc"})
 # Agency-scoped roles see only their own agency's cases they are party to (tasks/parties.py).
 AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})

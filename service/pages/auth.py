@@ -14,7 +14,7 @@ from service.casework.sign_in import sign_in
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
-from workflows.roles import CASEWORK_ROLES
+from workflows.roles import CASEWORK_ROLES, PROCESS_OWNERS
 
 bp = Blueprint("pages", __name__)
 
@@ -31,10 +31,16 @@ STARTERS = frozenset({*CASEWORK_ROLES, "admin"})
 
 @bp.app_context_processor
 def signed_in() -> dict:
-    """Every page knows who is signed in (the header) and what they may start."""
+    """Every page knows who is signed in (the header), what they may start and whether they may
+    open the modeller (the role lists of ``workflows/roles.py``, never written in a template)."""
     user = current_user()
     can_start = user is not None and bool(user.roles & STARTERS)
-    return {"user": user, "new_processes": NEW_PROCESSES if can_start else ()}
+    may_model = user is not None and bool(set(user.roles) & set(PROCESS_OWNERS))
+    return {
+        "user": user,
+        "new_processes": NEW_PROCESSES if can_start else (),
+        "may_model": may_model,
+    }
 
 
 UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f-\x9f]")
