@@ -15,7 +15,6 @@ Usage: ``.venv/bin/python benchmarks/api.py [--clients 8] [--instances 20] [--th
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -26,15 +25,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import engine as engine_bench  # benchmarks/engine.py, next to this file
 from answers import ANSWERS  # benchmarks/answers.py
+from http_client import PASSWORD, START, Client, HttpError, Stats  # benchmarks/http_client.py
 from serving import BIN, ROOT, free_port, launch, safeguard, stop  # benchmarks/serving.py
 
 from storage import UnitOfWork, make_engine, make_session_factory
@@ -43,32 +42,8 @@ from workflows.clock import SystemClock
 DIAGRAM = ROOT / "bpmn" / "information_sharing.bpmn"
 PROCESS_KEY = "information_sharing"
 THREE_STEPS = engine_bench.DIAGRAM  # tests/fixtures/three_steps.bpmn
-PASSWORD = "bench-password-not-secret"
 # "Share with consent": a legitimate purpose, restricted (identifies a living person, confidential),
 # no safeguarding grounds (so no referral and no advice), consent safe to seek and given.
-START = "POST /api/process-instances"
-
-
-class HttpError(RuntimeError):
-    """A non-2xx answer (already counted in ``Stats.errors``)."""
-
-
-@dataclass
-class Stats:
-    """What the client threads saw; one lock around all of it (appends are cheap)."""
-
-    measuring: bool = False
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: list[str] = field(default_factory=list)
-    completed: int = 0
-    failed: dict[str, int] = field(default_factory=lambda: {"warm-up": 0, "measured": 0})
-    cpu: tuple[float, float] = (float("nan"), float("nan"))  # service, clients (seconds)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def record(self, route: str, seconds: float) -> None:
-        if self.measuring:
-            with self.lock:
-                self.latencies[route].append(seconds)
 
 
 @dataclass(frozen=True)
@@ -89,70 +64,6 @@ def _shared_with_consent(instance: dict) -> str | None:
 
 SHARING = Path_(PROCESS_KEY, ANSWERS, _shared_with_consent)
 THREE = Path_(engine_bench.PROCESS_KEY, engine_bench.PATH, lambda instance: None)
-
-
-class Client:
-    """One user on one keep-alive connection."""
-
-    def __init__(self, port: int, stats: Stats, path: Path_ = SHARING):
-        self.port, self.stats, self.token, self.path = port, stats, None, path
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-    def call(self, method: str, path: str, route: str, body: dict | None = None):
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = json.dumps(body) if body is not None else None
-        for attempt in (1, 2):
-            started = time.perf_counter()
-            try:
-                self.connection.request(method, path, body=payload, headers=headers)
-                response = self.connection.getresponse()
-                raw = response.read()
-                break
-            except (http.client.HTTPException, OSError) as err:
-                self.connection.close()  # the server closed the keep-alive connection: reconnect
-                if attempt == 2:
-                    raise RuntimeError(f"{route}: {err!r}") from err
-        self.stats.record(route, time.perf_counter() - started)
-        answer = json.loads(raw) if raw else None
-        if not 200 <= response.status < 300:
-            with self.stats.lock:
-                self.stats.errors.append(f"{route} -> {response.status} {raw[:300]!r}")
-            raise HttpError(f"{route} -> {response.status}")
-        return answer
-
-    def sign_in(self, username: str) -> None:
-        body = {"username": username, "password": PASSWORD}
-        self.token = self.call("POST", "/api/auth/token", "POST /api/auth/token", body)["token"]
-
-    def start(self) -> dict:
-        key = f"child-{uuid.uuid4().hex[:12]}"
-        body = {"process_key": self.path.process_key, "business_key": key}
-        return self.call("POST", "/api/process-instances", START, body)
-
-    def run_instance(self) -> None:
-        instance = self.start()
-        for element_id, data in self.path.answers:
-            [task] = instance["active_tasks"]
-            if task["element_id"] != element_id:
-                raise RuntimeError(f"expected {element_id}, got {task['element_id']}")
-            route = f"POST /api/tasks/{{id}}/complete [{element_id}]"
-            instance = self.call("POST", f"/api/tasks/{task['id']}/complete", route, {"data": data})
-        if instance["state"] != "completed" or instance["active_tasks"]:
-            raise RuntimeError(f"instance {instance['id']} ended {instance['state']}")
-        wrong = self.path.check(instance)
-        if wrong:
-            raise RuntimeError(f"instance {instance['id']} {wrong}")
-
-    def read(self, count: int) -> None:
-        """``count`` task reads and worklists, on tasks of instances started first."""
-        tasks = self.tasks = getattr(self, "tasks", None) or [
-            self.start()["active_tasks"][0]["id"] for _ in range(5)
-        ]
-        for i in range(count):
-            self.call("GET", f"/api/tasks/{tasks[i % len(tasks)]}", "GET /api/tasks/{id}")
-            self.call("GET", "/api/tasks?view=mine", "GET /api/tasks")
 
 
 def client_loop(client: Client, username: str, args, barrier: threading.Barrier) -> None:
@@ -284,7 +195,7 @@ def measure_path(port: int, path: Path_, names: list[str], args, cpu_log: Path, 
 
 
 def measure_reads(port: int, name: str, count: int, cpu_log: Path) -> dict[str, list[float]]:
-    client = Client(port, Stats())
+    client = Client(port, Stats(), SHARING)
     client.sign_in(name)
     client.read(5)  # warm-up
     cpu_log.write_bytes(b"")

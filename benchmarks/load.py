@@ -36,17 +36,15 @@ from pathlib import Path
 
 import engine as engine_bench  # benchmarks/engine.py, next to this file
 from answers import ANSWERS
-from api import (  # benchmarks/api.py: the same client, users and log reading
+from api import (  # benchmarks/api.py: the same users, diagram and log reading
     DIAGRAM,
-    START,
-    Client,
-    HttpError,
-    Stats,
+    SHARING,
     add_users,
     cpu_seconds,
     percentiles,
     service_problems,
 )
+from http_client import START, Client, HttpError, Stats  # benchmarks/http_client.py
 from serving import BIN, free_port, launch, safeguard, stop  # benchmarks/serving.py
 
 ROUTES = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
@@ -154,7 +152,9 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
     try:
         threads = [
             threading.Thread(
-                target=user_loop, args=(Client(port, stats), n, stop_at, barrier), daemon=True
+                target=user_loop,
+                args=(Client(port, stats, SHARING), n, stop_at, barrier),
+                daemon=True,
             )
             for n in names
         ]

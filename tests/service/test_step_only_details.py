@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import fixture_bytes
-from tests.support.helpers import auditor_client, deploy_xml
+from tests.support.helpers import active_task, auditor_client, clients_for, deploy_xml
 
 CHILD = "CHILD-CSE-5521"
 PARTNER = "Jordan Reeve, about 19, met online through a friend"
@@ -26,15 +26,11 @@ PEOPLE = {
 def people(client, client_for):
     response = deploy_xml(client, fixture_bytes("advice_and_details.bpmn"))
     assert response.status_code == 201, response.get_json()
-    return {
-        name: client_for(name, roles, agency=agency, manager=manager)
-        for name, (roles, agency, manager) in PEOPLE.items()
-    }
+    return clients_for(client_for, PEOPLE)
 
 
 def _open(client, instance_id: str, element_id: str) -> str:
-    body = client.get(f"/api/process-instances/{instance_id}").get_json()
-    return next(t["id"] for t in body["active_tasks"] if t["element_id"] == element_id)
+    return active_task(client, instance_id, element_id)["id"]
 
 
 @pytest.fixture

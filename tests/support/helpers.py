@@ -112,3 +112,17 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert error["code"] == code
     return error
+
+
+def clients_for(client_for, people: dict[str, tuple]) -> dict:
+    """A signed-in API client per person: ``{name: (roles, agency, manager)}``."""
+    return {
+        name: client_for(name, roles, agency=agency, manager=manager)
+        for name, (roles, agency, manager) in people.items()
+    }
+
+
+def active_task(client, instance_id: str, element_id: str) -> dict:
+    """The instance's open task ``element_id``, as its viewer sees it."""
+    body = client.get(f"/api/process-instances/{instance_id}").get_json()
+    return next(t for t in body["active_tasks"] if t["element_id"] == element_id)
