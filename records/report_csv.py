@@ -28,9 +28,12 @@ def cell(value: Any) -> str:
 
 def rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     """The report as ``(section, item, measure, value)`` rows."""
-    yield ("period", "from", "", report["from"] or "")
-    yield ("period", "to (exclusive)", "", report["to"] or "")
-    yield ("period", "months", "", " ".join(report["months"]))
+    months = report["months"]
+    yield ("period", "first month", "", months[0] if months else "")
+    yield ("period", "last month (inclusive)", "", months[-1] if months else "")
+    yield ("period", "months", "", " ".join(months))
+    yield ("period", "starts at", "", report["from"] or "")
+    yield ("period", "ends before", "", report["to"] or "")
     yield ("period", "generated at", "", report["generated_at"])
     yield ("note", "small numbers", "", report["small_numbers"])
     decisions = report["decisions"]
@@ -46,6 +49,7 @@ def rows(report: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         step = f"{row['process']} / {row['name']}"
         yield ("tasks", step, "on time", row["on_time"])
         yield ("tasks", step, "late", row["late"])
+        yield ("tasks", step, "open and overdue now", row["open_late"])
     for row in report["open_escalations"]:
         yield ("open escalations", row["stage"], "count", row["count"])
 

@@ -212,8 +212,9 @@ def _additive_tables(total: int, tables: dict[str, tuple[Counter, Iterable[str] 
     return result
 
 
-def _tasks(session: Session, months: list[Month]) -> list[dict[str, Any]]:
-    """On time and late per step, each month suppressed on its own, then combined."""
+def _tasks(session: Session, months: list[Month], now: datetime) -> list[dict[str, Any]]:
+    """On time and late per step, each month suppressed on its own, then combined; and the
+    steps open and overdue now."""
     if not months:
         return []
     bounds = [month_start(m) for m in months[1:]]
@@ -245,6 +246,9 @@ def _tasks(session: Session, months: list[Month]) -> list[dict[str, Any]]:
             (key, element, name or element), ([0] * len(months), [0] * len(months))
         )
         cells[0][month], cells[1][month] = suppress(int(ok or 0)), suppress(int(bad or 0))
+    overdue = _open_late(session, now)
+    for key, element, name in overdue:
+        steps.setdefault((key, element, name), ([0] * len(months), [0] * len(months)))
     return [
         {
             "process": key,
@@ -252,9 +256,22 @@ def _tasks(session: Session, months: list[Month]) -> list[dict[str, Any]]:
             "name": name,
             "on_time": combine(ok),
             "late": combine(bad),
+            "open_late": suppress(overdue.get((key, element, name), 0)),
         }
         for (key, element, name), (ok, bad) in sorted(steps.items())
     ]
+
+
+def _open_late(session: Session, now: datetime) -> Counter:
+    """Steps open now and past their due time, whatever the period: a late step that is still
+    waiting is the latest of all, and counting only completed ones would hide it."""
+    rows = session.execute(
+        select(ProcessInstance.process_key, Task.element_id, Task.name, func.count())
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(Task.status == "open", Task.due_at.is_not(None), Task.due_at < now)
+        .group_by(ProcessInstance.process_key, Task.element_id, Task.name)
+    ).all()
+    return Counter({(key, element, name or element): n for key, element, name, n in rows})
 
 
 def _escalations(session: Session) -> list[dict[str, Any]]:
@@ -319,6 +336,6 @@ def sharing_report(
         "small_numbers": SMALL_NUMBERS_NOTE,
         "decisions": decisions,
         "time_to_decision": timing,
-        "tasks": _tasks(session, months),
+        "tasks": _tasks(session, months, now),
         "open_escalations": _escalations(session),
     }

@@ -59,6 +59,7 @@ class StepTimeliness(Model):
     name: str
     on_time: Count
     late: Count
+    open_late: Count = Field(description="open now and past its due time, whatever the period")
 
 
 class StageCount(Model):

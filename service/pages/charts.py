@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-WIDTH = 640
-LABEL_WIDTH = 220
+WIDTH = 720
+LABEL_WIDTH = 300
+# The longest label drawn in full: right-aligned at LABEL_WIDTH, 12 px text, at most about 7 px
+# a character, so a longer one is cut (its whole text is in the bar's title and the table)
+# instead of running off the left edge.
+LABEL_CHARS = 40
 VALUE_ROOM = 120
 ROW = 26
 SUPPRESSED_AS = 4  # drawn width of a "<5" bar, in counts
-TONE_WORDS = {"primary": "", "ok": "on time", "late": "late"}
+TONE_WORDS = {"primary": "", "ok": "on time", "late": "late", "overdue": "open overdue"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Chart:
     height: int
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
+    label_chars: int = LABEL_CHARS
 
 
 def _number(count: Any) -> float:

@@ -44,9 +44,12 @@ def _charts(report: dict) -> list:
     charts.append(
         stacked_chart(
             "tasks",
-            "Steps completed on time and late",
+            "Steps completed on time and late, and steps open and overdue now",
             [
-                (f"{r['process']}: {r['name']}", [("ok", r["on_time"]), ("late", r["late"])])
+                (
+                    f"{r['process']}: {r['name']}",
+                    [("ok", r["on_time"]), ("late", r["late"]), ("overdue", r["open_late"])],
+                )
                 for r in report["tasks"]
             ],
         )
@@ -70,23 +73,27 @@ def _charts(report: dict) -> list:
 )
 def reports():
     args = {k: request.args.get(k, "") for k in ("period", "from", "to")}
+    quarters = _quarters(services().clock.now())
     try:
         period = period_from(request.args)
-        error = None
     except ApiError as err:
-        period, error = period_from({}), err.message
+        # Only the form and what is wrong: figures of some other period would read as the
+        # answer to the question asked.
+        page = render_template(
+            "reports.html", report=None, args=args, error=err.message, quarters=quarters
+        )
+        return page, 422
     report = sharing_report(uow().session, period, services().clock.now())
     trail.note(detail={"report": "sharing", "format": "page"})
-    csv_args = {k: v for k, v in args.items() if v} if error is None else {}
     return render_template(
         "reports.html",
         report=report,
         charts=_charts(report),
         args=args,
-        error=error,
-        csv_url=url_for("reports.sharing", format="csv", **csv_args),
-        quarters=_quarters(services().clock.now()),
-    ), (422 if error else 200)
+        error=None,
+        csv_url=url_for("reports.sharing", format="csv", **{k: v for k, v in args.items() if v}),
+        quarters=quarters,
+    )
 
 
 def _quarters(now: datetime, count: int = 8) -> list[tuple[str, str]]:

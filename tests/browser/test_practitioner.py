@@ -33,6 +33,16 @@ def _open(page, step: str) -> None:
 
 
 @pytest.mark.slow
+def _answers_have_room(page) -> None:
+    """Long questions do not squeeze their answers into a sliver of one letter a line."""
+    shares = page.evaluate(
+        """() => [...document.querySelectorAll('.case-summary details[open] dd')]
+        .map(d => d.getBoundingClientRect().width
+                  / d.parentElement.getBoundingClientRect().width)"""
+    )
+    assert shares and min(shares) > 0.4, shares
+
+
 def test_should_i_share_consent_refused_significant_harm(tmp_path):
     from playwright.sync_api import expect
 
@@ -77,6 +87,7 @@ def test_should_i_share_consent_refused_significant_harm(tmp_path):
             _submit(page, base)
 
             _open(page, "Seek consent")
+            _answers_have_room(page)
             choose(page, "consent_outcome", "refused")
             page.fill("#views_of_child_or_family", "The parents do not want the school to share")
             _submit(page, base)

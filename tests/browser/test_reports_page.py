@@ -42,6 +42,16 @@ def test_the_board_reads_the_sharing_report(service, tmp_path):
         assert charts.count() >= 4
         decisions = page.locator("section[aria-labelledby=decisions-heading]")
         expect(decisions).to_contain_text("6")
+        # Every label starts inside its chart: none runs off the left edge.
+        clipped = page.evaluate(
+            """() => [...document.querySelectorAll('figure.chart svg')].flatMap(svg => {
+                const left = svg.getBoundingClientRect().left;
+                return [...svg.querySelectorAll('text[text-anchor=end]')]
+                    .filter(t => t.getBoundingClientRect().left < left - 0.5)
+                    .map(t => t.textContent);
+            })"""
+        )
+        assert clipped == []
         text = page.locator("main").inner_text()
         assert not any(child in text for child in CHILDREN)
         shoot(page, "reports")

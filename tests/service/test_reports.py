@@ -13,6 +13,7 @@ import pytest
 from records import register
 from service.app import create_app
 from service.context import services
+from service.pages.charts import LABEL_CHARS, LABEL_WIDTH
 from storage import UnitOfWork
 from storage.models import Escalation, ProcessInstance
 from tests.support.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
@@ -333,3 +334,51 @@ def test_the_agency_vocabulary_is_the_diagrams():
         "//camunda:formField[@id='recipient_agency']/camunda:value/@id", namespaces=ns
     )
     assert tuple(options) == AGENCIES
+
+
+def test_a_step_still_open_past_its_due_time_is_counted_as_overdue_now(app, seeded, clock):
+    """Counting only completed steps hid the latest ones: those still waiting."""
+    before = seeded.get("/api/reports/sharing?period=2026-03").get_json()
+    waiting = {row["step"]: row["open_late"] for row in before["tasks"]}
+    pat = token_client(app, "pat")
+    clock.set(MONDAY)
+    assert start_instance(pat, business_key="child-ref-late").status_code == 201
+    clock.set(MONDAY + timedelta(days=3))  # "describe" was due Tuesday 17:00
+    report = seeded.get("/api/reports/sharing?period=2026-03").get_json()
+    describe = next(row for row in report["tasks"] if row["step"] == "describe")
+    assert waiting.get("describe", 0) == 0 and describe["open_late"] == "<5"
+    csv_text = seeded.get("/api/reports/sharing?period=2026-03&format=csv").data.decode()
+    assert "three_steps / Describe the concern,open and overdue now,<5" in csv_text
+    page = seeded.get("/reports?period=2026-03").get_data(as_text=True)
+    assert "Open and overdue now" in page and "open overdue" in page
+
+
+def test_the_page_and_the_csv_agree_the_last_month_is_included(seeded):
+    csv_text = seeded.get("/api/reports/sharing?from=2026-02&to=2026-03&format=csv").data
+    rows = list(csv.reader(io.StringIO(csv_text.decode("utf-8-sig"), newline="")))
+    cells = {(r[0], r[1]): r[3] for r in rows[1:]}
+    assert cells[("period", "first month")] == "2026-02"
+    assert cells[("period", "last month (inclusive)")] == "2026-03"
+    page = seeded.get("/reports?from=2026-02&to=2026-03").get_data(as_text=True)
+    assert "To month (inclusive)" in page and "Showing 2026-02 to 2026-03" in page
+
+
+def test_an_invalid_period_draws_no_figures(seeded):
+    """Figures of some other period under an error would be read as the answer."""
+    bad = seeded.get("/reports?from=2026-04&to=2026-03")
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "must not be before" in html
+    assert "<svg" not in html and "Decisions recorded" not in html
+    assert 'name="from"' in html and "No figures are shown" in html
+
+
+def test_chart_labels_fit_inside_the_chart(seeded):
+    """A label is right-aligned at the bars' edge; one longer than fits is cut, not clipped."""
+    html = seeded.get("/reports?period=2026-03").get_data(as_text=True)
+    assert LABEL_CHARS * 7 <= LABEL_WIDTH - 6
+    labels = [
+        line.split(">", 1)[1].split("<", 1)[0]
+        for line in html.splitlines()
+        if 'text-anchor="end"' in line
+    ]
+    assert labels and all(len(label) <= LABEL_CHARS for label in labels)
