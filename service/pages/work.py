@@ -31,7 +31,7 @@ from storage.models import ProcessDefinition, Task
 from tasks import forms, parties, summary, visibility, work
 from tasks.errors import FormInvalid
 from workflows.errors import Conflict
-from workflows.roles import CASEWORK
+from workflows.roles import CASEWORK, CASEWORK_ROLES, PROCESS_OWNERS, REPORT_READERS
 
 bp = Blueprint("work", __name__)
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
@@ -78,11 +78,14 @@ ANSWERS = {
     tag="pages",
 )
 def home():
+    user = current_user()
+    elsewhere = _home_of(user.roles)
+    if elsewhere is not None:
+        return redirect(url_for(elsewhere))
     now = services().clock.now()
     session = uow().session
     processes = listing.process_choices(session)
     filters = listing.Filters.from_args(request.args, processes)
-    user = current_user()
     who = viewer(user)
     # The Board and the auditor sign in here too, but see no worklist: they do no casework.
     casework = not records_only(user.roles)
@@ -94,6 +97,18 @@ def home():
         statuses=listing.STATUSES,
         filters=filters,
     )
+
+
+# Where a person who does no casework lands instead of an empty My work: the page of their job,
+# first match wins (a process owner who also reads reports models first).
+HOMES = ((PROCESS_OWNERS, "modeller.index"), (REPORT_READERS, "reports_page.reports"))
+
+
+def _home_of(roles) -> str | None:
+    """The endpoint of the home page of someone with no casework role, or None: My work."""
+    if set(roles) & CASEWORK_ROLES:
+        return None
+    return next((page for holders, page in HOMES if set(roles) & set(holders)), None)
 
 
 def typed_answers(fields: list[forms.FormField], form) -> dict:

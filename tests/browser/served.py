@@ -81,7 +81,9 @@ def sign_in(page, base: str, username: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_url(base + "/")
+    # Each lands on their home: My work, or the reports or the modeller for those who do no
+    # casework.
+    page.wait_for_url(lambda url: url.startswith(base + "/") and "/login" not in url)
 
 
 @contextmanager

@@ -208,5 +208,26 @@ def test_the_header_shows_who_is_signed_in_and_the_new_menu(app):
 
 def test_the_board_has_no_new_menu(app):
     make_user(app, "bea", ["board"], agency="partnership", password=PASSWORD)
-    page = sign_in(app, "bea").get("/").get_data(as_text=True)
+    page = sign_in(app, "bea").get("/", follow_redirects=True).get_data(as_text=True)
     assert "Signed in as bea (board)" in page and "Should I share?" not in page
+
+
+@pytest.mark.parametrize(
+    ("roles", "home"),
+    [
+        (["board"], "/reports"),
+        (["process_owner"], "/modeller"),
+        (["process_owner", "board"], "/modeller"),
+        (["admin"], "/modeller"),
+        (["practitioner", "process_owner"], None),
+        (["auditor"], None),
+    ],
+)
+def test_who_does_no_casework_lands_on_the_page_of_their_job(app, roles, home):
+    """The Board and process owners once landed on an empty My work."""
+    make_user(app, "someone", roles, agency="partnership", password=PASSWORD)
+    answer = sign_in(app, "someone").get("/")
+    if home is None:
+        assert answer.status_code == 200 and "My work" in answer.get_data(as_text=True)
+    else:
+        assert answer.status_code == 302 and answer.headers["Location"] == home
