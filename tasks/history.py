@@ -41,3 +41,15 @@ def events_of(session: Session, instance: ProcessInstance) -> list[Event]:
         events.append({"at": instance.ended_at, "event": instance.status})
     events.sort(key=lambda e: e["at"])
     return events
+
+
+def taken_over_by(session: Session, task: Task) -> Task | None:
+    """The step that took the work over from a cancelled ``task``: the first step of its
+    instance opened after it (e.g. stage 2 of an escalation when stage 1 ran out of time).
+    ``None`` when nothing opened after it, e.g. the instance was cancelled or ended."""
+    return session.scalars(
+        select(Task)
+        .where(Task.instance_id == task.instance_id, Task.created_at > task.created_at)
+        .order_by(Task.created_at)
+        .limit(1)
+    ).first()

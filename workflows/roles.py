@@ -19,6 +19,18 @@ ROLES = (
     "auditor",
     "admin",
 )
+# What each role is called on a page (plural: the people who hold it).
+ROLE_LABELS = {
+    "practitioner": "practitioners",
+    "manager": "line managers",
+    "dsl": "designated safeguarding leads",
+    "csc": "children's social care",
+    "csc_manager": "children's social care managers",
+    "process_owner": "process owners",
+    "board": "the Board",
+    "auditor": "the data protection officer",
+    "admin": "administrators",
+}
 # The casework roles: the only ones a user task may be offered to (lanes,
 # camunda:candidateGroups and the holders of a default assignee). Whoever does a step sees the
 # case, so process owners, administrators, the board and auditors are never given casework.

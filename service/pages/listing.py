@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from storage.models import ProcessDefinition
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 from tasks.worklist import page, worklist_query
 
+LONDON = ZoneInfo("Europe/London")
 DUE_SOON = timedelta(hours=24)
 SHOWN = 200  # tasks per list on "My work"
 # The status filter of "My work": value, words on the page.
@@ -26,6 +28,11 @@ STATUSES = (("overdue", "Overdue"), ("due_soon", "Due within 24 hours"), ("later
 
 def _hours(delta: timedelta) -> int:
     return int(delta.total_seconds() // 3600)
+
+
+def uk_time(moment: datetime) -> str:
+    """A time as the forms speak it: London's clock, saying so."""
+    return moment.astimezone(LONDON).strftime("%d %b %Y %H:%M") + " (UK time)"
 
 
 def lateness(

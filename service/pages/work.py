@@ -26,12 +26,18 @@ from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from service.pages import listing
-from service.pages.listing import lateness
-from storage.models import ProcessDefinition, Task
-from tasks import forms, parties, summary, visibility, work
+from service.pages.listing import lateness, uk_time
+from storage.models import ProcessDefinition, ProcessInstance, Task
+from tasks import forms, history, parties, summary, visibility, work
 from tasks.errors import FormInvalid
 from workflows.errors import Conflict
-from workflows.roles import CASEWORK, CASEWORK_ROLES, PROCESS_OWNERS, REPORT_READERS
+from workflows.roles import (
+    CASEWORK,
+    CASEWORK_ROLES,
+    PROCESS_OWNERS,
+    REPORT_READERS,
+    ROLE_LABELS,
+)
 
 bp = Blueprint("work", __name__)
 WHOLE_NUMBER = re.compile(r"[+-]?\d{1,19}")
@@ -171,7 +177,7 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
                 f"{problem.field}: {problem.message}" if problem.field else problem.message
             )
     user = current_user()
-    css, words = lateness(task.due_at, now)
+    css, words = lateness(task.due_at, now) if task.status == "open" else ("", None)
     body = render_template(
         "task.html",
         user=user,
@@ -186,6 +192,7 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         message=message,
         status_class=css,
         lateness=words,
+        ended=None if task.status == "open" else _how_it_ended(unit.session, task, withheld),
         mine=task.assignee == user.username,
         case_key=None if withheld else parties.case_of_instance(unit.session, task.instance_id),
         may_claim=task.status == "open"
@@ -193,6 +200,23 @@ def _task_page(task_id: str, *, values=None, problems=(), message=None, status=2
         and work.may_claim(viewer(user), task),
     )
     return body, status
+
+
+def _how_it_ended(session, task: Task, withheld: bool) -> str:
+    """Why a closed step is no longer waiting, and for a cancelled one where the work went: a
+    bare "1 working day late" on a step that moved to someone else read as a failure."""
+    if task.status == "completed":
+        by = f" by {task.completed_by}" if task.completed_by else ""
+        return f"Completed{by} on {uk_time(task.completed_at)}."
+    instance = session.get(ProcessInstance, task.instance_id)
+    if instance is not None and instance.status == "cancelled":
+        return "Cancelled: the whole process was cancelled."
+    successor = None if withheld else history.taken_over_by(session, task)
+    if successor is None:
+        return "Cancelled: this step is no longer needed."
+    roles = ", ".join(ROLE_LABELS.get(r, r) for r in successor.candidate_roles or ())
+    to = f"“{successor.name or successor.element_id}”" + (f" ({roles})" if roles else "")
+    return f"Cancelled: the work moved to {to}."
 
 
 def _case_summary(unit, task: Task, task_spec) -> dict:

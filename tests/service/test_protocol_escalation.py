@@ -225,3 +225,19 @@ def test_stages_2_and_3_reach_both_agencies_and_the_board_gets_the_notice(
         assert outcome in _titles(people[name]), name
     for name in ("pete", "polly", "maya", "bea"):
         assert outcome not in _titles(people[name]), name
+
+
+def test_a_step_that_ran_out_of_time_says_where_the_work_went(clocked_app, clock, people):
+    """Stage 1 cancelled by its timer once read "1 working day late", with no word of stage 2."""
+    _, stage1 = _raise(people)
+    _fire_stage_timer(clocked_app, clock, datetime(2026, 3, 4, 17, 0, 1, tzinfo=UTC))
+    page = _page_client(clocked_app, "sara").get(f"/tasks/{stage1['id']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    shown = re.search(r'class="task-ended"[^>]*>([^<]*)<', html)
+    assert shown is not None
+    assert shown.group(1) == (
+        "Cancelled: the work moved to “Resolve between managers” (line managers, designated"
+        " safeguarding leads)."
+    )
+    assert "working day late" not in html and "h late" not in html
