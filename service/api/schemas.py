@@ -121,6 +121,9 @@ class Problem(Model):
     element_id: str | None
     line: int | None
     message: str
+    severity: Literal["error", "warning"] = Field(
+        "error", description="error: not deployed; warning: ignored without harm"
+    )
 
 
 class ValidationReport(Model):
