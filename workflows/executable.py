@@ -95,7 +95,7 @@ def _xpath(root, path: str) -> list:
 def check_executable(root) -> list[Problem]:
     """Every element the engine cannot execute as drawn, each with what to draw instead."""
     problems = _service_tasks(root) + _business_rules(root) + _call_activities(root)
-    problems += _reserved_ids(root) + _unread_extensions(root)
+    problems += _unread_extensions(root)
     for name, message in UNSUPPORTED.items():
         for element in root.iter(f"{{{BPMN_NS}}}{name}"):
             placed = element.getparent() if name.endswith("EventDefinition") else element
@@ -189,7 +189,9 @@ def _call_activities(root) -> list[Problem]:
     return problems
 
 
-def _reserved_ids(root) -> list[Problem]:
+def check_reserved_ids(root) -> list[Problem]:
+    """Flow-node ids that are the engine's names for its own steps: the engine cannot even read
+    such a diagram right (so the validator checks this before it runs the parser)."""
     problems = []
     for element in root.iter(*FLOW_NODE_TAGS):
         element_id = element.get("id") or ""

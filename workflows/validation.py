@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from workflows.bounds import check_due_times, check_timers
 from workflows.dialects import form_properties_as_camunda, short_names
 from workflows.errors import ERROR, InvalidDefinition, Problem, element_id_of, problem_at
-from workflows.executable import check_executable
+from workflows.executable import check_executable, check_reserved_ids
 from workflows.expressions import check_expressions
 from workflows.grants import check_grants, check_second_agencies
 from workflows.parsing import BPMN_NS, CAMUNDA_NS, NSMAP, SafeguardParser, parse_xml
@@ -135,6 +135,7 @@ def validate(
     translated = form_properties_as_camunda(root)  # Flowable forms, read as Camunda ones
     problems = check_ids(root) + check_includes(root)
     problems += check_schema(root) + check_references(root) + check_processes(root)
+    problems += check_reserved_ids(root)
     # The parser reads a file of sound structure only: on a dangling or duplicate id it would
     # report the same fault again, misworded, on another element.
     sound = not problems
