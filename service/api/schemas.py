@@ -36,6 +36,9 @@ class ErrorDetail(Model):
     element_id: str | None = None
     line: int | None = None
     file: str | None = None
+    severity: Literal["error", "warning"] | None = Field(
+        None, description="a BPMN problem's: error (not deployed) or warning (ignored, harmless)"
+    )
 
 
 class Error(Model):
