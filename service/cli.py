@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -21,8 +22,10 @@ from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import database_url
 from storage.models import User
 from workflows.clock import SystemClock
-from workflows.errors import InvalidDefinition
+from workflows.errors import ERROR, InvalidDefinition, Problem
 from workflows.instances import Engine
+from workflows.rules import DeployRules
+from workflows.validation import validate as validate_diagram
 
 
 def _session_factory():
@@ -67,13 +70,60 @@ def _bpmn_files(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
+CONVENTIONS = click.option(
+    "--conventions/--no-conventions",
+    default=None,
+    help="Also require a role, a form and a due time on every user task "
+    "(default: DIAGRAM_CONVENTIONS, on unless set to false).",
+)
+
+
+def _rules(conventions: bool | None) -> DeployRules:
+    """The service's deploy rules, with the conventions switched as the command line asks."""
+    rules = deploy_rules(Config)
+    return rules if conventions is None else replace(rules, conventions=conventions)
+
+
+def _echo_problems(path: Path, problems: list[Problem]) -> None:
+    """One line a problem, ``file:line [element]: message`` (warnings marked), as the modeller
+    lists them."""
+    for p in problems:
+        where = f":{p.line}" if p.line else ""
+        element = f" [{p.element_id}]" if p.element_id else ""
+        marked = "" if p.severity == ERROR else f"{p.severity}: "
+        click.echo(f"  {path}{where}{element}: {marked}{p.message}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@CONVENTIONS
+def validate(paths: tuple[str, ...], conventions: bool | None) -> None:
+    """Check BPMN files (or every .bpmn file of a directory) without deploying; exit 1 if any
+    has an error. Prints every problem of each file: the same list as the modeller's."""
+    rules = _rules(conventions)
+    failed = False
+    for path in _bpmn_files(paths):
+        try:
+            parsed = validate_diagram(path.read_bytes(), path.name, conventions=rules)
+        except InvalidDefinition as err:
+            failed = True
+            click.echo(f"{path}: not valid, {len(err.problems)} problem(s):", err=True)
+            _echo_problems(path, err.problems)
+            continue
+        click.echo(f"{path}: {parsed.key} is valid")
+        _echo_problems(path, parsed.warnings)
+    if failed:
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
-def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
+@CONVENTIONS
+def deploy(paths: tuple[str, ...], deployed_by: str | None, conventions: bool | None) -> None:
     """Deploy BPMN files (or every .bpmn file of a directory)."""
 
-    engine = Engine(conventions=deploy_rules(Config))
+    engine = Engine(conventions=_rules(conventions))
     failed = False
     files = _bpmn_files(paths)
     if not files:
@@ -85,10 +135,7 @@ def deploy(paths: tuple[str, ...], deployed_by: str | None) -> None:
             except InvalidDefinition as err:
                 failed = True
                 click.echo(f"{path}: not deployed, {len(err.problems)} problem(s):", err=True)
-                for p in err.problems:
-                    where = f":{p.line}" if p.line else ""
-                    element = f" [{p.element_id}]" if p.element_id else ""
-                    click.echo(f"  {path}{where}{element}: {p.message}", err=True)
+                _echo_problems(path, err.problems)
                 continue
             if result.created:
                 _audit(uow, "cli.deploy", {"key": result.definition.key, "file": path.name})

@@ -70,7 +70,7 @@ class Config:
     CHILD_KEY_REQUIRED = ("information_sharing", "early_help_caf", "referral", "escalation")
     # Every user task of a deployed diagram names its role (lane or candidate groups), its form
     # and its due time: worklists, form checks and reminders depend on all three.
-    DIAGRAM_CONVENTIONS = True
+    DIAGRAM_CONVENTIONS: bool = _flag("DIAGRAM_CONVENTIONS", True)
     # The shortest timer duration or ISO due time a deployed diagram may say (docs/security.md,
     # "What a diagram may say"). Lowered only by the fault tests, whose timers fire in seconds.
     DIAGRAM_SHORTEST_TIMER_SECONDS: float = float(

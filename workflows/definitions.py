@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ProcessDefinition
 from workflows.clock import Clock
+from workflows.dialects import form_properties_as_camunda
 from workflows.errors import Conflict, NotFound
 from workflows.parsing import SafeguardParser, parse_xml
 from workflows.rules import DeployRules
@@ -60,7 +61,9 @@ class SpecCache:
 def parse_stored(definition: ProcessDefinition) -> tuple:
     """Parse a version that passed validation when it was deployed."""
     parser = SafeguardParser()
-    parser.add_bpmn_xml(parse_xml(definition.xml.encode("utf-8")).getroot(), definition.filename)
+    root = parse_xml(definition.xml.encode("utf-8")).getroot()
+    form_properties_as_camunda(root)  # read as when it was validated
+    parser.add_bpmn_xml(root, definition.filename)
     return parser.get_spec(definition.key), parser.get_subprocess_specs(definition.key)
 
 

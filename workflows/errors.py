@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+ERROR, WARNING = "error", "warning"
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an uploaded diagram, placed where its author can find it."""
+    """One thing wrong with an uploaded diagram, placed where its author can find it.
+
+    ``severity``: an ``error`` stops the deploy; a ``warning`` names something the service
+    ignores without harm (an instruction text it does not show), so the author knows."""
 
     element_id: str | None
     line: int | None
     message: str
+    severity: str = ERROR
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -26,9 +32,9 @@ def element_id_of(element) -> str | None:
     return None
 
 
-def problem_at(element, message: str) -> Problem:
+def problem_at(element, message: str, severity: str = ERROR) -> Problem:
     """A problem placed on ``element``: its (or its nearest ancestor's) id and its start line."""
-    return Problem(element_id_of(element), element.sourceline, message)
+    return Problem(element_id_of(element), element.sourceline, message, severity)
 
 
 class EngineError(Exception):
@@ -39,7 +45,7 @@ class InvalidDefinition(EngineError):
     """A diagram failed validation; nothing was stored."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = problems
+        self.problems = problems  # the errors, and the warnings found with them
         super().__init__(f"{len(problems)} problem(s) in the diagram")
 
 

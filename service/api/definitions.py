@@ -113,7 +113,8 @@ def get_xml(key: str):
 @spec(
     "Deploy one or more diagrams",
     description="A body of XML, or multipart .bpmn files. Content equal to the latest version "
-    "makes no new version (200). Invalid: 422 with details [{file, element_id, line, message}].",
+    "makes no new version (200). Invalid: 422 with details "
+    "[{file, element_id, line, message, severity}].",
     body=BPMN_BODY,
     query=DeployQuery,
     responses={201: DeployResult, 200: DeployResult},
@@ -152,9 +153,12 @@ def validate_only():
     for filename, content in _uploaded_files():
         try:
             engine = services().engine
-            validate(content, filename, conventions=engine.conventions, now=engine.clock.now())
+            found = validate(
+                content, filename, conventions=engine.conventions, now=engine.clock.now()
+            ).warnings
         except InvalidDefinition as err:
-            problems += [{"file": filename, **p.to_dict()} for p in err.problems]
+            found = err.problems
+        problems += [{"file": filename, **p.to_dict()} for p in found]
     return jsonify({"problems": problems})
 
 

@@ -36,6 +36,9 @@ class ErrorDetail(Model):
     element_id: str | None = None
     line: int | None = None
     file: str | None = None
+    severity: Literal["error", "warning"] | None = Field(
+        None, description="a BPMN problem's: error (not deployed) or warning (ignored, harmless)"
+    )
 
 
 class Error(Model):
@@ -121,6 +124,9 @@ class Problem(Model):
     element_id: str | None
     line: int | None
     message: str
+    severity: Literal["error", "warning"] = Field(
+        "error", description="error: not deployed; warning: ignored without harm"
+    )
 
 
 class ValidationReport(Model):

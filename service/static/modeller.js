@@ -59,24 +59,27 @@
     for (const problem of problems) {
       const where = problem.element_id ? `${problem.element_id}` : 'the diagram';
       const line = problem.line ? ` (line ${problem.line})` : '';
+      const warning = problem.severity === 'warning';
+      const message = warning ? `warning: ${problem.message}` : problem.message;
       const item = document.createElement('li');
       item.dataset.elementId = problem.element_id || '';
+      item.dataset.severity = problem.severity || 'error';
       if (problem.element_id && elements.get(problem.element_id)) {
         const button = document.createElement('button');
         button.type = 'button';
         button.textContent = where;
         button.addEventListener('click', () => focusElement(problem.element_id));
-        item.append(button, `${line}: ${problem.message}`);
+        item.append(button, `${line}: ${message}`);
         const marker = document.createElement('div');
         marker.className = 'problem-marker';
-        marker.textContent = '!';
-        marker.title = problem.message;
+        marker.textContent = warning ? '?' : '!';
+        marker.title = message;
         overlays.add(problem.element_id, 'server-problem', {
           position: { top: -10, right: 10 },
           html: marker,
         });
       } else {
-        item.textContent = `${where}${line}: ${problem.message}`;
+        item.textContent = `${where}${line}: ${message}`;
       }
       problemList.append(item);
     }
@@ -91,7 +94,9 @@
     }
     showProblems(body.problems);
     const count = body.problems.length;
-    say(count ? `${count} problem${count === 1 ? '' : 's'} found.` : 'No problems found.', count ? 'error' : 'ok');
+    const errors = body.problems.filter((p) => p.severity !== 'warning').length;
+    const warned = count > errors ? ` (${count - errors} warning${count - errors === 1 ? '' : 's'})` : '';
+    say(count ? `${count} problem${count === 1 ? '' : 's'} found${warned}.` : 'No problems found.', errors ? 'error' : 'ok');
   }
 
   async function deploy() {

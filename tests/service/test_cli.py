@@ -1,6 +1,10 @@
-"""The ``safeguard`` command: ``db upgrade`` and ``deploy FILE...``."""
+"""The ``safeguard`` command: ``db upgrade``, ``validate FILE...`` and ``deploy FILE...``."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -158,3 +162,49 @@ def test_deploy_an_empty_directory_says_so(run, tmp_path):
     result = run("deploy", tmp_path)
     assert result.exit_code == 0
     assert "no .bpmn files" in result.stdout
+
+
+# -- conventions on the command line (issue 20) -------------------------------------------------
+NO_DUE_TIME = FIXTURES / "foreign" / "c7_user_task_no_due_time.bpmn"
+
+
+def test_validate_lists_every_problem_and_deploys_nothing(run, client):
+    result = run("validate", NO_DUE_TIME)
+    assert result.exit_code == 1
+    assert "[check]: the user task has no due time" in result.stderr
+    assert _versions(client, "c7_user_task_no_due_time") == []
+    clean = run("validate", THREE_STEPS_FILE)
+    assert clean.exit_code == 0, clean.output
+    assert clean.stdout.strip() == f"{THREE_STEPS_FILE}: three_steps is valid"
+
+
+def test_conventions_are_on_by_default_and_can_be_switched_off(run, client):
+    refused = run("deploy", NO_DUE_TIME)
+    assert refused.exit_code == 1
+    assert "no due time" in refused.stderr
+    assert run("validate", "--no-conventions", NO_DUE_TIME).exit_code == 0
+    deployed = run("deploy", "--no-conventions", NO_DUE_TIME)
+    assert deployed.exit_code == 0, deployed.output
+    assert "c7_user_task_no_due_time version 1 (deployed)" in deployed.stdout
+    assert run("validate", "--conventions", NO_DUE_TIME).exit_code == 1
+
+
+def test_diagram_conventions_is_read_from_the_environment():
+    def validate(flag: str):
+        env = {"DIAGRAM_CONVENTIONS": flag}
+        return subprocess.run(
+            [sys.executable, "-m", "service.cli", "validate", str(NO_DUE_TIME)],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert validate("false").returncode == 0
+    assert validate("true").returncode == 1
+
+
+def test_a_warning_is_printed_and_does_not_fail(run):
+    result = run("validate", FIXTURES / "foreign" / "spiff_instructions.bpmn")
+    assert result.exit_code == 0, result.output
+    assert "[visit]: warning: spiffworkflow:instructionsForEndUser is not shown" in result.stderr

@@ -118,6 +118,7 @@ def test_invalid_diagram_is_422_with_element_and_line_and_nothing_is_stored(clie
             "element_id": "f5",
             "line": BROKEN_LINE,
             "message": error["details"][0]["message"],
+            "severity": "error",
         }
     ]
     assert "gone" in error["details"][0]["message"]
