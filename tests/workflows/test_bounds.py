@@ -163,11 +163,12 @@ def test_a_tight_loop_ends_in_error_at_its_element_never_completed():
     wf = BpmnWorkflow(parser.get_spec("looping"), {}, script_engine=make_script_engine())
     for task in wf.get_tasks():
         task.data["n"] = 0
-    status, error, took = _run(wf)
+    status, error, _ = _run(wf)
     assert status == "error"
     assert error["element_id"] in {"again", "count_up"}
-    assert "loop" in error["message"]
-    assert took < 3.0, took
+    # Stopped by the loop bound, a count, long before the diagram's million rounds (the wall
+    # time it takes is a benchmark's business, not a test's: it doubled on a loaded machine).
+    assert "went round a loop about 500 times" in error["message"]
 
 
 def test_a_short_loop_still_completes():
