@@ -26,7 +26,7 @@ HOW = ("verbal", "written", "electronic")
 def record(
     session: Session,
     *,
-    child: str,
+    business_key: str,
     person: str,
     agencies: list[str],
     purposes: list[str],
@@ -36,7 +36,7 @@ def record(
     now: datetime,
 ) -> Consent:
     consent = Consent(
-        child=child,
+        business_key=business_key,
         person=person,
         agencies=agencies,
         purposes=purposes,
@@ -62,14 +62,14 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     runs = [run for run in advance.scripts if run.produced(ENTRY_KEY) is not None]
     if not runs:
         return
-    child = session.scalar(
+    business_key = session.scalar(
         select(ProcessInstance.business_key).where(ProcessInstance.id == advance.instance.id)
     )
     for run in runs:
         entry = run.produced(ENTRY_KEY)
         record(
             session,
-            child=child or advance.instance.id,
+            business_key=business_key or advance.instance.id,
             person=str(entry.get("person") or "not recorded"),
             agencies=[str(a) for a in entry.get("agencies") or []],
             purposes=[str(p) for p in entry.get("purposes") or []],
@@ -80,15 +80,15 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         )
 
 
-def for_child(session: Session, child: str) -> list[Consent]:
-    return list(
-        session.scalars(select(Consent).where(Consent.child == child).order_by(Consent.recorded_at))
-    )
+def of_business_key(session: Session, business_key: str) -> list[Consent]:
+    """The consents recorded for the child ``business_key``, oldest first."""
+    query = select(Consent).where(Consent.business_key == business_key)
+    return list(session.scalars(query.order_by(Consent.recorded_at)))
 
 
-def status(session: Session, child: str) -> str:
+def status(session: Session, business_key: str) -> str:
     """``given`` if a consent is in force, ``withdrawn`` if all were withdrawn, else ``none``."""
-    consents = for_child(session, child)
+    consents = of_business_key(session, business_key)
     if any(c.withdrawn_at is None for c in consents):
         return "given"
     return "withdrawn" if consents else "none"
@@ -135,7 +135,8 @@ def withdraw(
     uow.session.flush()
     running = uow.session.scalars(
         select(ProcessInstance.id).where(
-            ProcessInstance.business_key == consent.child, ProcessInstance.status == "running"
+            ProcessInstance.business_key == consent.business_key,
+            ProcessInstance.status == "running",
         )
     ).all()
     payload = {"consent_id": consent.id, "person": consent.person, "reason": reason}

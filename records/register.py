@@ -5,7 +5,7 @@ The diagram decides; this module records. ``information_sharing``'s script task
 script task that completed during an advance (``Advance.scripts``), and :func:`after_advance` —
 called by the service after each advance, in the same transaction — writes one record per
 script run that produced a ``register_entry``, enriched with what the script cannot know (who
-decided, when, the child, who gave advice). The run's task id is stored in the unique
+decided, when, the business key, who gave advice). The run's task id is stored in the unique
 ``source_task_id`` column, so a retried or replayed advance records nothing twice.
 
 Rows are never changed: a correction is a new record whose ``corrects`` names the old one, and
@@ -52,6 +52,8 @@ TEXT_FIELDS = (
     "not_informed_reason",
     "reasons",
 )
+# The hash names each value by its column: the business key's column is "child" (the attribute is
+# ``business_key``), so entries chained before the attribute's rename keep their digest.
 HASHED = (
     "id",
     "instance_id",
@@ -71,6 +73,7 @@ HASHED = (
 # Hashed only when set (migration 0015): entries recorded before the column existed keep the
 # digest and tombstone they were chained with.
 HASHED_WHEN_SET = ("follows",)
+ATTRIBUTE_OF = {"child": "business_key"}  # a hashed column name -> its model attribute
 
 
 # Retention (records.retention): what a purge keeps and what it empties. The database
@@ -97,7 +100,7 @@ KEPT = (
     "purged_at",
 )
 IDENTIFYING = (
-    "child",
+    "business_key",
     "consent_override_reason",
     "purpose",
     "information_shared",
@@ -157,7 +160,7 @@ def _with_set(row: SharingRecord, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _digest(row: SharingRecord) -> str:
-    body = _with_set(row, {name: getattr(row, name) for name in HASHED})
+    body = _with_set(row, {name: getattr(row, ATTRIBUTE_OF.get(name, name)) for name in HASHED})
     for name in ("decided_at", "recorded_at"):
         body[name] = body[name].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
@@ -171,7 +174,7 @@ def record(
     instance: ProcessInstance | None,
     decided_by: str | None,
     now: datetime,
-    child: str | None = None,
+    business_key: str | None = None,
     source_task_id: str | None = None,
     corrects: int | None = None,
     follows: int | None = None,
@@ -192,7 +195,7 @@ def record(
         id=(last[0] + 1) if last else 1,
         instance_id=instance.id if instance is not None else entry.get("instance_id"),
         source_task_id=source_task_id,
-        child=child if child is not None else entry.get("child"),
+        business_key=business_key if business_key is not None else entry.get("child"),
         decision=entry["decision"],
         with_consent=bool(entry.get("with_consent")),
         recipients=[
@@ -321,7 +324,7 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
             instance=advance.instance,
             decided_by=by,
             now=now,
-            child=business_key,
+            business_key=business_key,
             source_task_id=run.task_id,
             follows=follows,
         )

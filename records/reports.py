@@ -12,8 +12,8 @@ Two promises hold for everything this module returns:
   The median and 90th percentile are withheld (null) when fewer than 5 decisions are measured.
   The same suppressed figures go to the JSON answer, the CSV file and the page: whatever the
   Board sees can be exported, so there is one report, not a raw one and a safe one.
-- **No child identifier appears.** Only columns that cannot hold one are read (never ``child``,
-  ``business_key``, free-text reasons), and the agency and lawful-basis labels come from the
+- **No child's identifier appears.** Only columns that cannot hold one are read (never the
+  business key, free-text reasons), and the agency and lawful-basis labels come from the
   service's vocabulary (``vocabulary.py``), never from an entry's text: a value outside it is
   counted under "other".
 - **Periods are whole London months** (``periods.py``). Each month is suppressed on its own;

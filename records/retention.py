@@ -125,12 +125,14 @@ def plan(session: Session, now: datetime, days: dict[str, int]) -> list[CasePlan
                 session.scalars(select(Notification.id).where(Notification.instance_id.in_(ids)))
             )
         if closed_at < cut["consent"]:
-            p.consents = list(session.scalars(select(Consent.id).where(Consent.child == key)))
+            p.consents = list(
+                session.scalars(select(Consent.id).where(Consent.business_key == key))
+            )
         if closed_at < cut["register"]:
             p.register = list(
                 session.scalars(
                     select(SharingRecord.id).where(
-                        SharingRecord.child == key, SharingRecord.purged_at.is_(None)
+                        SharingRecord.business_key == key, SharingRecord.purged_at.is_(None)
                     )
                 )
             )

@@ -3,7 +3,7 @@ register's text.
 
 Register entries keep what was typed (early help's agencies are free text, a correction names
 its recipients, the lawful basis is "as given by the practitioner"). A report that printed those
-values could print anything a caller typed, a child's key included. So the report maps every
+values could print anything a caller typed, a business key included. So the report maps every
 stored value onto a fixed vocabulary, and whatever does not match is counted under ``other``:
 no label can carry text from a register entry.
 """

@@ -66,8 +66,8 @@ class Config:
     # Processes started with ``consent_on_record`` (given/withdrawn/none, from the consent register)
     # in their variables, so their diagram can route a decision on a withdrawn consent.
     CONSENT_ON_RECORD = ("information_sharing",)
-    # Processes always about one child: a start without a business key (the child) is 422.
-    CHILD_KEY_REQUIRED = ("information_sharing", "early_help_caf", "referral", "escalation")
+    # Processes always about one child: a start without the child's business key is 422.
+    BUSINESS_KEY_REQUIRED = ("information_sharing", "early_help_caf", "referral", "escalation")
     # Every user task of a deployed diagram names its role (lane or candidate groups), its form
     # and its due time: worklists, form checks and reminders depend on all three.
     DIAGRAM_CONVENTIONS: bool = _flag("DIAGRAM_CONVENTIONS", True)

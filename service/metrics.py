@@ -5,7 +5,7 @@ the global ``prometheus_client.REGISTRY`` would refuse the second set of metrics
 counts. Each app keeps its own ``CollectorRegistry`` in ``app.extensions["safeguard_metrics"]``.
 
 Labels never carry identifiers: ``route`` is the URL rule template
-(``/api/process-instances/<instance_id>``), never the concrete path, so a child's case id cannot
+(``/api/process-instances/<instance_id>``), never the concrete path, so a case's key cannot
 reach the metrics store and the number of series stays bounded.
 
 The casework gauges (instances by state, open and overdue tasks, pending timers) are computed at

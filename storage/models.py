@@ -334,7 +334,7 @@ class Consent(Base):
     __table_args__ = (Index("ix_consent_child", "child", "recorded_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    child: Mapped[str] = mapped_column(String(200))
+    business_key: Mapped[str] = mapped_column("child", String(200))  # column name kept
     person: Mapped[str] = mapped_column(String(200))  # "child" or the family member who gave it
     agencies: Mapped[list[str]] = mapped_column(JSON)
     purposes: Mapped[list[str]] = mapped_column(JSON)
@@ -368,7 +368,7 @@ class SharingRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     instance_id: Mapped[str | None] = mapped_column(String(36))
     source_task_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    child: Mapped[str | None] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column("child", String(200))  # column name kept
     decision: Mapped[str] = mapped_column(String(20))  # share | not_share
     with_consent: Mapped[bool] = mapped_column(Boolean)
     consent_status: Mapped[str | None] = mapped_column(String(40))

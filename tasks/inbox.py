@@ -155,9 +155,9 @@ def waiting_steps(
     claim, soonest due first: e.g. the advice requests and the disagreements at their stage."""
     found: dict[str, tuple[Task, str, str | None]] = {}
     for view in ("mine", "candidate"):
-        for task, key, child in session.execute(worklist_query(viewer, view, now)):
+        for task, key, business_key in session.execute(worklist_query(viewer, view, now)):
             if (key, task.element_id) in steps:
-                found.setdefault(task.id, (task, key, child))
+                found.setdefault(task.id, (task, key, business_key))
     far = datetime.max.replace(tzinfo=now.tzinfo)
     return sorted(found.values(), key=lambda row: (row[0].due_at or far, row[0].id))
 

@@ -8,8 +8,9 @@ therefore emailed at most once, even if the callback ran twice; a send that fail
 back so a later retry may send it, and the in-app notification is there either way.
 
 What an email may say: only the step's name, its due time and a link to the task
-(``{base_url}/tasks/<id>``) — never the business key (the child's id), variables or anything the
-case holds. Email leaves the service; the link leads back behind sign-in and need-to-know.
+(``{base_url}/tasks/<id>``) — never the business key (the child's identifier), variables or
+anything the case holds. Email leaves the service; the link leads back behind sign-in and
+need-to-know.
 """
 
 from __future__ import annotations

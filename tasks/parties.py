@@ -21,8 +21,9 @@ see that one instance too - nothing further back, nothing else of the child's. W
 task's second agency does not carry across a hand-off: the other agency of a disagreement is a
 party of the escalation only, not of the referral it was started from.
 
-A child's *case* is every instance with the child's key; a person may see the case (its page,
-its consents) when they may see at least one of its instances, and then only those instances.
+A child's *case* is every instance with the child's business key (an instance without one is a
+case of its own, keyed by its id: :func:`case_key`); a person may see the case (its page, its
+consents) when they may see at least one of its instances, and then only those instances.
 
 A task that withholds the child's identity (advice without identity, ``task.identity_withheld``)
 makes nobody a party in any of these ways: its holder, its candidates and whoever completed it
@@ -63,7 +64,8 @@ class Viewer:
 
 
 def case_key(business_key: str | None, instance_id: str) -> str:
-    """A child's key, or the instance's own id for an instance started without one."""
+    """The case's key: the child's business key, or the instance's own id for an instance started
+    without one."""
     return business_key or instance_id
 
 

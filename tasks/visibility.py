@@ -5,7 +5,7 @@
 ``<camunda:property name="shows" value="field1,field2"/>``: when the condition holds as the task
 opens, the task row is marked ``identity_withheld``. Need-to-know (``tasks/parties.py``) then
 skips the task - holding, claiming or completing it makes nobody a party - and its views show
-only the ``shows`` variables and the form, never the child's key or the case. The condition runs
+only the ``shows`` variables and the form, never the business key or the case. The condition runs
 in the diagram sandbox; a name the data lacks reads as ``None``, and a condition that fails
 withholds: the safe side is the one that tells the adviser less.
 

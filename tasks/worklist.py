@@ -50,12 +50,12 @@ def worklist_query(
     overdue: bool | None = None,
     process_key: str | None = None,
 ) -> Select:
-    """Open tasks of ``view`` with their process key and child (none for a task that withholds
-    the child's identity), soonest due first (no due time last)."""
-    # A task that withholds the child's identity lists no child (tasks/visibility.py).
-    child = case((Task.identity_withheld.is_(True), null()), else_=ProcessInstance.business_key)
+    """Open tasks of ``view`` with their process key and business key (none for a task that
+    withholds the child's identity), soonest due first (no due time last)."""
+    # A task that withholds the child's identity lists no business key (tasks/visibility.py).
+    shown = case((Task.identity_withheld.is_(True), null()), else_=ProcessInstance.business_key)
     query = (
-        select(Task, ProcessInstance.process_key, child.label("business_key"))
+        select(Task, ProcessInstance.process_key, shown.label("business_key"))
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .where(Task.status == "open")
     )

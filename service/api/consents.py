@@ -27,6 +27,8 @@ bp = Blueprint("consents", __name__)
 # The front door keeps the partnership's consent register (``CONSENT_KEEPERS``): it may read and
 # record any child's consents. Everyone else needs need-to-know of the child - and recording or
 # withdrawing a consent makes nobody a party to anything (service/casework/consent_case.py).
+# On the wire (api.md) the child's identifier is ``child``, in the query and in the JSON: this
+# module maps it to and from the business key, the name it has everywhere else.
 Short = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -71,7 +73,7 @@ class ConsentPage(Model):
 def _out(row: Consent) -> dict:
     return {
         "id": row.id,
-        "child": row.child,
+        "child": row.business_key,
         "person": row.person,
         "agencies": list(row.agencies),
         "purposes": list(row.purposes),
@@ -95,12 +97,12 @@ def _out(row: Consent) -> dict:
     errors=(404,),
 )
 def list_consents():
-    child = request.args.get("child", "")
-    if not child or len(child) > 200:
+    business_key = request.args.get("child", "")
+    if not business_key or len(business_key) > 200:
         raise ApiError(400, "bad_request", "child is required.")
-    require_case(for_request(), uow(), viewer(current_user()), child)
-    rows = register.for_child(uow().session, child)
-    status = register.status(uow().session, child)
+    require_case(for_request(), uow(), viewer(current_user()), business_key)
+    rows = register.of_business_key(uow().session, business_key)
+    status = register.status(uow().session, business_key)
     return jsonify({"items": [_out(r) for r in rows], "status": status})
 
 
@@ -114,7 +116,7 @@ def record_consent():
         for_request(),
         unit,
         viewer(current_user()),
-        child=body["child"],
+        business_key=body["child"],
         person=body["person"],
         agencies=body.get("agencies"),
         purposes=body.get("purposes"),

@@ -33,8 +33,14 @@ bp = Blueprint("sharing", __name__)
 READERS, CORRECTORS = REGISTER_READERS, REGISTER_CORRECTORS
 
 
+# On the wire (api.md) an entry's business key is ``child``, in the query and in the JSON: the
+# one place it is mapped to the model's ``business_key``.
+WIRE_NAMES = {"child": "business_key"}  # a wire name -> its model attribute
+
+
 def _out(row: SharingRecord) -> dict:
-    body = {name: getattr(row, name) for name in SharingRecordOut.model_fields}
+    fields = SharingRecordOut.model_fields
+    body = {name: getattr(row, WIRE_NAMES.get(name, name)) for name in fields}
     body["decided_at"] = shapes.iso(row.decided_at)
     body["recorded_at"] = shapes.iso(row.recorded_at)
     body["recipients"] = [dict(r) for r in row.recipients or []]
@@ -59,7 +65,7 @@ def _visible(query):
 def list_records():
     query = _visible(select(SharingRecord))
     if request.args.get("child"):
-        query = query.where(SharingRecord.child == request.args["child"])
+        query = query.where(SharingRecord.business_key == request.args["child"])
     decision = request.args.get("decision")
     if decision:
         if decision not in register.DECISIONS:
@@ -107,7 +113,7 @@ def correct(record_id: int):
             instance=None,
             decided_by=current_user().username,
             now=services().clock.now(),
-            child=original.child,
+            business_key=original.business_key,
             corrects=original.id,
         )
     except register.RegisterError as err:
@@ -115,7 +121,7 @@ def correct(record_id: int):
         raise ApiError(422, "invalid_input", message, err.problems) from None
     trail.note(
         instance_id=original.instance_id,
-        case_key=original.child,
+        case_key=parties.case_key(original.business_key, original.instance_id),
         detail={"corrects": original.id, "record": row.id},
     )
     unit.commit()

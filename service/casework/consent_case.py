@@ -11,9 +11,12 @@ from tasks.parties import Viewer
 from workflows.roles import CONSENT_KEEPERS
 
 
-def require_case(desk: Desk, unit: UnitOfWork, actor: Viewer, child: str) -> None:
-    """Need-to-know of ``child`` (404 like a missing case), unless ``actor`` keeps the register
-    (``CONSENT_KEEPERS``); the child becomes the case of the request's audit event."""
-    if not actor.roles & CONSENT_KEEPERS and not parties.can_see_case(unit.session, actor, child):
-        raise ApiError(404, "not_found", f"case {child} does not exist")
-    desk.note(case_key=child)
+def require_case(desk: Desk, unit: UnitOfWork, actor: Viewer, business_key: str) -> None:
+    """Need-to-know of the child ``business_key``, whose case it keys (404 like a missing case),
+    unless ``actor`` keeps the register (``CONSENT_KEEPERS``); that case becomes the case of the
+    request's audit event."""
+    if not actor.roles & CONSENT_KEEPERS and not parties.can_see_case(
+        unit.session, actor, business_key
+    ):
+        raise ApiError(404, "not_found", f"case {business_key} does not exist")
+    desk.note(case_key=business_key)

@@ -35,22 +35,22 @@ def record_consent(
     unit: UnitOfWork,
     actor: Viewer,
     *,
-    child: str,
+    business_key: str,
     person: str,
     agencies: object,
     purposes: object,
     how: str,
     notes: str | None = None,
 ) -> Consent:
-    """The consent recorded by ``actor`` (not committed); 404 for a child ``actor`` may not
-    see, 422 naming the field that is not valid."""
-    require_case(desk, unit, actor, child)
+    """The consent recorded by ``actor`` (not committed); 404 for a child (``business_key``)
+    ``actor`` may not see, 422 naming the field that is not valid."""
+    require_case(desk, unit, actor, business_key)
     agencies, purposes = _strings(agencies, "agencies"), _strings(purposes, "purposes")
     if how not in HOW:
         raise _invalid("how", "must be verbal, written or electronic")
     row = register.record(
         unit.session,
-        child=child,
+        business_key=business_key,
         person=person,
         agencies=agencies,
         purposes=purposes,
@@ -59,5 +59,5 @@ def record_consent(
         by=actor.username,
         now=desk.now(),
     )
-    desk.note(case_key=child, detail={"consent_id": row.id})
+    desk.note(case_key=business_key, detail={"consent_id": row.id})
     return row

@@ -72,11 +72,11 @@ REQUEST_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 KEPT_FOR = timedelta(days=1)
 
 
-def child_key(desk: Desk, process_key: str, business_key: str | None) -> str | None:
-    """The child's key as given, or 422 naming ``business_key``: never empty or blank, and
-    present for a process that is always about one child (config ``CHILD_KEY_REQUIRED``)."""
+def checked_business_key(desk: Desk, process_key: str, business_key: str | None) -> str | None:
+    """The business key as given, trimmed, or 422 naming ``business_key``: never empty or blank,
+    and present for a process that is always about one child (``BUSINESS_KEY_REQUIRED``)."""
     if business_key is None:
-        if process_key in desk.config["CHILD_KEY_REQUIRED"]:
+        if process_key in desk.config["BUSINESS_KEY_REQUIRED"]:
             raise ApiError(
                 422,
                 "invalid_input",
@@ -112,9 +112,10 @@ def start_process(
     and whether it was such a replay.
 
     ``variables`` come from a caller: only the start inputs the diagram declares are taken
-    (``tasks.inputs.check_start``), and ``business_key`` must name a child (:func:`child_key`).
+    (``tasks.inputs.check_start``), and ``business_key`` must name a child
+    (:func:`checked_business_key`).
     """
-    business_key = child_key(desk, process_key, business_key)
+    business_key = checked_business_key(desk, process_key, business_key)
     if request_key is None:
         return _start(
             desk, unit, user, process_key, business_key, variables, version

@@ -21,7 +21,7 @@ def withdraw_consent(
     row = unit.session.get(Consent, consent_id)
     if row is None:
         raise ApiError(404, "not_found", f"consent {consent_id} does not exist")
-    require_case(desk, unit, actor, row.child)
+    require_case(desk, unit, actor, row.business_key)
     row, advances = register.withdraw(
         desk.engine, unit, consent_id, by=actor.username, reason=reason, now=desk.now()
     )

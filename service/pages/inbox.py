@@ -57,12 +57,12 @@ def _instances(session, ids: set[str]) -> dict[str, tuple[str, str | None]]:
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-def _item(task: Task, key: str | None, child: str | None, now: datetime, escalation=None):
+def _item(task: Task, key: str | None, business_key: str | None, now: datetime, escalation=None):
     status, words = lateness(task.due_at, now)
     return {
         "task": task,
         "process_key": key,
-        "business_key": None if task.identity_withheld else child,
+        "business_key": None if task.identity_withheld else business_key,
         "status": status,
         "lateness": words,
         "escalation": escalation,
@@ -82,21 +82,21 @@ def inbox_sections(now: datetime) -> dict[str, list[dict]]:
         if task is None or task.status != "open" or task.id in listed:
             other.append({"escalation": escalation, "task": task})
             continue
-        key, child = where.get(task.instance_id, (None, None))
+        key, business_key = where.get(task.instance_id, (None, None))
         section = {"overdue_task": overdue, "disagreement": disagreements}.get(
             escalation.kind, advice
         )
-        section.append(_item(task, key, child, now, escalation))
+        section.append(_item(task, key, business_key, now, escalation))
         listed.add(task.id)
-    for task, key, child in session.execute(worklist_query(who, "team", now, overdue=True)):
+    for task, key, business_key in session.execute(worklist_query(who, "team", now, overdue=True)):
         if task.id not in listed:
-            overdue.append(_item(task, key, child, now))
+            overdue.append(_item(task, key, business_key, now))
             listed.add(task.id)
     # Disagreements come from their inbox items only (raised for each stage's managers as the
     # stage opens, tasks/disagreements.py), so the page and GET /api/escalations list the same.
-    for task, key, child in inbox.waiting_steps(session, who, now, inbox.ADVICE_STEPS):
+    for task, key, business_key in inbox.waiting_steps(session, who, now, inbox.ADVICE_STEPS):
         if task.id not in listed:
-            advice.append(_item(task, key, child, now))
+            advice.append(_item(task, key, business_key, now))
             listed.add(task.id)
     return {"overdue": overdue, "disagreements": disagreements, "advice": advice, "other": other}
 

@@ -29,14 +29,14 @@ def service(tmp_path):
         yield running
 
 
-def start_request(service, child: str = CHILD) -> dict:
-    """A "Should I share?" request for ``child``, started by mo through the API."""
+def start_request(service, business_key: str = CHILD) -> dict:
+    """A "Should I share?" request for ``business_key``, started by mo through the API."""
     status, started = api(
         service,
         "mo",
         "POST",
         "/api/process-instances",
-        {"process_key": "information_sharing", "business_key": child},
+        {"process_key": "information_sharing", "business_key": business_key},
     )
     assert status == 201, started
     return started
@@ -47,9 +47,9 @@ def _shape(page, diagram, element_id: str):
 
 
 @pytest.mark.slow
-def decide_not_to_share(service, child: str = CHILD) -> dict:
+def decide_not_to_share(service, business_key: str = CHILD) -> dict:
     """A request started and ended at once: no legitimate purpose, so nothing is shared."""
-    started = start_request(service, child)
+    started = start_request(service, business_key)
     task = started["active_tasks"][0]
     status, done = api(
         service,

@@ -39,10 +39,10 @@ def app(page_app):
     return page_app(people, shipped=("information_sharing", "escalation"))
 
 
-def _overdue_task(app, child: str = "child-1", days_late: int = 7) -> str:
+def _overdue_task(app, business_key: str = "child-1", days_late: int = 7) -> str:
     """A three_steps task held by pat, due ``days_late`` days ago, escalated to mo."""
     pat = token_client(app, "pat")
-    started = start_instance(pat, business_key=child).get_json()
+    started = start_instance(pat, business_key=business_key).get_json()
     (task,) = started["active_tasks"]
     assert pat.post(f"/api/tasks/{task['id']}/claim").status_code == 200
     now = datetime.now(UTC)

@@ -24,9 +24,9 @@ def app(page_app):
     return page_app({"pat": school, "olly": school}, shipped=("information_sharing",))
 
 
-def _start(app, key: str, child: str, due_in: timedelta) -> str:
+def _start(app, key: str, business_key: str, due_in: timedelta) -> str:
     pat = token_client(app, "pat")
-    started = start_instance(pat, key, business_key=child).get_json()
+    started = start_instance(pat, key, business_key=business_key).get_json()
     task_id = started["active_tasks"][0]["id"]
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         uow.session.get(Task, task_id).due_at = datetime.now(UTC) + due_in

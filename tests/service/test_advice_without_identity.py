@@ -1,7 +1,7 @@
 """Advice without identity (issue 15, point 5; protocol §4 "seek advice", docs/security.md).
 
 A practitioner asks advice without naming the child: the adviser - here a DSL of another
-agency - reads the summary the practitioner wrote, never the child's key or the case, and does
+agency - reads the summary the practitioner wrote, never the business key or the case, and does
 not become a party. Everything goes through HTTP, on SQLite and PostgreSQL.
 """
 

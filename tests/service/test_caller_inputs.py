@@ -1,5 +1,5 @@
 """Values the service owns cannot come from a caller (issue 14, point 2), played as an attacker
-through the HTTP API: start variables, child keys, messages, task answers, and the register and
+through the HTTP API: start variables, business keys, messages, task answers, and the register and
 consent rows each attempt would plant."""
 
 from __future__ import annotations
@@ -52,19 +52,19 @@ def shipped(client):
         assert response.status_code == 201, response.get_json()
 
 
-def _register(client, child: str) -> list:
+def _register(client, business_key: str) -> list:
     """The child's sharing-register entries, as the data protection officer reads them."""
     auditor = auditor_client(client.application)
-    return auditor.get(f"/api/sharing-records?child={child}").get_json()["items"]
+    return auditor.get(f"/api/sharing-records?child={business_key}").get_json()["items"]
 
 
-def _nothing_recorded(client, child: str) -> None:
-    assert _register(client, child) == []
-    assert client.get(f"/api/consents?child={child}").get_json()["items"] == []
+def _nothing_recorded(client, business_key: str) -> None:
+    assert _register(client, business_key) == []
+    assert client.get(f"/api/consents?child={business_key}").get_json()["items"] == []
 
 
-def _instances(client, child: str) -> list:
-    return client.get(f"/api/process-instances?business_key={child}").get_json()["items"]
+def _instances(client, business_key: str) -> list:
+    return client.get(f"/api/process-instances?business_key={business_key}").get_json()["items"]
 
 
 @pytest.mark.parametrize("name", sorted(SERVICE_OWNED))
@@ -119,15 +119,15 @@ def test_a_start_form_field_named_for_a_service_value_is_refused(client):
     } in error["details"]  # noqa: E501
 
 
-@pytest.mark.parametrize("child", ["", " ", "\t\n "])
-def test_a_blank_child_key_is_422(client, deployed, shipped, child):
+@pytest.mark.parametrize("business_key", ["", " ", "\t\n "])
+def test_a_blank_business_key_is_422(client, deployed, shipped, business_key):
     for key in ("three_steps", "information_sharing"):
-        error = assert_error(start_instance(client, key, business_key=child), 422)
+        error = assert_error(start_instance(client, key, business_key=business_key), 422)
         assert [d["field"] for d in error["details"]] == ["business_key"]
     assert client.get("/api/process-instances").get_json()["items"] == []
 
 
-def test_a_per_child_process_needs_a_child_key(client, deployed, shipped):
+def test_a_per_child_process_needs_a_business_key(client, deployed, shipped):
     for key in SHIPPED:
         error = assert_error(start_instance(client, key), 422, "invalid_input")
         assert error["details"] == [{"field": "business_key", "message": "is required"}]

@@ -63,10 +63,12 @@ def _do(app, team: dict, instance_id: str, step: Do) -> None:
     assert done.status_code == 200, (step.element_id, done.get_json())
 
 
-def _walk(app, team, key: str, path: Path, child: str) -> str:
+def _walk(app, team, key: str, path: Path, business_key: str) -> str:
     """Start as the practitioner; each step is done by whoever holds it or may take it."""
     pat = team["practitioner"]
-    started = pat.post("/api/process-instances", json={"process_key": key, "business_key": child})
+    started = pat.post(
+        "/api/process-instances", json={"process_key": key, "business_key": business_key}
+    )
     assert started.status_code == 201, started.get_json()
     instance_id = started.get_json()["id"]
     for step in path.steps:
@@ -85,8 +87,8 @@ def _rows(app, model, **where) -> list:
         return rows
 
 
-def _started(app, child: str) -> list[str]:
-    rows = _rows(app, ProcessInstance, business_key=child)
+def _started(app, business_key: str) -> list[str]:
+    rows = _rows(app, ProcessInstance, business_key=business_key)
     return sorted(r.process_key for r in rows)
 
 
@@ -108,7 +110,7 @@ def test_information_sharing_after_a_withdrawn_consent(app, team):
     row, told = _rows(app, SharingRecord, instance_id=instance_id)
     assert (row.decision, row.with_consent, row.consent_status) == ("share", False, "withdrawn")
     assert (told.follows, told.subject_informed) == (row.id, True)
-    assert "DPA 2018" in row.lawful_basis and row.child == "child-1"
+    assert "DPA 2018" in row.lawful_basis and row.business_key == "child-1"
     assert _started(app, "child-1") == ["information_sharing", "referral"]
 
 

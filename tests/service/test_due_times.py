@@ -38,11 +38,11 @@ def people(client, client_for) -> dict:
     }
 
 
-def _refer(app, clock, people, child: str) -> str:
+def _refer(app, clock, people, business_key: str) -> str:
     """A referral made by pat at ``MADE``; the instance id."""
     clock.set(MADE)
     started = people["pat"].post(
-        "/api/process-instances", json={"process_key": "referral", "business_key": child}
+        "/api/process-instances", json={"process_key": "referral", "business_key": business_key}
     )
     assert started.status_code == 201, started.get_json()
     instance_id = started.get_json()["id"]

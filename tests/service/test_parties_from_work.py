@@ -1,8 +1,8 @@
 """Being a party comes only from doing the work (issue 14, point 1), played through the API.
 
-hugo is a practitioner and manager at a health agency who knows a school child's key. He tries
-every route that reads or changes case data; none of them may make him a party to the child's
-processes that pat (the school's practitioner) started.
+hugo is a practitioner and manager at a health agency who knows a school child's business key.
+He tries every route that reads or changes case data; none of them may make him a party to the
+child's processes that pat (the school's practitioner) started.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def people(client, client_for):
     return casework_people(client, client_for, PEOPLE)
 
 
-def _start(who, process_key: str = "three_steps", child: str = CHILD) -> dict:
+def _start(who, process_key: str = "three_steps", business_key: str = CHILD) -> dict:
     response = who.post(
-        "/api/process-instances", json={"process_key": process_key, "business_key": child}
+        "/api/process-instances", json={"process_key": process_key, "business_key": business_key}
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -73,7 +73,7 @@ def _instance_routes(instance: dict) -> list[tuple[str, str, dict | None]]:
     return routes
 
 
-def test_an_outsider_who_knows_the_childs_key_joins_nothing(people):
+def test_an_outsider_who_knows_the_business_key_joins_nothing(people):
     pat, hugo = people["pat"], people["hugo"]
     decision, waiting = _start(pat), _start(pat, "wait_for_message")
     consent = pat.post("/api/consents", json=CONSENT)

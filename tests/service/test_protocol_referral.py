@@ -57,9 +57,9 @@ def done(who, instance: dict, element_id: str, data: dict) -> dict:
     return who.get(f"/api/process-instances/{instance['id']}").get_json()
 
 
-def referred(pat, child: str, referral: dict) -> dict:
+def referred(pat, business_key: str, referral: dict) -> dict:
     started = pat.post(
-        "/api/process-instances", json={"process_key": "referral", "business_key": child}
+        "/api/process-instances", json={"process_key": "referral", "business_key": business_key}
     ).get_json()
     return done(pat, started, "make_referral", referral)
 

@@ -95,7 +95,7 @@ def _walk(app, client, known) -> tuple[set, list[str]]:
     return reached, bodies
 
 
-def test_the_board_reaches_reports_only_and_never_a_childs_key(app, case, client_for):
+def test_the_board_reaches_reports_only_and_never_a_business_key(app, case, client_for):
     board = client_for("bea")
     reached, bodies = _walk(app, board, case)
     assert reached == PUBLIC | OWN_ACCOUNT | BOARD

@@ -159,10 +159,10 @@ def done(client, instance: dict, element_id: str, note: str) -> dict:
     return client.get(f"/api/process-instances/{instance['id']}").get_json()
 
 
-def handed_off(client, key: str = "parent", child: str = "child-7") -> tuple[dict, dict]:
-    """A ``key`` instance for ``child`` that has handed off: (parent, the child instance)."""
+def handed_off(client, key: str = "parent", business_key: str = "child-7") -> tuple[dict, dict]:
+    """A ``key`` instance for ``business_key`` that has handed off: (parent, the child instance)."""
     started = client.post(
-        "/api/process-instances", json={"process_key": key, "business_key": child}
+        "/api/process-instances", json={"process_key": key, "business_key": business_key}
     ).get_json()
     parent = done(client, started, "ask", "Is the plan safe?")
     [mine] = handed_to(client.application, parent["id"])
@@ -208,8 +208,9 @@ def test_a_source_not_waiting_is_left_alone(app, pat, caplog):
 
 def test_a_reply_goes_to_the_source_and_no_other_instance(app, pat):
     deploy_child(app)
-    first, first_child = handed_off(pat, child="child-7")
-    second, _ = handed_off(pat, child="child-7")  # the same child, waiting for the same message
+    first, first_child = handed_off(pat, business_key="child-7")
+    # the same child, waiting for the same message
+    second, _ = handed_off(pat, business_key="child-7")
     done(pat, first_child, "answer", "Answer for the first")
     first = pat.get(f"/api/process-instances/{first['id']}").get_json()
     second = pat.get(f"/api/process-instances/{second['id']}").get_json()

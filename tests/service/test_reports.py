@@ -37,7 +37,7 @@ def app(db_url, clock):
     app.extensions["safeguard"].db.dispose()
 
 
-def _decide(app, instance_id: str, child: str, entry: dict) -> None:
+def _decide(app, instance_id: str, business_key: str, entry: dict) -> None:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         instance = uow.session.get(ProcessInstance, instance_id)
         register.record(
@@ -46,14 +46,16 @@ def _decide(app, instance_id: str, child: str, entry: dict) -> None:
             instance=instance,
             decided_by="pat",
             now=services().clock.now(),
-            child=child,
+            business_key=business_key,
         )
         uow.commit()
 
 
-def _case(app, pat, clock, child, *, late: bool, decide_after: timedelta, entry: dict) -> str:
+def _case(
+    app, pat, clock, business_key, *, late: bool, decide_after: timedelta, entry: dict
+) -> str:
     clock.set(MONDAY)
-    response = start_instance(pat, business_key=child)
+    response = start_instance(pat, business_key=business_key)
     assert response.status_code == 201, response.get_json()
     instance_id = response.get_json()["id"]
     # "describe" is due at the close of the next working day (1WD): Tuesday 17:00.
@@ -62,7 +64,7 @@ def _case(app, pat, clock, child, *, late: bool, decide_after: timedelta, entry:
     done = pat.post(f"/api/tasks/{task_id}/complete", json={"data": {"concern": "=cmd|x"}})
     assert done.status_code == 200, done.get_json()
     clock.set(MONDAY + decide_after)
-    _decide(app, instance_id, child, entry)
+    _decide(app, instance_id, business_key, entry)
     return instance_id
 
 
@@ -304,7 +306,7 @@ def test_a_longer_period_shows_nothing_its_months_do_not(app, seeded, clock):
 
 
 def test_a_label_never_comes_from_an_entrys_text(app, seeded, clock):
-    """An agency or lawful basis typed as free text (here a child's key) is counted under
+    """An agency or lawful basis typed as free text (here a business key) is counted under
     "other", so no key reaches the JSON, the CSV or the page."""
     pat = token_client(app, "pat")
     key = "child-ref-LEAK42"

@@ -86,7 +86,7 @@ def test_dry_run_lists_and_changes_nothing(app, db_url, cases):
     assert "would purge child-1 (closed 2026-03-02)" in result.output
     assert "1 consent(s)" in result.output and "2 register entr(ies)" in result.output
     assert "child-open" not in result.output
-    assert _entry(app, cases["closed"]).child == "child-1"
+    assert _entry(app, cases["closed"]).business_key == "child-1"
 
 
 def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, client, cases):
@@ -97,7 +97,7 @@ def test_a_run_purges_the_closed_case_and_both_chains_still_verify(app, db_url, 
     assert "purged: cases 1" in result.output
 
     after = _entry(app, cases["closed"])
-    assert after.child is None and after.reasons == "(purged)" and after.purpose is None
+    assert after.business_key is None and after.reasons == "(purged)" and after.purpose is None
     assert (after.decision, after.with_consent, after.decided_at) == (
         before.decision,
         before.with_consent,
@@ -153,7 +153,7 @@ def test_the_register_still_refuses_any_other_update(app, db_url, cases):
     )
     # Past the register's period only: purged once, then the trigger refuses a second purge.
     assert _cli(db_url, register_days="100000").exit_code == 0
-    assert _entry(app, cases["closed"]).child == "child-1"
+    assert _entry(app, cases["closed"]).business_key == "child-1"
     assert _cli(db_url).exit_code == 0
     _refused(app, "UPDATE sharing_record SET purged_at = recorded_at WHERE id = :id", entry.id)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from records import register
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AppendOnlyError, SharingRecord
@@ -54,14 +57,14 @@ def _do(app, pat, instance_id: str, element_id: str, data: dict) -> dict:
     return response.get_json()
 
 
-def _start(pat, child: str) -> str:
-    response = start_instance(pat, "information_sharing", business_key=child)
+def _start(pat, business_key: str) -> str:
+    response = start_instance(pat, "information_sharing", business_key=business_key)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
 
-def _share_with_consent(app, pat, child: str = "child-1") -> str:
-    instance_id = _start(pat, child)
+def _share_with_consent(app, pat, business_key: str = "child-1") -> str:
+    instance_id = _start(pat, business_key)
     _do(app, pat, instance_id, "describe_request", REQUEST)
     _do(app, pat, instance_id, "safeguarding_check", CHECK)
     consent = {"consent_outcome": "given", "views_of_child_or_family": "Happy for it"}
@@ -71,8 +74,8 @@ def _share_with_consent(app, pat, child: str = "child-1") -> str:
     return instance_id
 
 
-def _not_share(app, pat, child: str = "child-2") -> str:
-    instance_id = _start(pat, child)
+def _not_share(app, pat, business_key: str = "child-2") -> str:
+    instance_id = _start(pat, business_key)
     body = _do(app, pat, instance_id, "describe_request", {**REQUEST, "legitimate_purpose": "no"})
     assert body["state"] == "completed"
     return instance_id
@@ -99,7 +102,7 @@ def test_each_decision_is_recorded_once_and_listed(app, client, client_for, pat)
     assert told.subject_informed is True and told.decided_by == "pat"
     assert told.reasons == "The family was told what was shared and why"
     assert share.with_consent is True and share.lawful_basis == "Informed consent"
-    assert share.child == "child-1" and share.decided_by == "pat"
+    assert share.business_key == "child-1" and share.decided_by == "pat"
     assert share.consent_status == "given" and share.method == "secure_email"
     assert share.recipients == [{"agency": "health", "person": "School nurse"}]
     assert share.views_of_child_or_family == "Happy for it"
@@ -244,3 +247,21 @@ def test_an_edit_with_the_triggers_dropped_is_found_by_verify(app, db_url, clien
     report = client.get("/api/sharing-records/verify").get_json()
     assert report["ok"] is False and report["broken_at"]["seq"] == 2
     assert_error(pat.get("/api/sharing-records/verify"), 403)
+
+
+def test_the_hash_names_the_business_key_by_its_column_child(app, pat):
+    """The hash covers each value under its column's name, so the business key is hashed as
+    ``child``: entries chained before its attribute was renamed still verify."""
+    _share_with_consent(app, pat)
+    table = SharingRecord.__table__
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        rows = uow.session.execute(select(table).order_by(table.c.id)).mappings().all()
+    assert [row["child"] for row in rows] == ["child-1", "child-1"]
+    for row in rows:
+        body = {name: row[name] for name in register.HASHED}
+        if row["follows"] is not None:
+            body["follows"] = row["follows"]
+        for name in ("decided_at", "recorded_at"):
+            body[name] = body[name].isoformat()
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        assert hashlib.sha256(canonical.encode()).hexdigest() == row["hash"]

@@ -24,17 +24,17 @@ def app(clocked_app):
     return clocked_app
 
 
-def _instances(app, child: str) -> int:
+def _instances(app, business_key: str) -> int:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        query = select(func.count()).where(ProcessInstance.business_key == child)
+        query = select(func.count()).where(ProcessInstance.business_key == business_key)
         return uow.session.scalar(query)
 
 
-def _start(client, key: str | None, child: str = "child-1"):
+def _start(client, key: str | None, business_key: str = "child-1"):
     headers = {"Idempotency-Key": key} if key is not None else {}
     return client.post(
         "/api/process-instances",
-        json={"process_key": "three_steps", "business_key": child},
+        json={"process_key": "three_steps", "business_key": business_key},
         headers=headers,
     )
 
@@ -64,8 +64,8 @@ def test_a_key_is_the_senders_own(app):
 
 def test_a_key_used_for_something_else_is_refused(app):
     pat = token_client(app, "pat")
-    assert _start(pat, "k-1", child="child-1").status_code == 201
-    assert_error(_start(pat, "k-1", child="child-2"), 422, "request_key_reused")
+    assert _start(pat, "k-1", business_key="child-1").status_code == 201
+    assert_error(_start(pat, "k-1", business_key="child-2"), 422, "request_key_reused")
     assert _instances(app, "child-2") == 0
 
 

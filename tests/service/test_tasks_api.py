@@ -39,9 +39,9 @@ def people(app):
     return {name: token_client(app, name) for name in ("maya", "pat", "sam", "hugo", "bea")}
 
 
-def _start(client, child="child-1") -> dict:
+def _start(client, business_key="child-1") -> dict:
     response = client.post(
-        "/api/process-instances", json={"process_key": "three_steps", "business_key": child}
+        "/api/process-instances", json={"process_key": "three_steps", "business_key": business_key}
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -53,8 +53,8 @@ def _worklist(client, **args) -> list[dict]:
     return response.get_json()["items"]
 
 
-def _describe(client, child="child-1") -> str:
-    [task] = _start(client, child)["active_tasks"]
+def _describe(client, business_key="child-1") -> str:
+    [task] = _start(client, business_key)["active_tasks"]
     return task["id"]
 
 

@@ -99,7 +99,7 @@ def test_a_handler_that_always_fails_is_given_up_after_max_attempts(
     session_factory, clock, make_scheduler
 ):
     def broken(uow, timer):
-        raise KeyError("child_id")
+        raise KeyError("business_key")
 
     (timer_id,) = _schedule(session_factory, [T0])
     scheduler = make_scheduler({"task_due": broken}, max_attempts=3, retry_seconds=10)
@@ -108,7 +108,7 @@ def test_a_handler_that_always_fails_is_given_up_after_max_attempts(
         clock.advance(timedelta(minutes=5))
     (row,) = _rows(session_factory, [timer_id])
     assert (row.status, row.attempts) == ("failed", 3)
-    assert "KeyError: 'child_id'" in row.last_error
+    assert "KeyError: 'business_key'" in row.last_error
 
 
 def test_an_unknown_kind_fails_with_a_clear_error(session_factory, make_scheduler):
