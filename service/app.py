@@ -33,6 +33,7 @@ from service.headers import add_security_headers
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
 from service.pages.inbox import bp as inbox_page
+from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
 from service.pages.reports import bp as report_pages
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(modeller)
+    app.register_blueprint(migrate_page)
     app.register_blueprint(inbox_page)
     app.register_blueprint(reminders_page)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")

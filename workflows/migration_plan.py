@@ -43,19 +43,21 @@ class Move:
         }
 
 
-def step_ids(specs: tuple) -> set[str]:
-    """The ids of the steps of a parsed version ``(spec, subprocess_specs)``: what a mapping may
+def steps_of(specs: tuple) -> dict[str, str]:
+    """``{step id: name}`` of a parsed version ``(spec, subprocess_specs)``: what a mapping may
     name (BPMN elements only, not the engine's own start and end specs)."""
     spec, subprocess_specs = specs
-    found = set()
+    found = {}
     for process in (spec, *subprocess_specs.values()):
-        found |= {s.bpmn_id for s in process.task_specs.values() if s.bpmn_id}
+        for task_spec in process.task_specs.values():
+            if task_spec.bpmn_id:
+                found[task_spec.bpmn_id] = task_spec.bpmn_name or task_spec.bpmn_id
     return found
 
 
 def mapping_problems(mapping: Mapping[str, str], old: tuple, new: tuple, field_name: str) -> list:
     """``[{field, message}]`` for each mapped id the old or the new version lacks (a 422)."""
-    old_ids, new_ids = step_ids(old), step_ids(new)
+    old_ids, new_ids = steps_of(old), steps_of(new)
     problems = []
     for source, target in mapping.items():
         if source not in old_ids:

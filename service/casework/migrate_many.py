@@ -16,18 +16,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from records.audit import Intent, append
 from service.casework import migrate as migrating
 from service.casework.desk import Desk
 from service.errors import ApiError
-from storage.models import ProcessInstance, new_id
+from storage.models import ProcessDefinition, ProcessInstance, new_id
 from storage.uow import UnitOfWork
 from tasks.parties import Viewer
 from workflows import definitions
 from workflows.errors import Conflict, NotFound
-from workflows.migration_plan import Move, mapping_problems, plan_move
+from workflows.migration_plan import Move, mapping_problems, plan_move, steps_of
 
 # The audit action of one instance's move within an operation.
 MOVED_ONE = "migration.instance"
@@ -89,6 +89,23 @@ def running(unit: UnitOfWork, definition_id: str) -> list[tuple[str, int]]:
         .order_by(ProcessInstance.started_at, ProcessInstance.id)
     )
     return [(row.id, row.version) for row in rows]
+
+
+def running_by_version(unit: UnitOfWork, key: str) -> dict[int, int]:
+    """How many instances run each version of ``key`` (versions with none are left out)."""
+    rows = unit.session.execute(
+        select(ProcessDefinition.version, func.count(ProcessInstance.id))
+        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessDefinition.key == key, ProcessInstance.status == "running")
+        .group_by(ProcessDefinition.version)
+    )
+    return {version: count for version, count in rows}
+
+
+def lost_steps(moves: list[Move], specs: tuple) -> list[str]:
+    """The steps instances wait at that the target version lacks: what a mapping must place."""
+    known = steps_of(specs)
+    return sorted({s for m in moves if not m.can_move for s in m.active if s not in known})
 
 
 def _plan_one(desk: Desk, unit: UnitOfWork, aim: Target, instance_id: str) -> Move:
