@@ -87,11 +87,4 @@ def plan(key: str):
 )
 def apply(key: str):
     aim = _target(key)
-    unit = uow()
-    listed = migrate_many.running(unit, aim.from_id)
-    unit.session.rollback()  # SQLite: give up this request's write lock to each move's own
-    done = migrate_many.apply(for_request(), viewer(current_user()), aim, listed)
-    counts = {name: done[name] for name in ("moved", "stays", "conflict")}
-    note(detail={**aim.to_dict(), "operation_id": done["operation_id"], **counts})
-    unit.commit()  # the operation's own event
-    return jsonify(done)
+    return jsonify(migrate_many.move_all(for_request(), uow(), viewer(current_user()), aim))

@@ -122,6 +122,19 @@ def plan(desk: Desk, unit: UnitOfWork, aim: Target) -> list[Move]:
     return [_plan_one(desk, unit, aim, instance_id) for instance_id, _ in listed]
 
 
+def move_all(desk: Desk, unit: UnitOfWork, actor: Viewer, aim: Target) -> dict:
+    """Apply the plan for ``aim`` (see :func:`apply`); ``unit`` (the caller's) lists the
+    instances, then lets go of its transaction so that each move takes its own, and commits the
+    operation's note (``desk.note``: the request's audit event) last."""
+    listed = running(unit, aim.from_id)
+    unit.session.rollback()  # SQLite: this unit's write lock would block each move's own
+    done = apply(desk, actor, aim, listed)
+    counts = {name: done[name] for name in ("moved", "stays", "conflict")}
+    desk.note(detail={**aim.to_dict(), "operation_id": done["operation_id"], **counts})
+    unit.commit()
+    return done
+
+
 def apply(desk: Desk, actor: Viewer, aim: Target, listed: list[tuple[str, int]]) -> dict:
     """Move each of ``listed`` (``(id, version)`` as read) that can move, each in its own
     transaction; the outcome per instance: ``moved``, ``stays`` (with the reason) or

@@ -20,7 +20,6 @@ from service.casework.desk import for_request
 from service.context import services, uow
 from service.openapi import HTML, spec
 from service.pages.modeller import OWNERS, version_arg
-from service.trail import note
 from workflows import definitions
 from workflows.migration_plan import steps_of
 
@@ -82,14 +81,8 @@ def apply(process_key: str):
     since, to, mapping = _choice(request.form)
     if since is None or to is None:
         return _page(process_key, since, to, mapping)
-    unit = uow()
-    aim = migrate_many.target(for_request(), unit, process_key, since, to, mapping)
-    listed = migrate_many.running(unit, aim.from_id)
-    unit.session.rollback()  # SQLite: give up this request's write lock to each move's own
-    done = migrate_many.apply(for_request(), viewer(current_user()), aim, listed)
-    counts = {name: done[name] for name in ("moved", "stays", "conflict")}
-    note(detail={**aim.to_dict(), "operation_id": done["operation_id"], **counts})
-    unit.commit()  # the operation's own event
+    aim = migrate_many.target(for_request(), uow(), process_key, since, to, mapping)
+    done = migrate_many.move_all(for_request(), uow(), viewer(current_user()), aim)
     return _page(process_key, since, to, mapping, done=done)
 
 
