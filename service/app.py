@@ -21,6 +21,7 @@ from service.api.docs import bp as docs
 from service.api.escalations import bp as escalations
 from service.api.health import bp as health
 from service.api.instances import bp as instances
+from service.api.migrations import bp as migrations
 from service.api.notifications import bp as notifications
 from service.api.reports import bp as reports
 from service.api.sharing import bp as sharing
@@ -32,6 +33,7 @@ from service.headers import add_security_headers
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
 from service.pages.inbox import bp as inbox_page
+from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
 from service.pages.reports import bp as report_pages
@@ -120,9 +122,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(modeller)
+    app.register_blueprint(migrate_page)
     app.register_blueprint(inbox_page)
     app.register_blueprint(reminders_page)
     app.register_blueprint(definitions, url_prefix="/api/process-definitions")
+    app.register_blueprint(migrations, url_prefix="/api/process-definitions")
     app.register_blueprint(instances, url_prefix="/api/process-instances")
     app.register_blueprint(tasks, url_prefix="/api/tasks")
     app.register_blueprint(notifications, url_prefix="/api/notifications")

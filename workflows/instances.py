@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import migrate_workflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import TaskState
@@ -27,7 +27,7 @@ from storage.database import is_write_conflict
 from storage.models import ProcessInstance, Task, new_id
 from storage.prepared import run_all
 from storage.uow import UnitOfWork
-from workflows import cached_step, definitions
+from workflows import cached_step, definitions, migration_plan
 from workflows.cache import InstanceCache
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import DeployResult, SpecCache
@@ -263,11 +263,18 @@ class Engine:
         row.cancel_reason = reason
         return self._advance(uow, row, workflow, before, lambda: None, status="cancelled")
 
-    def migrate(self, uow: UnitOfWork, instance_id: str, to_version: int) -> Advance:
+    def migrate(
+        self,
+        uow: UnitOfWork,
+        instance_id: str,
+        to_version: int,
+        mapping: Mapping[str, str] | None = None,
+    ) -> Advance:
         """Move a running instance to another deployed version of its process.
 
         Refused (:class:`Conflict`) when a task the instance is waiting on does not exist in the
-        target version: the instance would lose its place.
+        target version, nor is mapped (``{old_step_id: new_step_id}``) to one of its steps: the
+        instance would lose its place.
         """
         row = self._instance_row(uow, instance_id)
         target = definitions.find(uow.session, row.process_key, to_version)
@@ -276,20 +283,13 @@ class Engine:
         spec, subprocess_specs = self.specs.get(uow.session, target.id)
         workflow = self._checkout(uow, row)
         before = set(open_user_tasks(workflow))
-        top_diff, sub_diffs = diff_workflow(
-            self.serializer.registry, workflow, spec, subprocess_specs
+        top_diff, sub_diffs = migration_plan.diff_for(
+            self.serializer.registry,
+            workflow,
+            (spec, subprocess_specs),
+            mapping,
+            f"version {to_version}",
         )
-        waiting = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-        lost = sorted(
-            {
-                t.task_spec.bpmn_id or t.task_spec.name
-                for t in top_diff.removed
-                if t.has_state(waiting)
-            }
-        )
-        if lost or any(diff is None for diff in sub_diffs.values()):
-            missing = ", ".join(lost) or "a sub-process"
-            raise Conflict(f"version {to_version} has no {missing}, where the instance waits")
         migrate_workflow(top_diff, workflow, spec)
         for sub_id, diff in sub_diffs.items():
             sub = workflow.subprocesses[sub_id]

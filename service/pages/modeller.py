@@ -10,6 +10,7 @@ audited exactly like one from the CLI. The diff of two versions is computed here
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from flask import Blueprint, render_template, request
 from pydantic import Field
@@ -65,15 +66,17 @@ class OpenQuery(Model):
 def modeller(process_key: str):
     session = uow().session
     latest = definitions.find(session, process_key)
-    version = _version_arg("version")
+    version = version_arg("version")
     shown = definitions.find(session, process_key, version) if version else latest
     return render_template(
         "modeller.html", user=current_user(), definition=shown, latest=latest.version
     )
 
 
-def _version_arg(name: str) -> int | None:
-    raw = request.args.get(name)
+def version_arg(name: str, values: Mapping[str, str] | None = None) -> int | None:
+    """The version number in field ``name`` of ``values`` (default: the query), None if
+    absent; else 400."""
+    raw = (request.args if values is None else values).get(name)
     if raw is None or raw == "":
         return None
     if not (is_whole_number(raw) and 1 <= int(raw) <= MAX_INT):
@@ -107,9 +110,9 @@ def diff(process_key: str):
     session = uow().session
     versions = definitions.list_versions(session, process_key)
     numbers = [row.version for row in versions]
-    to = _version_arg("to") or numbers[-1]
+    to = version_arg("to") or numbers[-1]
     older = [n for n in numbers if n < to]
-    since = _version_arg("from") or (older[-1] if older else to)
+    since = version_arg("from") or (older[-1] if older else to)
     new = definitions.find(session, process_key, to)
     old = definitions.find(session, process_key, since)
     lines = unified_diff(

@@ -51,3 +51,23 @@ def the_open_task(uow_factory, instance_id: str) -> Task:
     tasks = open_tasks(uow_factory, instance_id)
     assert len(tasks) == 1, [t.element_id for t in tasks]
     return tasks[0]
+
+
+def without_describe() -> bytes:
+    """``three_steps`` with its first step ("describe") dropped: the start leads to scoring."""
+    text = fixture_bytes("three_steps.bpmn").decode()
+    task_xml = text[
+        text.index('    <bpmn:userTask id="describe"') : text.index("    <bpmn:scriptTask")
+    ]
+    dropped = (
+        text.replace(task_xml, "")
+        .replace("<bpmn:flowNodeRef>describe</bpmn:flowNodeRef>", "")
+        .replace('targetRef="describe"', 'targetRef="score"')
+        .replace('<bpmn:sequenceFlow id="f2" sourceRef="describe" targetRef="score" />', "")
+        .replace("<bpmn:incoming>f2</bpmn:incoming>", "<bpmn:incoming>f1</bpmn:incoming>")
+    )
+    return "\n".join(
+        line
+        for line in dropped.splitlines()
+        if 'bpmnElement="describe"' not in line and 'bpmnElement="f2"' not in line
+    ).encode()

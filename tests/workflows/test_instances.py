@@ -18,6 +18,7 @@ from tests.workflows.helpers import (
     open_tasks,
     start,
     the_open_task,
+    without_describe,
 )
 from workflows.errors import Conflict, InvalidInput
 from workflows.instances import Engine
@@ -224,27 +225,30 @@ def test_migrate_moves_a_waiting_instance_to_a_new_version(engine, uow_factory):
 
 def test_migrate_is_refused_when_the_waiting_task_is_gone(engine, uow_factory):
     instance_id = start(engine, uow_factory).instance.id
-    text = fixture_bytes("three_steps.bpmn").decode()
     # Version 2 drops the "describe" step: the start event leads straight to scoring.
-    task_xml = text[
-        text.index('    <bpmn:userTask id="describe"') : text.index("    <bpmn:scriptTask")
-    ]
-    without_describe = (
-        text.replace(task_xml, "")
-        .replace("<bpmn:flowNodeRef>describe</bpmn:flowNodeRef>", "")
-        .replace('targetRef="describe"', 'targetRef="score"')
-        .replace('<bpmn:sequenceFlow id="f2" sourceRef="describe" targetRef="score" />', "")
-        .replace("<bpmn:incoming>f2</bpmn:incoming>", "<bpmn:incoming>f1</bpmn:incoming>")
-    )
-    without_describe = "\n".join(
-        line
-        for line in without_describe.splitlines()
-        if 'bpmnElement="describe"' not in line and 'bpmnElement="f2"' not in line
-    ).encode()
-    deploy(engine, uow_factory, content=without_describe)
+    deploy(engine, uow_factory, content=without_describe())
     with uow_factory() as uow, pytest.raises(Conflict, match="describe"):
         engine.migrate(uow, instance_id, to_version=2)
     assert the_open_task(uow_factory, instance_id).element_id == "describe"
+
+
+def test_migrate_places_a_waiting_task_the_target_dropped_where_the_mapping_says(
+    engine, uow_factory
+):
+    instance_id = start(engine, uow_factory).instance.id
+    task_id = the_open_task(uow_factory, instance_id).id
+    deploy(engine, uow_factory, content=without_describe())
+    with uow_factory() as uow:
+        engine.migrate(uow, instance_id, to_version=2, mapping={"describe": "review"})
+        uow.commit()
+    task = the_open_task(uow_factory, instance_id)
+    assert (task.id, task.element_id, task.name) == (task_id, "review", "Review the concern")
+    complete(engine, uow_factory, task.id, THREE_STEPS_PATH[1][1])
+    complete(
+        engine, uow_factory, the_open_task(uow_factory, instance_id).id, THREE_STEPS_PATH[2][1]
+    )
+    with uow_factory() as uow:
+        assert uow.session.get(ProcessInstance, instance_id).status == "completed"
 
 
 def test_a_cached_copy_made_stale_elsewhere_is_not_saved_over_the_newer_state(engine, uow_factory):
