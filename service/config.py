@@ -116,6 +116,13 @@ def _log_level(raw: str) -> str:
     return raw.upper()
 
 
+def _port(raw: str) -> int:
+    port = _whole(1)(raw)
+    if port > 65535:
+        raise ValueError(raw)
+    return port
+
+
 def _hours(raw: str) -> timedelta:
     return timedelta(hours=_whole(1)(raw))
 
@@ -195,6 +202,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SAFEGUARD_CPU_LOG", _text, "a file path", key="CPU_LOG"),
     Setting("METRICS_TOKEN", _text, "a token", secret=True),
     Setting("LOG_LEVEL", _log_level, "must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    # gunicorn's (service/gunicorn_conf.py; `safeguard serve` takes options instead).
+    Setting("HOST", _text, "a host name or address to listen on"),
+    Setting("PORT", _port, "must be a port number, 1 to 65535"),
+    Setting("WEB_WORKERS", _whole(1), WHOLE_1),
+    Setting("WEB_THREADS", _whole(1), WHOLE_1),
+    Setting("WEB_TIMEOUT", _whole(1), "must be a whole number of seconds, 1 or more"),
     *(
         Setting(
             f"RETENTION_{kind.upper()}_DAYS",
