@@ -130,7 +130,7 @@ def check_login(
         return None, LoginRefused(429, refusal.code, message, wait)
     user = db.scalar(select(User).where(User.username == username))
     if not password_matches(user, password):
-        throttle.failed(now)
+        throttle.failed(db, now)
         forget_old(db, now)
         return None, LoginRefused(401, "invalid_credentials", WRONG)
     throttle.succeeded(db)

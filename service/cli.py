@@ -191,7 +191,7 @@ def users_disable(username: str) -> None:
     """Disable a user: they cannot sign in, and their sessions and tokens end now."""
     with UnitOfWork(_session_factory()) as uow:
         ended = disable_user(uow.session, SystemClock(), _user(uow, username))
-        _audit(uow, "cli.users.disable", {"username": username, "ended": ended})
+        _audit(uow, "cli.users.disable", {"username": username})
         uow.commit()
     click.echo(f"disabled {username} ({ended} sessions and tokens ended)")
 
@@ -204,7 +204,7 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     password = _new_password(password_stdin)
     with UnitOfWork(_session_factory()) as uow:
         ended = set_password(uow.session, SystemClock(), _user(uow, username), password)
-        _audit(uow, "cli.users.set_password", {"username": username, "ended": ended})
+        _audit(uow, "cli.users.set_password", {"username": username})
         uow.commit()
     click.echo(f"new password for {username} ({ended} sessions and tokens ended)")
 
@@ -219,8 +219,7 @@ def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
             ended = set_roles(uow.session, SystemClock(), _user(uow, username), list(roles))
         except ValueError as err:
             raise click.ClickException(str(err)) from None
-        detail = {"username": username, "roles": list(roles), "ended": ended}
-        _audit(uow, "cli.users.set_roles", detail)
+        _audit(uow, "cli.users.set_roles", {"username": username, "roles": list(roles)})
         uow.commit()
     click.echo(f"{username} now has {', '.join(roles)} ({ended} sessions and tokens ended)")
 

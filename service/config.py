@@ -191,7 +191,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AUDIT_FLUSH_ROWS", _whole(1), WHOLE_1),
     Setting("AUDIT_SEAL_SECONDS", _number(above=0), SECONDS),
     Setting("AUDIT_SEAL_BATCH", _whole(1), WHOLE_1),
-    Setting("AUDIT_SEAL_BOUND_SECONDS", _number(above=0), SECONDS),
+    Setting(
+        "AUDIT_SEAL_BOUND_SECONDS", _number(minimum=0), "must be a number of seconds, 0 or more"
+    ),
     Setting("AUDIT_HEADS_FILE", _text, "a file path"),
     Setting(
         "SAFEGUARD_CLOCK_OFFSET",

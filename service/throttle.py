@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -78,7 +78,12 @@ def _key(*parts: str) -> str:
 
 @dataclass
 class Throttle:
-    """The two rows of one attempt, locked for this transaction."""
+    """The two rows of one attempt.
+
+    Not locked (``FOR UPDATE``) while the password is checked: an office's people behind one
+    address would queue behind each other's argon2 hash. Failures are counted with atomic
+    increments instead, so concurrent failures are never lost.
+    """
 
     pair: LoginThrottle
     address: LoginThrottle
@@ -95,9 +100,7 @@ class Throttle:
         rows = {
             row.key: row
             for row in db.scalars(
-                select(LoginThrottle)
-                .where(LoginThrottle.key.in_((pair_key, address_key)))
-                .with_for_update()
+                select(LoginThrottle).where(LoginThrottle.key.in_((pair_key, address_key)))
             )
         }
         return cls(rows[pair_key], rows[address_key], policy)
@@ -123,11 +126,14 @@ class Throttle:
         longest = max(waits, default=timedelta(0))
         return Refusal("slow_down", longest) if longest > timedelta(0) else None
 
-    def failed(self, now: datetime) -> None:
+    def failed(self, db: Session, now: datetime) -> None:
         """Charge a failure to both rows; the pair locks at ``lock_after``."""
-        for row in (self.pair, self.address):
-            row.failures += 1
-            row.last_failed_at = now
+        db.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key.in_((self.pair.key, self.address.key)))
+            .values(failures=LoginThrottle.failures + 1, last_failed_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
         if self.pair.failures >= self.policy.lock_after:
             self.pair.locked_until = now + self.policy.lock_for
 

@@ -3,10 +3,10 @@
 Failed attempts must count even though the sign-in fails, so this commits the unit of work
 before it raises the refusal (401 or 429) - the one use case that commits itself.
 
-What a failed attempt leaves: a count in the metrics by outcome, and an audit event with no
-actor (nobody was verified) whose detail keeps the name typed cut to ``CLAIMED_LENGTH``
-characters, without control characters, and marked ``"unverified": true``. The attacker's text
-never becomes an actor of the trail.
+What a failed attempt leaves: a count in the metrics by outcome, and an audit event whose actor
+is the name typed cut to ``CLAIMED_LENGTH`` characters, control characters replaced, with
+``"unverified": true`` in its detail: an auditor still finds the attempts on a person's name,
+and never mistakes the attacker's text for someone who signed in.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ def sign_in(desk: Desk, unit: UnitOfWork, username: str, password: str, address:
     if refused is None:
         desk.note(actor=user.username, outcome="ok")
     else:
-        detail = {"claimed_username": claimed(username), "unverified": True}
-        desk.note(actor=None, outcome=refused.code, detail=detail)
+        desk.note(actor=claimed(username), outcome=refused.code, detail={"unverified": True})
     count_sign_in("ok" if refused is None else refused.code)
     unit.commit()
     if refused is not None:

@@ -8,7 +8,7 @@ password or role change, or "sign out everywhere", the copy gets nothing, on eve
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -17,20 +17,13 @@ from service.app import create_app
 from service.cli import main
 from tests.support.helpers import assert_error, make_user
 from tests.support.pages import PASSWORD, csrf_of
-from workflows.clock import FrozenClock
 
 
 @pytest.fixture
-def clock():
-    return FrozenClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def app(db_url, clock):
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True}, clock=clock)
-    make_user(app, "pat", ["practitioner"], agency="school", password=PASSWORD)
-    yield app
-    app.extensions["safeguard"].db.dispose()
+def app(clocked_app):
+    """The app on the test's clock, with pat, who has a password."""
+    make_user(clocked_app, "pat", ["practitioner"], agency="school", password=PASSWORD)
+    return clocked_app
 
 
 def _browser(app, agent: str = "Firefox on the office PC", address: str = "198.51.100.7"):
