@@ -24,9 +24,9 @@ from service.sessions import (
     Lifetimes,
     digest,
     find_session,
+    find_token,
     needs_touch,
     open_session,
-    token_alive,
 )
 from service.sessions import end_session as end_session_row
 from service.throttle import Throttle, ThrottlePolicy, forget_old
@@ -170,21 +170,13 @@ def revoke_token(db: Session, token_id: str, now: datetime) -> None:
 
 
 def _token_user(db: Session, raw: str, now: datetime, lifetimes: Lifetimes) -> CurrentUser | None:
-    found = db.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == digest(raw),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            User.active.is_(True),
-        )
-    ).first()
-    if not found or not token_alive(found[1], now, lifetimes):
+    found = find_token(db, raw, now, lifetimes)
+    if found is None:
         return None
-    if needs_touch(found[1].last_used_at, now):
-        g.touch = ("token", found[1].id)
-    return CurrentUser.of(found[0], "token", found[1].id)
+    user, token = found
+    if needs_touch(token.last_used_at, now):
+        g.touch = ("token", token.id)
+    return CurrentUser.of(user, "token", token.id)
 
 
 # -- the current request ------------------------------------------------------------------------

@@ -90,16 +90,31 @@ def find_session(
     db: Session, raw: str, now: datetime, lifetimes: Lifetimes
 ) -> tuple[User, UserSession] | None:
     """The live session of ``raw`` and its active user: one indexed lookup."""
+    return _of_active_user(
+        db,
+        UserSession,
+        raw,
+        UserSession.ended_at.is_(None),
+        UserSession.expires_at > now,
+        UserSession.last_seen_at > now - lifetimes.idle,
+    )
+
+
+def find_token(
+    db: Session, raw: str, now: datetime, lifetimes: Lifetimes
+) -> tuple[User, ApiToken] | None:
+    """The live API token of ``raw`` and its active user, by the same rules as a session."""
+    found = _of_active_user(
+        db, ApiToken, raw, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now
+    )
+    return found if found is not None and token_alive(found[1], now, lifetimes) else None
+
+
+def _of_active_user(db: Session, model: Any, raw: str, *live: Any) -> tuple[User, Any] | None:
     found = db.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == digest(raw),
-            UserSession.ended_at.is_(None),
-            UserSession.expires_at > now,
-            UserSession.last_seen_at > now - lifetimes.idle,
-            User.active.is_(True),
-        )
+        select(User, model)
+        .join(model, model.user_id == User.id)
+        .where(model.token_hash == digest(raw), User.active.is_(True), *live)
     ).first()
     return (found[0], found[1]) if found else None
 
