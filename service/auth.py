@@ -119,6 +119,7 @@ def check_login(
     text typed, and one argon2 verification runs for a known or unknown name alike.
     """
     now = clock.now()
+    forget_old(db, now)
     throttle = Throttle.of(db, address, username, policy, now)
     refusal = throttle.refusal(now)
     if refusal is not None:
@@ -131,7 +132,6 @@ def check_login(
     user = db.scalar(select(User).where(User.username == username))
     if not password_matches(user, password):
         throttle.failed(db, now)
-        forget_old(db, now)
         return None, LoginRefused(401, "invalid_credentials", WRONG)
     throttle.succeeded(db)
     if _hasher.check_needs_rehash(user.password_hash):

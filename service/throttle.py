@@ -154,5 +154,5 @@ def _ensure(db: Session, key: str, now: datetime) -> None:
 
 
 def forget_old(db: Session, now: datetime) -> None:
-    """Delete rows untouched for a day (an indexed delete, run with each failure)."""
+    """Delete rows untouched for a day (an indexed delete, run with each attempt)."""
     db.execute(delete(LoginThrottle).where(LoginThrottle.last_failed_at < now - FORGET_AFTER))

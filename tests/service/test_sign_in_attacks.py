@@ -7,6 +7,7 @@ or how long it takes tells a real name from an invented one.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -14,8 +15,8 @@ import pytest
 from service import auth, trail
 from tests.service.test_observability import scrape
 from tests.support.helpers import assert_error, auditor_client, make_user
+from tests.support.pages import PASSWORD, csrf_of
 
-PASSWORD = "correct-horse-battery"
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 
 
@@ -118,8 +119,7 @@ def test_failed_sign_ins_are_counted_and_audited_as_unverified(app, clock):
 
 def test_the_login_form_throttles_alike(app):
     attacker = _from(app, ATTACKER)
-    form = attacker.get("/login")
-    csrf = form.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    csrf = csrf_of(attacker.get("/login"))
     answers = [
         attacker.post(
             "/login", data={"username": "nobody", "password": "guess", "csrf_token": csrf}
@@ -129,9 +129,21 @@ def test_the_login_form_throttles_alike(app):
     assert answers == [401, 401, 401, 429]
     make_user(app, "olive", ["process_owner"], password=PASSWORD)
     signed_in = _from(app, OWNER)
-    form = signed_in.get("/login").get_data(as_text=True)
-    csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+    csrf = csrf_of(signed_in.get("/login"))
     answer = signed_in.post(
         "/login", data={"username": "olive", "password": PASSWORD, "csrf_token": csrf}
     )
     assert answer.status_code == 302
+
+
+def test_guesses_sent_at_once_are_all_counted(app):
+    """Concurrent failures are counted with atomic increments: none is lost to a race."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(
+            pool.map(
+                lambda _: _token(_from(app, ATTACKER), password="guess-guess-guess").status_code,
+                range(3),
+            )
+        )
+    assert answers == [401, 401, 401]
+    assert_error(_token(_from(app, ATTACKER)), 429, "slow_down")
