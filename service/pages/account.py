@@ -32,7 +32,7 @@ def sessions():
     return render_template("account_sessions.html", rows=rows, current=current)
 
 
-@bp.post("/account/sessions/<row_id>/end")
+@bp.post("/account/sessions/<session_id>/end")
 @access(anyone=True)
 @spec(
     "End one of my sessions or tokens (a page); redirects to the list",
@@ -40,13 +40,13 @@ def sessions():
     responses={302: None},
     tag="pages",
 )
-def end(row_id: str):
+def end(session_id: str):
     user = current_user()
     unit = uow()
-    if not end_one(unit.session, user.id, row_id, services().clock.now()):
-        raise ApiError(404, "not_found", f"no session {row_id} of yours is open")
+    if not end_one(unit.session, user.id, session_id, services().clock.now()):
+        raise ApiError(404, "not_found", f"no session {session_id} of yours is open")
     unit.commit()
-    if row_id in (user.session_id, user.token_id):
+    if session_id in (user.session_id, user.token_id):
         session.clear()
         return redirect(url_for("pages.login"))
     flash("That session is ended: it is signed out at its next request.")
