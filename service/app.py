@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from service import config as settings
 from service import context, input_guard, logs, metrics, trail
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.api.audit import bp as audit
@@ -30,6 +31,7 @@ from service.config import Config
 from service.cpu import CpuMeter
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
+from service.pages.account import bp as account
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
 from service.pages.inbox import bp as inbox_page
@@ -42,8 +44,11 @@ from workflows.clock import Clock
 
 
 def create_app(config: type[Config] | dict | None = None, clock: Clock | None = None) -> Flask:
+    """The app: ``Config``'s defaults, the environment's settings (checked: a bad one raises
+    ``ConfigError`` naming it, before anything is built), then ``config``'s."""
     app = Flask(__name__)
     app.config.from_object(Config)
+    app.config.update(settings.load())
     if isinstance(config, dict):
         app.config.update(config)
     elif config is not None:
@@ -119,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consents, url_prefix="/api/consents")
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
+    app.register_blueprint(account)
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(modeller)

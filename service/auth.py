@@ -1,14 +1,14 @@
-"""Who is calling: passwords, login throttling, bearer tokens and the browser session.
+"""Who is calling: passwords under the sign-in throttle, bearer tokens and the browser session.
 
 A request is authenticated either by ``Authorization: Bearer <token>`` (API clients) or by the
-session cookie (browser pages). The two never mix: a request that sends an Authorization header
-is judged by it alone, so a stale cookie cannot rescue a bad token. Only the SHA-256 of a token
-is stored, so a copy of the database yields no usable token.
+session cookie (browser pages), whose id names a ``user_session`` row (``service/sessions.py``).
+The two never mix: a request that sends an Authorization header is judged by it alone, so a
+stale cookie cannot rescue a bad token. Only the SHA-256 of a token or a session id is stored,
+so a copy of the database yields no usable credential.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +20,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ApiError
+from service.sessions import (
+    Lifetimes,
+    digest,
+    find_session,
+    find_token,
+    needs_touch,
+    open_session,
+)
+from service.sessions import end_session as end_session_row
+from service.throttle import Throttle, ThrottlePolicy, forget_old
 from storage.models import ApiToken, User
 from workflows.clock import Clock
 
@@ -41,6 +51,7 @@ class CurrentUser:
     email: str | None
     via: str  # "token" or "session"
     token_id: str | None = None
+    session_id: str | None = None  # the user_session row of a browser
 
     @property
     def is_admin(self) -> bool:
@@ -56,7 +67,9 @@ class CurrentUser:
         }
 
     @classmethod
-    def of(cls, user: User, via: str, token_id: str | None = None) -> CurrentUser:
+    def of(
+        cls, user: User, via: str, token_id: str | None = None, session_id: str | None = None
+    ) -> CurrentUser:
         return cls(
             id=user.id,
             username=user.username,
@@ -67,6 +80,7 @@ class CurrentUser:
             email=user.email,
             via=via,
             token_id=token_id,
+            session_id=session_id,
         )
 
 
@@ -78,28 +92,7 @@ class LoginRefused(ApiError):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    """Failures allowed freely, then a doubling wait between attempts, then a lock."""
-
-    free_failures: int = 3
-    first_wait: timedelta = timedelta(seconds=2)
-    lock_after: int = 10
-    lock_for: timedelta = timedelta(minutes=15)
-
-    def wait_after(self, failures: int) -> timedelta:
-        if failures < self.free_failures:
-            return timedelta(0)
-        return self.first_wait * (2 ** (failures - self.free_failures))
-
-    @classmethod
-    def from_config(cls, config) -> ThrottlePolicy:
-        return cls(
-            free_failures=config["LOGIN_FREE_FAILURES"],
-            first_wait=timedelta(seconds=config["LOGIN_FIRST_WAIT_SECONDS"]),
-            lock_after=config["LOGIN_LOCK_AFTER"],
-            lock_for=timedelta(minutes=config["LOGIN_LOCK_MINUTES"]),
-        )
+WRONG = "Wrong username or password."
 
 
 def hash_password(password: str) -> str:
@@ -111,41 +104,47 @@ def _seconds(delta: timedelta) -> int:
 
 
 def check_login(
-    db: Session, clock: Clock, username: str, password: str, policy: ThrottlePolicy
+    db: Session,
+    clock: Clock,
+    username: str,
+    password: str,
+    policy: ThrottlePolicy,
+    address: str,
 ) -> tuple[User | None, LoginRefused | None]:
-    """Verify a password under the throttle; the caller commits either way.
+    """Verify a password under the throttle of ``address`` and the name; the caller commits.
 
     Failures must be counted even though the login fails, so this returns the refusal instead
-    of raising it, leaving the caller to commit the counters first.
+    of raising it, leaving the caller to commit the counters first. Nothing here depends on
+    whether ``username`` exists before the password is checked: the throttle is keyed on the
+    text typed, and one argon2 verification runs for a known or unknown name alike.
     """
     now = clock.now()
-    user = db.scalar(select(User).where(User.username == username).with_for_update())
-    if user is None or not user.active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
-        return None, LoginRefused(401, "invalid_credentials", "Wrong username or password.")
-    if user.locked_until is not None and now < user.locked_until:
-        wait = _seconds(user.locked_until - now)
-        return None, LoginRefused(
-            429, "locked", f"Too many failed attempts: try again in {wait} seconds.", wait
-        )
-    if user.locked_until is not None:  # the lock has run out: start afresh
-        user.locked_until, user.failed_logins = None, 0
-    wait_until = (user.last_failed_at or now) + policy.wait_after(user.failed_logins)
-    if user.failed_logins and now < wait_until:
-        wait = _seconds(wait_until - now)
-        return None, LoginRefused(
-            429, "slow_down", f"Too many failed attempts: wait {wait} seconds.", wait
-        )
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        user.last_failed_at = now
-        if user.failed_logins >= policy.lock_after:
-            user.locked_until = now + policy.lock_for
-        return None, LoginRefused(401, "invalid_credentials", "Wrong username or password.")
-    user.failed_logins, user.last_failed_at = 0, None
+    forget_old(db, now)
+    throttle = Throttle.of(db, address, username, policy, now)
+    refusal = throttle.refusal(now)
+    if refusal is not None:
+        wait = _seconds(refusal.wait)
+        if refusal.code == "locked":
+            message = f"Too many failed attempts: try again in {wait} seconds."
+        else:
+            message = f"Too many failed attempts: wait {wait} seconds."
+        return None, LoginRefused(429, refusal.code, message, wait)
+    user = db.scalar(select(User).where(User.username == username))
+    if not password_matches(user, password):
+        throttle.failed(db, now)
+        return None, LoginRefused(401, "invalid_credentials", WRONG)
+    throttle.succeeded(db)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user, None
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """One argon2 verification whatever ``user`` is (a dummy hash for nobody), so the time taken
+    does not tell whether the name exists or the account is disabled."""
+    usable = user is not None and user.active and bool(user.password_hash)
+    matched = _verify(user.password_hash if usable else _DUMMY_HASH, password)
+    return usable and matched
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -156,13 +155,9 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 # -- bearer tokens ------------------------------------------------------------------------------
-def _digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def issue_token(db: Session, user: User, now: datetime, ttl: timedelta) -> tuple[str, ApiToken]:
     raw = "sgf_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + ttl)
+    token = ApiToken(user_id=user.id, token_hash=digest(raw), created_at=now, expires_at=now + ttl)
     db.add(token)
     db.flush()
     return raw, token
@@ -174,66 +169,69 @@ def revoke_token(db: Session, token_id: str, now: datetime) -> None:
         token.revoked_at = now
 
 
-def _token_user(db: Session, raw: str, now: datetime) -> CurrentUser | None:
-    found = db.execute(
-        select(User, ApiToken.id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _digest(raw),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            User.active.is_(True),
-        )
-    ).first()
-    return CurrentUser.of(found[0], "token", found[1]) if found else None
+def _token_user(db: Session, raw: str, now: datetime, lifetimes: Lifetimes) -> CurrentUser | None:
+    found = find_token(db, raw, now, lifetimes)
+    if found is None:
+        return None
+    user, token = found
+    if needs_touch(token.last_used_at, now):
+        g.touch = ("token", token.id)
+    return CurrentUser.of(user, "token", token.id)
 
 
 # -- the current request ------------------------------------------------------------------------
 def load_current_user(db: Session, now: datetime) -> CurrentUser | None:
     """Sets ``g.user`` from the request's token or session; raises 401 for a bad token."""
+    lifetimes = Lifetimes.from_config(current_app.config)
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, raw = header.partition(" ")
         raw = raw.strip()
         if scheme.lower() != "bearer" or not raw or len(raw) > 200:
             raise ApiError(401, "unauthorized", "Use 'Authorization: Bearer <token>'.")
-        user = _token_user(db, raw, now)
+        user = _token_user(db, raw, now, lifetimes)
         if user is None:
             raise ApiError(401, "unauthorized", "The token is unknown, expired or revoked.")
     else:
-        user = _session_user(db, now)
+        user = _session_user(db, now, lifetimes)
     g.user = user
     return user
 
 
-def _session_user(db: Session, now: datetime) -> CurrentUser | None:
-    user_id = session.get("uid")
-    if not isinstance(user_id, str):
+def _session_user(db: Session, now: datetime, lifetimes: Lifetimes) -> CurrentUser | None:
+    raw = session.get("sid")
+    if not isinstance(raw, str) or len(raw) > 100:
         return None
-    signed_in = session.get("at")
-    lifetime = current_app.permanent_session_lifetime
-    if (
-        not isinstance(signed_in, int | float)
-        or now.timestamp() - signed_in > lifetime.total_seconds()
-    ):
-        session.clear()
+    found = find_session(db, raw, now, lifetimes)
+    if found is None:
+        session.clear()  # ended, idle or expired: the browser forgets the cookie
         return None
-    row = db.get(User, user_id)
-    if row is None or not row.active:
-        session.clear()
-        return None
-    return CurrentUser.of(row, "session")
+    user, row = found
+    if needs_touch(row.last_seen_at, now):
+        g.touch = ("session", row.id)
+    return CurrentUser.of(user, "session", session_id=row.id)
 
 
-def start_session(user: User, now: datetime) -> None:
-    """Sign a browser in: a fresh session (against fixation) holding the user and the time."""
+def start_session(db: Session, user: User, now: datetime) -> None:
+    """Sign a browser in: a new row, and a fresh cookie (against fixation) holding its id."""
+    raw = open_session(
+        db,
+        user,
+        now,
+        Lifetimes.from_config(current_app.config),
+        request.remote_addr,
+        request.headers.get("User-Agent"),
+    )
     session.clear()
     session.permanent = True
-    session["uid"] = user.id
-    session["at"] = now.timestamp()
+    session["sid"] = raw
 
 
-def end_session() -> None:
+def end_session(db: Session, now: datetime) -> None:
+    """Sign this browser out: its row ends (a copied cookie dies with it), its cookie is cleared."""
+    user = current_user()
+    if user is not None and user.session_id is not None:
+        end_session_row(db, user.session_id, now, "logout")
     session.clear()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -14,10 +13,10 @@ from records.audit import Intent, append
 from records.retention import plan, purge
 from records.sealing import check, seal
 from service.app import create_app
-from service.config import Config, retention_days
+from service.config import ConfigError, settings
 from service.context import deploy_rules
 from service.scheduling import start_scheduler
-from service.users import create_user, seed_demo
+from service.users import create_user, disable_user, seed_demo, set_password, set_roles
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import database_url
 from storage.models import User
@@ -33,8 +32,24 @@ def _session_factory():
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """safeguard-flow: information-sharing processes for a safeguarding partnership."""
+    # Every setting is checked before any command runs: a bad one is one line and status 2.
+    try:
+        ctx.obj = settings()
+    except ConfigError as err:
+        click.echo(f"safeguard: {err}", err=True)
+        ctx.exit(2)
+
+
+def _settings() -> dict:
+    """This run's checked settings (the environment's over ``Config``'s defaults)."""
+    return click.get_current_context().find_root().obj
+
+
+def _setting(name: str):
+    return _settings()[name]
 
 
 @main.group()
@@ -80,7 +95,7 @@ CONVENTIONS = click.option(
 
 def _rules(conventions: bool | None) -> DeployRules:
     """The service's deploy rules, with the conventions switched as the command line asks."""
-    rules = deploy_rules(Config)
+    rules = deploy_rules(_settings())
     return rules if conventions is None else replace(rules, conventions=conventions)
 
 
@@ -171,12 +186,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_add(username, roles, agency, manager, email, display_name, password_stdin) -> None:
     """Add a user (asks for the password unless --password-stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 12:
-        raise click.ClickException("the password must be at least 12 characters")
+    password = _new_password(password_stdin)
     with UnitOfWork(_session_factory()) as uow:
         try:
             create_user(
@@ -205,17 +215,60 @@ def users_list() -> None:
             click.echo(f"{user.username}\t{','.join(user.roles)}\t{user.agency or '-'}{state}")
 
 
+def _user(uow: UnitOfWork, username: str) -> User:
+    user = uow.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user called {username!r}")
+    return user
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise click.ClickException("the password must be at least 12 characters")
+    return password
+
+
 @users.command("disable")
 @click.argument("username")
 def users_disable(username: str) -> None:
+    """Disable a user: they cannot sign in, and their sessions and tokens end now."""
     with UnitOfWork(_session_factory()) as uow:
-        user = uow.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.ClickException(f"no user called {username!r}")
-        user.active = False
+        ended = disable_user(uow.session, SystemClock(), _user(uow, username))
         _audit(uow, "cli.users.disable", {"username": username})
         uow.commit()
-    click.echo(f"disabled {username}")
+    click.echo(f"disabled {username} ({ended} sessions and tokens ended)")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """Give a user a new password; their sessions and tokens end now."""
+    password = _new_password(password_stdin)
+    with UnitOfWork(_session_factory()) as uow:
+        ended = set_password(uow.session, SystemClock(), _user(uow, username), password)
+        _audit(uow, "cli.users.set_password", {"username": username})
+        uow.commit()
+    click.echo(f"new password for {username} ({ended} sessions and tokens ended)")
+
+
+@users.command("set-roles")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True)
+def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """Replace a user's roles; their sessions and tokens end now."""
+    with UnitOfWork(_session_factory()) as uow:
+        try:
+            ended = set_roles(uow.session, SystemClock(), _user(uow, username), list(roles))
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        _audit(uow, "cli.users.set_roles", {"username": username, "roles": list(roles)})
+        uow.commit()
+    click.echo(f"{username} now has {', '.join(roles)} ({ended} sessions and tokens ended)")
 
 
 @users.command("seed-demo")
@@ -246,11 +299,9 @@ def audit_verify() -> None:
     """Recompute the hash chain against the published heads and check nothing stays unsealed
     past AUDIT_SEAL_BOUND_SECONDS; exit 1 and say what is wrong otherwise."""
 
-    bound = float(os.environ.get("AUDIT_SEAL_BOUND_SECONDS") or Config.AUDIT_SEAL_BOUND_SECONDS)
+    bound = _setting("AUDIT_SEAL_BOUND_SECONDS")
     with UnitOfWork(_session_factory()) as uow:
-        report = check(
-            uow.session, SystemClock().now(), bound, os.environ.get("AUDIT_HEADS_FILE") or None
-        )
+        report = check(uow.session, SystemClock().now(), bound, _setting("AUDIT_HEADS_FILE"))
     unsealed = f"{report['unsealed']} not sealed yet"
     if report["ok"]:
         click.echo(f"audit trail intact: {report['checked']} events checked, {unsealed}")
@@ -279,8 +330,8 @@ def audit_seal() -> None:
     result = seal(
         _session_factory(),
         SystemClock().now(),
-        batch=Config.AUDIT_SEAL_BATCH,
-        heads_file=os.environ.get("AUDIT_HEADS_FILE") or None,
+        batch=_setting("AUDIT_SEAL_BATCH"),
+        heads_file=_setting("AUDIT_HEADS_FILE"),
     )
     if result.busy:
         click.echo("another sealer is at work; its batch will be done shortly")
@@ -293,9 +344,9 @@ def retention(dry_run: bool) -> None:
     """Purge closed cases' data past its retention period (RETENTION_*_DAYS)."""
     import hashlib
 
-    days = retention_days()
+    days = _setting("RETENTION_DAYS")
     now = SystemClock().now()
-    seal(_session_factory(), now, heads_file=os.environ.get("AUDIT_HEADS_FILE") or None)
+    seal(_session_factory(), now, heads_file=_setting("AUDIT_HEADS_FILE"))
     click.echo("retention periods (days): " + ", ".join(f"{k} {v}" for k, v in days.items()))
     with UnitOfWork(_session_factory()) as uow:
         plans = plan(uow.session, now, days)

@@ -1,16 +1,30 @@
-"""Configuration objects, in the Flask style: a base, then what differs per environment."""
+"""Configuration: the defaults (``Config``), and every setting the environment may change,
+each checked when the service or a command starts.
+
+Why checked up front: a value read lazily fails deep inside a request or a timer, as a
+traceback that does not say which variable was wrong. :func:`load` reads them all at once and
+raises :class:`ConfigError` with one line naming the variable and what it may be; the command
+line prints that line and exits with status 2 (``service/cli.py``), and so does the WSGI module.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
-from storage.database import database_url
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from storage.database import DEFAULT_DATABASE_URL
 
 
-def _flag(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
+class ConfigError(ValueError):
+    """A setting the service cannot use; its message is one line naming the variable."""
 
 
 # Retention (records/retention.py): days after a case closes (its last instance ended)
@@ -24,32 +38,251 @@ RETENTION_DEFAULT_DAYS = {
 }
 
 
-def retention_days() -> dict[str, int]:
-    """The retention period of each kind of record, in days, from the environment."""
+# -- parsers: each takes the raw text and raises ValueError when it cannot be used ---------------
+def _whole(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.lstrip("-").isdigit() or int(raw) < minimum:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
+
+
+def _number(minimum: float | None = None, above: float | None = None) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)  # ValueError for text; "nan" and "inf" are refused below
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(raw)
+        if (minimum is not None and value < minimum) or (above is not None and value <= above):
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError(raw) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(raw)
+    return raw
+
+
+def _web_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw)
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError(raw)
+    return raw
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _hosts(raw: str) -> list[str] | None:
+    return [h.strip() for h in raw.split(",") if h.strip()] or None
+
+
+def _fractions(raw: str) -> str:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts or any(_number(above=0)(p) > 10 for p in parts):
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(raw)
+    return raw.upper()
+
+
+def _port(raw: str) -> int:
+    port = _whole(1)(raw)
+    if port > 65535:
+        raise ValueError(raw)
+    return port
+
+
+def _hours(raw: str) -> timedelta:
+    return timedelta(hours=_whole(1)(raw))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable, the config key it sets, how it is read and what it may be."""
+
+    env: str
+    parse: Callable[[str], Any]
+    allowed: str
+    key: str = ""
+    secret: bool = False  # never echoed back in the message
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.env
+
+
+WHOLE_1 = "must be a whole number, 1 or more"
+SECONDS = "must be a number of seconds greater than 0"
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        _database_url,
+        "must be a database URL: sqlite:///path/to/file.db or "
+        "postgresql+psycopg://user@host:5432/name",
+        secret=True,
+    ),
+    Setting("SECRET_KEY", _secret, "must be at least 32 characters", secret=True),
+    Setting("BPMN_DIR", _text, "a directory"),
+    Setting("SESSION_COOKIE_SECURE", _flag, "must be true or false (1/0, yes/no, on/off)"),
+    Setting(
+        "SESSION_HOURS",
+        _hours,
+        "must be a whole number of hours, 1 or more",
+        key="PERMANENT_SESSION_LIFETIME",
+    ),
+    Setting("SESSION_IDLE_MINUTES", _whole(1), "must be a whole number of minutes, 1 or more"),
+    Setting("TOKEN_TTL_HOURS", _whole(1), "must be a whole number of hours, 1 or more"),
+    Setting(
+        "TOKEN_IDLE_MINUTES", _whole(0), "must be a whole number of minutes, 0 (no limit) or more"
+    ),
+    Setting("LOGIN_FREE_FAILURES", _whole(0), "must be a whole number, 0 or more"),
+    Setting("LOGIN_FIRST_WAIT_SECONDS", _whole(1), "must be a whole number of seconds, 1 or more"),
+    Setting("LOGIN_LOCK_AFTER", _whole(1), WHOLE_1),
+    Setting("LOGIN_LOCK_MINUTES", _whole(1), "must be a whole number of minutes, 1 or more"),
+    Setting("LOGIN_ADDRESS_FREE_FAILURES", _whole(1), WHOLE_1),
+    Setting(
+        "DIAGRAM_SHORTEST_TIMER_SECONDS",
+        _number(minimum=0),
+        "must be a number of seconds, 0 or more",
+    ),
+    Setting("SMTP_URL", _web_url(("smtp", "smtps")), "must be smtp://host:port or smtps://..."),
+    Setting("MAIL_FROM", _text, "an email address"),
+    Setting("BASE_URL", _web_url(("http", "https")), "must be an http:// or https:// URL"),
+    Setting("TRUSTED_HOSTS", _hosts, "host names, comma separated"),
+    Setting(
+        "REMINDER_FRACTIONS",
+        _fractions,
+        "must be numbers greater than 0 (1 = when due), comma separated, e.g. 0.5,1",
+    ),
+    Setting("TIMER_LEASE_SECONDS", _number(above=0), SECONDS),
+    Setting("TIMER_SWEEP_SECONDS", _number(above=0), SECONDS),
+    Setting("AUDIT_FLUSH_SECONDS", _number(above=0), SECONDS),
+    Setting("AUDIT_FLUSH_ROWS", _whole(1), WHOLE_1),
+    Setting("AUDIT_SEAL_SECONDS", _number(above=0), SECONDS),
+    Setting("AUDIT_SEAL_BATCH", _whole(1), WHOLE_1),
+    Setting(
+        "AUDIT_SEAL_BOUND_SECONDS", _number(minimum=0), "must be a number of seconds, 0 or more"
+    ),
+    Setting("AUDIT_HEADS_FILE", _text, "a file path"),
+    Setting(
+        "SAFEGUARD_CLOCK_OFFSET",
+        _number(),
+        "must be a number of seconds",
+        key="CLOCK_OFFSET_SECONDS",
+    ),
+    Setting("SAFEGUARD_CPU_LOG", _text, "a file path", key="CPU_LOG"),
+    Setting("METRICS_TOKEN", _text, "a token", secret=True),
+    Setting("LOG_LEVEL", _log_level, "must be DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    # gunicorn's (service/gunicorn_conf.py; `safeguard serve` takes options instead).
+    Setting("HOST", _text, "a host name or address to listen on"),
+    Setting("PORT", _port, "must be a port number, 1 to 65535"),
+    Setting("WEB_WORKERS", _whole(1), WHOLE_1),
+    Setting("WEB_THREADS", _whole(1), WHOLE_1),
+    Setting("WEB_TIMEOUT", _whole(1), "must be a whole number of seconds, 1 or more"),
+    *(
+        Setting(
+            f"RETENTION_{kind.upper()}_DAYS",
+            _whole(0),
+            "must be a whole number of days, 0 or more",
+        )
+        for kind in RETENTION_DEFAULT_DAYS
+    ),
+)
+
+
+def _read(setting: Setting, env: Mapping[str, str]) -> Any:
+    """The parsed value, or ``None`` when the variable is unset or empty (the default holds)."""
+    raw = env.get(setting.env, "").strip()
+    if not raw:
+        return None
+    try:
+        return setting.parse(raw)
+    except ValueError:
+        shown = "(hidden)" if setting.secret else repr(raw[:60])
+        raise ConfigError(f"{setting.env}={shown}: {setting.allowed}") from None
+
+
+def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings ``env`` (default: the process environment) gives, every one checked.
+
+    Raises :class:`ConfigError` for the first that cannot be used. Unset or empty variables
+    are left out, so ``Config``'s defaults hold for them.
+    """
+    env = os.environ if env is None else env
+    values = {}
+    for setting in SETTINGS:
+        value = _read(setting, env)
+        if value is not None:
+            values[setting.config_key] = value
+    values["RETENTION_DAYS"] = retention_days(env)
+    return values
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The retention period of each kind of record, in days (``RETENTION_<KIND>_DAYS``)."""
+    env = os.environ if env is None else env
+    by_env = {s.env: s for s in SETTINGS}
     days = {}
     for kind, default in RETENTION_DEFAULT_DAYS.items():
-        raw = os.environ.get(f"RETENTION_{kind.upper()}_DAYS", str(default))
-        if not raw.isdigit():
-            raise ValueError(f"RETENTION_{kind.upper()}_DAYS must be a whole number of days")
-        days[kind] = int(raw)
+        value = _read(by_env[f"RETENTION_{kind.upper()}_DAYS"], env)
+        days[kind] = default if value is None else value
     return days
 
 
+def settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``Config``'s defaults with ``env``'s settings over them: what a command outside the app
+    reads (the CLI's deploy, audit and retention commands)."""
+    defaults = {k: v for k, v in vars(Config).items() if k.isupper()}
+    return {**defaults, **load(env)}
+
+
 class Config:
-    DATABASE_URL: str = database_url()
-    SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    # Unset: a random key per process (sessions do not survive a restart).
+    SECRET_KEY: str = secrets.token_hex(32)
     MAX_CONTENT_LENGTH: int = 8 * 1024 * 1024
     JSON_SORT_KEYS = False
     TESTING = False
-    BPMN_DIR: str = os.environ.get("BPMN_DIR", "bpmn")
+    BPMN_DIR: str = "bpmn"
 
     # Browser sessions: HttpOnly, SameSite=Lax; Secure whenever the request came over HTTPS
     # (see service.app.SessionInterface) or always with SESSION_COOKIE_SECURE=true.
     SESSION_COOKIE_NAME = "safeguard_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
-    PERMANENT_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_HOURS", "8")))
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     # CSRF: checked by service.access for every unsafe request that relies on the cookie.
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = None  # valid for the session's life
@@ -73,55 +306,60 @@ class Config:
     DIAGRAM_CONVENTIONS: bool = _flag("DIAGRAM_CONVENTIONS", True)
     # The shortest timer duration or ISO due time a deployed diagram may say (docs/security.md,
     # "What a diagram may say"). Lowered only by the fault tests, whose timers fire in seconds.
-    DIAGRAM_SHORTEST_TIMER_SECONDS: float = float(
-        os.environ.get("DIAGRAM_SHORTEST_TIMER_SECONDS", "60")
-    )
+    DIAGRAM_SHORTEST_TIMER_SECONDS: float = 60.0
 
-    TOKEN_TTL_HOURS: int = int(os.environ.get("TOKEN_TTL_HOURS", "8"))
+    TOKEN_TTL_HOURS: int = 8
+    # API tokens end like sessions (docs/security.md, "Sessions"); 0 = no idle limit (scripts).
+    TOKEN_IDLE_MINUTES: int = 0
+    # Server-side sessions (service/sessions.py): ended after this long without a request,
+    # and PERMANENT_SESSION_LIFETIME (SESSION_HOURS) after sign-in whatever happens.
+    SESSION_IDLE_MINUTES: int = 60
+    # The sign-in throttle (service/throttle.py, docs/security.md "Signing in"): per address
+    # and name, LOGIN_FREE_FAILURES free, then waits doubling from LOGIN_FIRST_WAIT_SECONDS,
+    # and LOGIN_LOCK_AFTER failures lock that pair for LOGIN_LOCK_MINUTES; per address alone,
+    # LOGIN_ADDRESS_FREE_FAILURES free, then the same doubling waits (never longer than the lock).
     LOGIN_FREE_FAILURES: int = 3
     LOGIN_FIRST_WAIT_SECONDS: int = 2
     LOGIN_LOCK_AFTER: int = 10
     LOGIN_LOCK_MINUTES: int = 15
+    LOGIN_ADDRESS_FREE_FAILURES: int = 30
+    LOG_LEVEL: str = "INFO"
+    METRICS_TOKEN: str | None = None
+    RETENTION_DAYS: dict[str, int] = RETENTION_DEFAULT_DAYS
 
     # Reminders (tasks/reminders.py, tasks/notify.py): no SMTP_URL → in-app notifications only.
     # smtp://host:port[?starttls=true&from=addr], smtps://user:pass@host:port.
-    SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
-    MAIL_FROM: str | None = os.environ.get("MAIL_FROM") or None
+    SMTP_URL: str | None = None
+    MAIL_FROM: str | None = None
     # Links in emails point here (the service's own pages).
-    BASE_URL: str = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+    BASE_URL: str = "http://127.0.0.1:5000"
     # Host names the service answers to (Flask's TRUSTED_HOSTS: any other Host header is 400),
     # comma separated, e.g. "safeguard.example.org"; unset, any host (redirects are relative).
-    TRUSTED_HOSTS: list[str] | None = [
-        h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()
-    ] or None
+    TRUSTED_HOSTS: list[str] | None = None
     # Reminders at these fractions of the time allowed for a task; 1 = when due.
-    REMINDER_FRACTIONS: str = os.environ.get("REMINDER_FRACTIONS", "0.5,1")
+    REMINDER_FRACTIONS: str = "0.5,1"
     # Timers (tasks/scheduler.py): a claimed timer whose worker died is fired by another once
     # its lease has run out; the sweep looks for timers written by other processes.
-    TIMER_LEASE_SECONDS: float = float(os.environ.get("TIMER_LEASE_SECONDS", "300"))
-    TIMER_SWEEP_SECONDS: float = float(os.environ.get("TIMER_SWEEP_SECONDS", "60"))
+    TIMER_LEASE_SECONDS: float = 300.0
+    TIMER_SWEEP_SECONDS: float = 60.0
 
     # The audit trail (docs/security.md, "The audit trail"). Read events wait in the process at
     # most AUDIT_FLUSH_SECONDS (or until AUDIT_FLUSH_ROWS wait); the sealer chains new events
     # every AUDIT_SEAL_SECONDS, AUDIT_SEAL_BATCH per transaction; `verify` fails when an event
     # is still unsealed after AUDIT_SEAL_BOUND_SECONDS. AUDIT_HEADS_FILE: an append-only file
     # outside the database where each sealed batch's head is published (unset: not published).
-    AUDIT_FLUSH_SECONDS: float = float(os.environ.get("AUDIT_FLUSH_SECONDS", "1"))
-    AUDIT_FLUSH_ROWS: int = int(os.environ.get("AUDIT_FLUSH_ROWS", "200"))
-    AUDIT_SEAL_SECONDS: float = float(os.environ.get("AUDIT_SEAL_SECONDS", "5"))
-    AUDIT_SEAL_BATCH: int = int(os.environ.get("AUDIT_SEAL_BATCH", "1000"))
-    AUDIT_SEAL_BOUND_SECONDS: float = float(os.environ.get("AUDIT_SEAL_BOUND_SECONDS", "300"))
-    AUDIT_HEADS_FILE: str | None = os.environ.get("AUDIT_HEADS_FILE") or None
+    AUDIT_FLUSH_SECONDS: float = 1.0
+    AUDIT_FLUSH_ROWS: int = 200
+    AUDIT_SEAL_SECONDS: float = 5.0
+    AUDIT_SEAL_BATCH: int = 1000
+    AUDIT_SEAL_BOUND_SECONDS: float = 300.0
+    AUDIT_HEADS_FILE: str | None = None
 
     # TEST ONLY: seconds added to the service's clock (due times, reminders, escalations, what
     # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.
     # Never set it in production.
-    CLOCK_OFFSET_SECONDS: float = float(os.environ.get("SAFEGUARD_CLOCK_OFFSET") or 0)
+    CLOCK_OFFSET_SECONDS: float = 0.0
 
     # BENCHMARKS ONLY: append each request's CPU milliseconds, by route, to this file
     # (service/cpu.py; benchmarks/api.py reads it).
-    CPU_LOG: str | None = os.environ.get("SAFEGUARD_CPU_LOG") or None
-
-
-class TestConfig(Config):
-    TESTING = True
+    CPU_LOG: str | None = None

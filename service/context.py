@@ -17,6 +17,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from records.pending import ReadQueue
+from service.sessions import touch
 from storage import UnitOfWork, make_engine, make_session_factory
 from storage.database import READ_ONLY
 from tasks.assignment import make_task_policy
@@ -103,6 +104,11 @@ def init_app(app: Flask) -> None:
         token = g.pop("read_only", None)
         if token is not None:
             READ_ONLY.reset(token)
+        # The session or token used, when its last use is a minute old (service/sessions.py):
+        # written once the request's own transaction is over, so a read stays a read.
+        used = g.pop("touch", None)
+        if used is not None:
+            touch(services().session_factory, *used, services().clock.now())
 
 
 def services() -> Services:

@@ -25,16 +25,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
+# Safe before PROMETHEUS_MULTIPROC_DIR is set: the config module imports no metrics.
+from service.config import ConfigError, load
+
+# Every setting checked before gunicorn starts: a bad one is one line and status 2.
+try:
+    _settings = load()
+except ConfigError as err:
+    print(f"safeguard: {err}", file=sys.stderr)
+    sys.exit(2)
+
 wsgi_app = "service.wsgi:app"
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_WORKERS", "4"))
+bind = f"{_settings.get('HOST', '127.0.0.1')}:{_settings.get('PORT', 5000)}"
+workers = _settings.get("WEB_WORKERS", 4)
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = _settings.get("WEB_THREADS", 4)
 preload_app = True
-timeout = int(os.environ.get("WEB_TIMEOUT", "60"))  # a worker silent this long is replaced
+timeout = _settings.get("WEB_TIMEOUT", 60)  # a worker silent this long is replaced
 graceful_timeout = 30
 keepalive = 5
 accesslog = None  # the app writes its own JSON access line (service/logs.py)

@@ -60,6 +60,7 @@ class Metrics:
     requests: Counter
     duration: Histogram
     reminders: Counter
+    sign_ins: Counter
 
 
 # Lets ``count_reminder`` accept a bare registry (the reminders job may only hold that).
@@ -164,6 +165,12 @@ def _build(app: Flask) -> Metrics:
             ["channel"],
             registry=registry,
         ),
+        sign_ins=Counter(
+            "safeguard_sign_ins",
+            "Sign-in attempts by outcome: ok, invalid_credentials, slow_down, locked.",
+            ["outcome"],
+            registry=registry,
+        ),
     )
     registry.register(CaseworkCollector(app))
     _by_registry[registry] = metrics
@@ -188,6 +195,17 @@ def count_reminder(app_or_registry: Flask | CollectorRegistry | None, channel: s
     if not _CHANNEL.fullmatch(channel):
         raise ValueError(f"reminder channel must match {_CHANNEL.pattern}: {channel!r}")
     metrics_of(app_or_registry).reminders.labels(channel=channel).inc()
+
+
+SIGN_IN_OUTCOMES = frozenset({"ok", "invalid_credentials", "slow_down", "locked"})
+
+
+def count_sign_in(outcome: str) -> None:
+    """Count one sign-in attempt of the current app by its outcome (a fixed few, never a name:
+    a failed attempt's typed name must not become a label)."""
+    if outcome not in SIGN_IN_OUTCOMES:
+        raise ValueError(f"unknown sign-in outcome {outcome!r}")
+    metrics_of().sign_ins.labels(outcome=outcome).inc()
 
 
 def _labels() -> tuple[str, str]:

@@ -1,4 +1,10 @@
-"""People who use the service: creating them, hashing passwords, seeding the demo set."""
+"""People who use the service: creating them, changing what signs them in, seeding the demos.
+
+Disabling someone, or changing their password or roles, ends every session and token they have
+(``service.sessions.end_everything``) in the same transaction: whatever they were signed in
+with was granted to the person they were before the change. Every path that makes such a
+change (the command line today, the administration pages later) goes through these functions.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.access import ROLES
 from service.auth import hash_password
+from service.sessions import end_everything
 from storage.models import User
 from workflows.clock import Clock
 
@@ -26,9 +33,7 @@ def create_user(
     email: str | None = None,
     manager: str | None = None,
 ) -> User:
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+    _check_roles(roles)
     if session.scalar(select(User.id).where(User.username == username)):
         raise ValueError(f"a user called {username!r} already exists")
     manager_id = None
@@ -50,6 +55,31 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_roles(roles: list[str]) -> None:
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")
+
+
+def disable_user(session: Session, clock: Clock, user: User) -> int:
+    """Disable ``user``; their sessions and tokens end now. Returns how many were live."""
+    user.active = False
+    return end_everything(session, user.id, clock.now(), "account disabled")
+
+
+def set_password(session: Session, clock: Clock, user: User, password: str) -> int:
+    """Give ``user`` a new password; every session and token of theirs ends."""
+    user.password_hash = hash_password(password)
+    return end_everything(session, user.id, clock.now(), "password changed")
+
+
+def set_roles(session: Session, clock: Clock, user: User, roles: list[str]) -> int:
+    """Give ``user`` these roles instead of theirs; every session and token of theirs ends."""
+    _check_roles(roles)
+    user.roles = list(roles)
+    return end_everything(session, user.id, clock.now(), "roles changed")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,13 @@ own after it is born (``service/gunicorn_conf.py``).
 
 from __future__ import annotations
 
-from service.app import create_app
+import sys
 
-app = create_app()
+from service.app import create_app
+from service.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as err:  # one line naming the setting, not a traceback (exit status 2)
+    print(f"safeguard: {err}", file=sys.stderr)
+    sys.exit(2)

@@ -7,7 +7,6 @@ parsed spec by id instead of embedding it.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -24,17 +23,11 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.base import Base, new_id
+from storage.identity import LoginThrottle, UserSession  # noqa: F401 (named here with the rest)
 from storage.types import UTCDateTime
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class User(Base):
@@ -68,6 +61,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # For the idle limit (TOKEN_IDLE_MINUTES); written at most once a minute, like sessions.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProcessDefinition(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
 from service.access import access
@@ -33,7 +33,8 @@ bp = Blueprint("auth", __name__)
 def create_token():
     body = body_of(TokenIn)
     unit = uow()
-    user = sign_in(for_request(), unit, body["username"], body["password"])
+    address = request.remote_addr or ""
+    user = sign_in(for_request(), unit, body["username"], body["password"], address)
     now = services().clock.now()
     ttl = timedelta(hours=current_app.config["TOKEN_TTL_HOURS"])
     raw, token = issue_token(unit.session, user, now, ttl)

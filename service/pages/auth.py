@@ -85,12 +85,14 @@ def login():
         username = request.form.get("username", "")[:80]
         password = request.form.get("password", "")[:1000]
         try:
-            user = sign_in(for_request(), uow(), username, password)
+            user = sign_in(for_request(), uow(), username, password, request.remote_addr or "")
         except ApiError as err:
             error = err.message
             status = err.status
         else:
-            start_session(user, services().clock.now())
+            unit = uow()
+            start_session(unit.session, user, services().clock.now())
+            unit.commit()
             return redirect(_safe_next(request.args.get("next")))
         return render_template("login.html", error=error, username=username), status
     return render_template("login.html", error=None, username=username)
@@ -101,6 +103,8 @@ def login():
 @spec("Sign out (a page); POST ends the session", responses={200: HTML, 302: None}, tag="pages")
 def logout():
     if request.method == "POST":
-        end_session()
+        unit = uow()
+        end_session(unit.session, services().clock.now())
+        unit.commit()
         return redirect(url_for("pages.login"))
     return render_template("logout.html", user=current_user())
