@@ -155,6 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", _secret, "must be at least 32 characters", secret=True),
     Setting("BPMN_DIR", _text, "a directory"),
     Setting("SESSION_COOKIE_SECURE", _flag, "must be true or false (1/0, yes/no, on/off)"),
+    Setting("DIAGRAM_CONVENTIONS", _flag, "must be true or false (1/0, yes/no, on/off)"),
     Setting(
         "SESSION_HOURS",
         _hours,
@@ -303,7 +304,8 @@ class Config:
     BUSINESS_KEY_REQUIRED = ("information_sharing", "early_help_caf", "referral", "escalation")
     # Every user task of a deployed diagram names its role (lane or candidate groups), its form
     # and its due time: worklists, form checks and reminders depend on all three.
-    DIAGRAM_CONVENTIONS: bool = _flag("DIAGRAM_CONVENTIONS", True)
+    # On for the shipped service; DIAGRAM_CONVENTIONS=false (or --no-conventions) turns it off.
+    DIAGRAM_CONVENTIONS: bool = True
     # The shortest timer duration or ISO due time a deployed diagram may say (docs/security.md,
     # "What a diagram may say"). Lowered only by the fault tests, whose timers fire in seconds.
     DIAGRAM_SHORTEST_TIMER_SECONDS: float = 60.0

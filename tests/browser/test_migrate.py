@@ -17,8 +17,8 @@ def service(tmp_path):
         yield running
 
 
-def _start(service, child: str) -> str:
-    body = {"process_key": "information_sharing", "business_key": child}
+def _start(service, business_key: str) -> str:
+    body = {"process_key": "information_sharing", "business_key": business_key}
     status, started = api(service, "mo", "POST", "/api/process-instances", body)
     assert status == 201, started
     return started["id"]
@@ -28,7 +28,7 @@ def _start(service, child: str) -> str:
 def test_a_misspelt_role_is_refused_then_running_cases_move_to_the_fixed_version(service, tmp_path):
     from playwright.sync_api import expect
 
-    cases = [_start(service, child) for child in ("CH-50001", "CH-50002")]
+    cases = [_start(service, key) for key in ("CH-50001", "CH-50002")]
     base = f"http://127.0.0.1:{service.port}"
     with browser_page(service, tmp_path) as page:
         sign_in(page, base, "olive")
