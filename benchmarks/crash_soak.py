@@ -130,7 +130,7 @@ def run(url: str, args, workdir: Path) -> dict:
         done.set()
         for thread in threads:
             thread.join(timeout=60)
-        finished = [SoakClient(port, name, journal) for name in names]
+        finished = [SoakClient(port, name, journal, fresh=True) for name in names]
         for client in finished:
             client.sign_in()
         resumed = finish_every_instance(url, finished)

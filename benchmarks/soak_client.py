@@ -47,8 +47,10 @@ class Journal:
 class SoakClient:
     """One signed-in user on one keep-alive connection (made again after a kill)."""
 
-    def __init__(self, port: int, name: str, journal: Journal):
-        self.port, self.name, self.journal = port, name, journal
+    def __init__(self, port: int, name: str, journal: Journal, fresh: bool = False):
+        """``fresh``: a new connection per request (after the kills, where a keep-alive socket
+        the server closed while idle must not look like a kill)."""
+        self.port, self.name, self.journal, self.fresh = port, name, journal, fresh
         self.token: str | None = None
         self.current: dict | None = None  # the instance being worked on, as last answered
         self._connection: http.client.HTTPConnection | None = None
@@ -56,7 +58,9 @@ class SoakClient:
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[int, Any]:
         """Status and JSON answer; :class:`ConnectionError` when there was no answer."""
-        if self._connection is None or self._connected_to != self.port:
+        if self._connection is None or self._connected_to != self.port or self.fresh:
+            if self._connection is not None:
+                self._connection.close()
             self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             self._connected_to = self.port
         headers = {"Content-Type": "application/json"}
