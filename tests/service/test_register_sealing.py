@@ -228,3 +228,19 @@ def test_entries_unsealed_past_the_bound_fail_verify(app):
     result = CliRunner().invoke(main, ["audit", "verify"], env=env)
     assert result.exit_code == 0, result.output
     assert "sharing register intact: 2 entries checked, 0 not sealed yet" in result.output
+
+
+def test_retention_purges_only_sealed_entries(app):
+    """A purge's tombstone covers the entry's hash: an unsealed entry has none yet, so it waits
+    for the sealer (``safeguard retention`` seals first)."""
+    (entry,) = _record(app)
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        assert register_chain.purge(uow.session, [entry], services().clock.now()) == []
+        uow.commit()
+    seal_now(app)
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        assert len(register_chain.purge(uow.session, [entry], services().clock.now())) == 1
+        uow.commit()
+    (row,) = _rows(app)
+    assert row.reasons == register_chain.PURGED and row.hash and row.tombstone
+    assert _check(app)["ok"] is True
