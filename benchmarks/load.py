@@ -13,10 +13,14 @@ database, ``--users`` practitioners, then ``gunicorn -w 4 -k gthread`` serving
 path (``benchmarks/answers.py``). Printed: instances/s, requests/s, p50/p95/p99 per request type,
 errors and the service log above info level; on PostgreSQL also the lock waits seen in
 ``pg_locks`` (sampled every 20 ms: advisory locks, e.g. the audit chain's before issue 16, and
-others).
+others, each waiter put down to the request path or to the sealer by its query).
+
+``--sealer SECONDS`` serves as production does (``gunicorn -c service/gunicorn_conf.py``: every
+worker runs its scheduler, which flushes queued reads and seals the audit trail and the sharing
+register) with ``AUDIT_SEAL_SECONDS`` = SECONDS, and checks both chains after the run.
 
 Usage: ``.venv/bin/python benchmarks/load.py [--users 50] [--duration 45] [--workers 4]
-[--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--skip-sqlite]``
+[--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--skip-sqlite] [--sealer 1]``
 """
 
 from __future__ import annotations
@@ -46,13 +50,21 @@ from api import (  # benchmarks/api.py: the same users, diagram and log reading
 )
 from http_client import START, Client, HttpError, Stats  # benchmarks/http_client.py
 from serving import BIN, free_port, launch, safeguard, stop  # benchmarks/serving.py
+from sqlalchemy import create_engine
 
 ROUTES = [START] + [f"POST /api/tasks/{{id}}/complete [{e}]" for e, _ in ANSWERS]
 
 
-def gunicorn(env: dict, workers: int, threads: int, log: Path) -> tuple[subprocess.Popen, int]:
-    """The service under gunicorn, flags on the command line (no config file needed)."""
+def gunicorn(
+    env: dict, workers: int, threads: int, log: Path, production: bool = False
+) -> tuple[subprocess.Popen, int]:
+    """The service under gunicorn: flags on the command line (no scheduler), or ``production``:
+    the deployment's config file, each worker with its scheduler (timers, audit upkeep)."""
     port = free_port()
+    if production:
+        env = {**env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads), "PORT": str(port)}
+        command = [str(BIN / "gunicorn"), "-c", "service/gunicorn_conf.py", "--timeout", "120"]
+        return launch(command, env, log, port, wait=90), port
     command = [
         str(BIN / "gunicorn"),
         *("-w", str(workers), "-k", "gthread", "--threads", str(threads)),
@@ -99,10 +111,15 @@ def user_loop(client: Client, name: str, stop_at: list[float], barrier: threadin
     client.connection.close()
 
 
+# A waiter whose query is one of these is the sealer (or the read flusher), not a request.
+SEALER_QUERIES = ("audit_seal", "UPDATE audit_event", "UPDATE sharing_record")
+
+
 class LockSampler(threading.Thread):
     """Samples ``pg_locks`` every 20 ms during the run: how often a backend waited for an
     advisory lock, per key (7401001 the audit chain's before issue 16, 7401002 the sharing
-    register's), or any other lock."""
+    register's before this branch), or any other lock, by lock type and by who waited (the
+    sealer's statements, or a request's)."""
 
     def __init__(self, url: str):
         super().__init__(daemon=True)
@@ -111,32 +128,64 @@ class LockSampler(threading.Thread):
         self.engine = create_engine(url)
         self.samples = self.advisory_waits = self.other_waits = self.max_waiting = 0
         self.by_key: dict[int, int] = {}  # advisory waiters per lock key (objid)
+        self.by_kind: dict[str, int] = {}  # every waiter by "who: lock type"
+        self.queries: dict[str, int] = {}  # what the waiters were running (first 120 chars)
         self.running = True
 
     def run(self) -> None:
         from sqlalchemy import text
 
-        query = text("SELECT locktype, objid FROM pg_locks WHERE NOT granted")
+        query = text(
+            "SELECT l.locktype, l.objid, a.query FROM pg_locks l "
+            "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted"
+        )
         with self.engine.connect() as connection:
             while self.running:
                 waiting = connection.execute(query).all()
                 connection.commit()
-                advisory = [int(objid) for kind, objid in waiting if kind == "advisory"]
+                advisory = [int(objid) for kind, objid, _ in waiting if kind == "advisory"]
                 self.samples += 1
                 self.advisory_waits += len(advisory)
                 self.other_waits += len(waiting) - len(advisory)
                 self.max_waiting = max(self.max_waiting, len(advisory))
                 for key in advisory:
                     self.by_key[key] = self.by_key.get(key, 0) + 1
+                for kind, _, statement in waiting:
+                    who = (
+                        "sealer"
+                        if any(q in (statement or "") for q in SEALER_QUERIES)
+                        else "request"
+                    )
+                    self.by_kind[f"{who}: {kind}"] = self.by_kind.get(f"{who}: {kind}", 0) + 1
+                    what = " ".join((statement or "?").split())[:120]
+                    self.queries[what] = self.queries.get(what, 0) + 1
                 time.sleep(0.02)
         self.engine.dispose()
 
     def summary(self) -> str:
+        waited = "".join(f"\n    {n:>5} x {q}" for q, n in sorted(self.queries.items()))
         return (
             f"pg_locks: {self.samples} samples, advisory-lock waiters seen {self.advisory_waits}"
             f" (at most {self.max_waiting} at once; by key {self.by_key}),"
-            f" other lock waiters {self.other_waits}"
+            f" other lock waiters {self.other_waits}; by who and lock type {self.by_kind}{waited}"
         )
+
+
+def chains_after(url: str) -> str:
+    """Both chains sealed up and checked, as ``safeguard audit seal`` / ``verify`` do."""
+    env = {**os.environ, "DATABASE_URL": url}
+    left = {}
+    for chain, table in (("events", "audit_event"), ("entries", "sharing_record")):
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            left[chain] = connection.exec_driver_sql(
+                f"SELECT COUNT(*) FILTER (WHERE seq IS NULL), COUNT(*) FROM {table}"
+            ).one()
+        engine.dispose()
+    sealed = safeguard(env, "audit", "seal")
+    verified = safeguard(env, "audit", "verify")
+    unsealed = ", ".join(f"{chain} {n} of {total}" for chain, (n, total) in left.items())
+    return f"unsealed at the end of the run: {unsealed}\n{sealed}\n{verified}"
 
 
 def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
@@ -145,7 +194,9 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
     safeguard(env, "deploy", str(DIAGRAM), "--by", "bench")
     names = add_users(url, args.users)
     log = workdir / "service.log"
-    process, port = gunicorn(env, args.workers, args.threads, log)
+    if args.sealer is not None:
+        env["AUDIT_SEAL_SECONDS"] = str(args.sealer)
+    process, port = gunicorn(env, args.workers, args.threads, log, args.sealer is not None)
     stats = Stats()
     stop_at = [float("inf")]
     barrier = threading.Barrier(args.users + 1)
@@ -180,6 +231,8 @@ def run_load(url: str, args, workdir: Path) -> tuple[Stats, float]:
         wall = args.duration
     finally:
         stop(process)
+    if args.sealer is not None:
+        stats.chains = chains_after(url)
     problems = [line for line in service_problems(log) if "[INFO]" not in line]
     stats.errors.extend(f"service log: {line}" for line in problems[:20])
     return stats, wall
@@ -209,6 +262,8 @@ def report(label: str, stats: Stats, wall: float, args) -> list[str]:
             rows.append(f"| {label} | `{route}` | {cells} |")
     if getattr(stats, "locks", None):
         print(stats.locks)
+    if getattr(stats, "chains", None):
+        print(stats.chains)
     print(f"errors (warm-up included): {len(stats.errors)}")
     for error in sorted(set(stats.errors))[:15]:
         print(f"  {stats.errors.count(error):>5} x {error[:300]}")
@@ -239,6 +294,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--postgres-url", default=None, help="admin URL: scratch database there")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--sealer",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="serve as production does (gunicorn_conf.py: schedulers seal every SECONDS)",
+    )
     args = parser.parse_args()
 
     pg = engine_bench.postgres_server(args.postgres_url) if args.postgres_url else None

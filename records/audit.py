@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,20 @@ def append(session: Session, intent: Intent, now: datetime) -> AuditEvent:
     session.add(event)
     intent.written = True
     return event
+
+
+def link(
+    session: Session, events: Sequence[AuditEvent], seq: int, previous: str, now: datetime
+) -> str:
+    """Chain ``events`` (unsealed, oldest first) after ``seq``/``previous``; the last hash.
+
+    The events are changed through the ORM and written when the sealer's session flushes.
+    """
+    for event in events:
+        seq += 1
+        event.seq, event.prev_hash, event.sealed_at = seq, previous, now
+        event.hash = previous = digest(event)
+    return previous
 
 
 # What a retention purge keeps of an event; ``case_key`` and ``detail`` may name the child.

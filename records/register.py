@@ -11,101 +11,31 @@ decided, when, the business key, who gave advice). The run's task id is stored i
 Rows are never changed: a correction is a new record whose ``corrects`` names the old one, and
 what happens after a decision is recorded (the family told, or not and why) is a *linked* entry:
 a script whose ``register_entry`` says ``'adds_to': 'last'`` is recorded with ``follows`` = this
-instance's latest earlier entry. The chain works like the audit trail's
-(``records.audit``): each record's hash covers its columns and the previous record's
-hash, appended under a transaction-wide lock.
+instance's latest earlier entry. Recording is a plain INSERT, ``id`` from the database: no lock,
+no read of the last entry, so decisions never queue behind each other (issue 16). The hash chain
+is made afterwards by the sealer that chains the audit trail (``records.sealing``; what a hash
+covers, tombstones and the check: ``records.register_chain``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from records.chain import GENESIS, Verification, verify_chain
+from records.register_chain import TEXT_FIELDS
 from storage.models import ProcessInstance, SharingRecord, Task
 from tasks import visibility
 from workflows.events import Advance
 
-_LOCK_KEY = 7_401_002  # pg_advisory_xact_lock key of the register's chain
 DECISIONS = ("share", "not_share")
 ENTRY_KEY = "register_entry"
 ADDS_TO = ("last",)  # what a linked entry may follow: this instance's latest earlier entry
 PROPORTIONATE = (
     "Confirmed necessary, proportionate, relevant, adequate, accurate, timely and secure"
-)
-TEXT_FIELDS = (
-    "consent_status",
-    "consent_override_reason",
-    "lawful_basis",
-    "purpose",
-    "information_shared",
-    "method",
-    "necessity_and_proportionality",
-    "advice_sought_from",
-    "views_of_child_or_family",
-    "not_informed_reason",
-    "reasons",
-)
-# The hash names each value by its column: the business key's column is "child" (the attribute is
-# ``business_key``), so entries chained before the attribute's rename keep their digest.
-HASHED = (
-    "id",
-    "instance_id",
-    "source_task_id",
-    "child",
-    "decision",
-    "with_consent",
-    *TEXT_FIELDS,
-    "recipients",
-    "subject_informed",
-    "decided_by",
-    "decided_at",
-    "recorded_at",
-    "corrects",
-    "prev_hash",
-)
-# Hashed only when set (migration 0015): entries recorded before the column existed keep the
-# digest and tombstone they were chained with.
-HASHED_WHEN_SET = ("follows",)
-ATTRIBUTE_OF = {"child": "business_key"}  # a hashed column name -> its model attribute
-
-
-# Retention (records.retention): what a purge keeps and what it empties. The database
-# trigger of migration 0008 allows exactly this update and nothing else.
-PURGED = "(purged)"
-KEPT = (
-    "id",
-    "instance_id",
-    "source_task_id",
-    "decision",
-    "with_consent",
-    "consent_status",
-    "lawful_basis",
-    "method",
-    "necessity_and_proportionality",
-    "advice_sought_from",
-    "subject_informed",
-    "decided_by",
-    "decided_at",
-    "recorded_at",
-    "corrects",
-    "prev_hash",
-    "hash",
-    "purged_at",
-)
-IDENTIFYING = (
-    "business_key",
-    "consent_override_reason",
-    "purpose",
-    "information_shared",
-    "views_of_child_or_family",
-    "not_informed_reason",
 )
 
 
@@ -152,21 +82,6 @@ def check(entry: Mapping[str, Any]) -> list[dict[str, str]]:
     return problems
 
 
-def _with_set(row: SharingRecord, body: dict[str, Any]) -> dict[str, Any]:
-    for name in HASHED_WHEN_SET:
-        if getattr(row, name) is not None:
-            body[name] = getattr(row, name)
-    return body
-
-
-def _digest(row: SharingRecord) -> str:
-    body = _with_set(row, {name: getattr(row, ATTRIBUTE_OF.get(name, name)) for name in HASHED})
-    for name in ("decided_at", "recorded_at"):
-        body[name] = body[name].isoformat()
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def record(
     session: Session,
     entry: Mapping[str, Any],
@@ -186,13 +101,7 @@ def record(
     problems = check(entry)
     if problems:
         raise RegisterError(problems)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    last = session.execute(
-        select(SharingRecord.id, SharingRecord.hash).order_by(SharingRecord.id.desc()).limit(1)
-    ).first()
     row = SharingRecord(
-        id=(last[0] + 1) if last else 1,
         instance_id=instance.id if instance is not None else entry.get("instance_id"),
         source_task_id=source_task_id,
         business_key=business_key if business_key is not None else entry.get("child"),
@@ -208,12 +117,10 @@ def record(
         recorded_at=now,
         corrects=corrects,
         follows=follows,
-        prev_hash=last[1] if last else GENESIS,
     )
     for name in TEXT_FIELDS:
         value = entry.get(name)
         setattr(row, name, None if _blank(value) else str(value))
-    row.hash = _digest(row)
     session.add(row)
     session.flush()
     return row
@@ -328,50 +235,3 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
             source_task_id=run.task_id,
             follows=follows,
         )
-
-
-def _tombstone(row: SharingRecord) -> str:
-    """A purged entry's hash: its original hash and every field a purge keeps, the recipients'
-    agencies included, so the decision, dates and agencies stay tamper-evident."""
-    body = _with_set(row, {name: getattr(row, name) for name in KEPT})
-    for name in ("decided_at", "recorded_at", "purged_at"):
-        body[name] = body[name].isoformat()
-    body["agencies"] = sorted(r["agency"] for r in row.recipients or [])
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def purge(session: Session, ids: list[int], now: datetime) -> list[str]:
-    """Empty the identifying fields of entries ``ids`` (retention); their tombstones.
-
-    A Core ``UPDATE`` (the mapper's append-only guard is for the ORM's unit of work); the
-    database trigger checks that the statement is this purge and nothing more.
-    """
-    tombstones = []
-    for row in session.scalars(
-        select(SharingRecord).where(SharingRecord.id.in_(ids), SharingRecord.purged_at.is_(None))
-    ).all():
-        values = dict.fromkeys(IDENTIFYING)
-        values["reasons"] = PURGED
-        values["recipients"] = [{"agency": r["agency"]} for r in row.recipients or []]
-        values["purged_at"] = now
-        kept = {n: getattr(row, n) for n in (*KEPT, *HASHED_WHEN_SET) if n != "purged_at"}
-        shadow = SharingRecord(**kept, **values)
-        values["tombstone"] = _tombstone(shadow)
-        session.execute(
-            update(SharingRecord).where(SharingRecord.id == row.id).values(**values),
-            execution_options={"synchronize_session": False},
-        )
-        tombstones.append(values["tombstone"])
-    session.expire_all()
-    return tombstones
-
-
-def verify(session: Session) -> Verification:
-    """Recompute the register's hash chain; the first entry that does not fit, if any.
-
-    The database refuses updates and deletes, but someone with the database's owner rights can
-    drop the triggers: this is how such an edit is found afterwards. Purged entries are checked
-    against their tombstone.
-    """
-    return verify_chain(session, SharingRecord, "id", _digest, tombstone=_tombstone)

@@ -11,7 +11,7 @@ has its own period, counted from then (``service.config.retention_days``):
 - ``consent``: the child's consent register rows (deleted);
 - ``register``: the identifying fields of the child's sharing register entries — nulled by the
   one update migration 0008's trigger allows, leaving decision, consent, lawful basis, agencies,
-  method, dates and a tombstone hash (``records.register.purge``);
+  method, dates and a tombstone hash (``records.register_chain.purge``);
 - ``audit``: the case key and details of the case's audit events, leaving who did what and when
   and a tombstone hash (``records.audit.purge``).
 
@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from records import audit, register
+from records import audit, register_chain
 from storage.models import (
     AuditEvent,
     Consent,
@@ -132,7 +132,9 @@ def plan(session: Session, now: datetime, days: dict[str, int]) -> list[CasePlan
             p.register = list(
                 session.scalars(
                     select(SharingRecord.id).where(
-                        SharingRecord.business_key == key, SharingRecord.purged_at.is_(None)
+                        SharingRecord.business_key == key,
+                        SharingRecord.purged_at.is_(None),
+                        SharingRecord.seq.is_not(None),  # sealed (the CLI seals first)
                     )
                 )
             )
@@ -195,7 +197,7 @@ def purge(session: Session, plans: list[CasePlan], now: datetime) -> dict:
             session.execute(delete(Consent).where(Consent.id.in_(p.consents)))
             totals["consents"] += len(p.consents)
         if p.register:
-            tombstones += register.purge(session, p.register, now)
+            tombstones += register_chain.purge(session, p.register, now)
             totals["register_entries"] += len(p.register)
         if p.audit:
             totals["audit_events"] += audit.purge(session, p.audit, now)

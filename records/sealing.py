@@ -1,17 +1,19 @@
-"""Sealing the audit trail: one sealer at a time chains the inserted events, in batches.
+"""Sealing the hash chains: one sealer at a time chains inserted rows, in batches.
 
-Requests only INSERT events (``audit.append``, ``pending``); nothing on the request path reads
-or locks the chain. :func:`seal` takes the lease — the single ``audit_seal`` row, locked
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL so a second sealer (another worker) skips instead of
-waiting, and SQLite's single writer otherwise — then gives the unsealed events, oldest ``id``
-first, their ``seq``, ``prev_hash`` and ``hash`` and moves the head on, all in one transaction
-per batch. It runs every ``AUDIT_SEAL_SECONDS`` in whichever worker's scheduler gets the row
+Two chains are kept this way (issue 16): the audit trail's events and the sharing register's
+entries. Requests only INSERT (``audit.append``, ``pending``, ``register.record``); nothing on
+the request path reads or locks a chain. :func:`seal` takes the lease — the ``audit_seal`` row
+1, locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so a second sealer (another worker) skips
+instead of waiting, and SQLite's single writer otherwise — then, for each chain (:data:`CHAINS`),
+gives the unsealed rows, oldest ``id`` first, their ``seq``, ``prev_hash`` and ``hash`` and moves
+that chain's head (its own ``audit_seal`` row) on, all in one transaction per batch. It runs
+every ``AUDIT_SEAL_SECONDS`` in whichever worker's scheduler gets the row
 (``service/scheduling.py``) and on demand (``safeguard audit seal``).
 
-After each batch commits, its head (last seq, hash, time) is appended as one JSON line to
-``AUDIT_HEADS_FILE`` when set: a record outside the database, so someone who can write to the
-database alone cannot rewrite history (even with every hash recomputed) without :func:`check`
-noticing.
+After each batch commits, each chain's new head (chain, last seq, hash, time) is appended as one
+JSON line to ``AUDIT_HEADS_FILE`` when set: a record outside the database, so someone who can
+write to the database alone cannot rewrite history (even with every hash recomputed) without
+:func:`check` noticing.
 """
 
 from __future__ import annotations
@@ -20,74 +22,119 @@ import fcntl
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from records import audit
-from records.chain import GENESIS
-from storage.models import AuditEvent, AuditSeal
+from records import audit, register_chain
+from records.chain import GENESIS, Verification
+from storage.models import AuditEvent, AuditSeal, SharingRecord
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Chain:
+    """One chain the sealer keeps: its table, its head's ``audit_seal`` row, the column the
+    unsealed bound is measured from, and how its rows are linked and checked."""
+
+    name: str
+    head_id: int
+    model: type
+    at: str
+    noun: str
+    link: Callable[[Session, Sequence[Any], int, str, datetime], str]
+    verify: Callable[[Session], Verification]
+
+
+AUDIT = Chain("audit", 1, AuditEvent, "at", "events", audit.link, audit.verify)
+REGISTER = Chain(
+    "register",
+    2,
+    SharingRecord,
+    "recorded_at",
+    "entries",
+    register_chain.link,
+    register_chain.verify,
+)
+CHAINS = (AUDIT, REGISTER)
+
+
+@dataclass(frozen=True)
 class Sealed:
-    """What one :func:`seal` did: events chained, batches, where the chain ends; ``busy`` when
-    another sealer held the lease."""
+    """What one :func:`seal` did: audit events and register entries chained, batches, where
+    each chain ends; ``busy`` when another sealer held the lease."""
 
     events: int
     batches: int
     head_seq: int | None
     busy: bool = False
+    entries: int = 0
+    register_seq: int | None = None
 
 
-def _lease(session: Session) -> AuditSeal | None:
-    """The head row, locked for this transaction; ``None`` when another sealer has it."""
+def _locked(session: Session, head_id: int) -> AuditSeal | None:
     postgres = session.get_bind().dialect.name == "postgresql"
-    query = select(AuditSeal).where(AuditSeal.id == 1)
-    head = session.scalars(query.with_for_update(skip_locked=True) if postgres else query).first()
+    query = select(AuditSeal).where(AuditSeal.id == head_id)
+    return session.scalars(query.with_for_update(skip_locked=True) if postgres else query).first()
+
+
+def _head(session: Session, chain: Chain) -> AuditSeal | None:
+    """``chain``'s head row, locked for this transaction; ``None`` when another sealer has it.
+
+    Row 1 (the audit chain's) is the lease: whoever locks it may lock and move the others.
+    """
+    head = _locked(session, chain.head_id)
     if head is not None:
         return head
-    if session.scalar(select(func.count()).select_from(AuditSeal)):
+    exists = select(func.count()).select_from(AuditSeal).where(AuditSeal.id == chain.head_id)
+    if session.scalar(exists):
         return None  # it exists: locked by another sealer
-    # No head yet (a fresh or emptied database): start where the chained events end.
+    # No head yet (a fresh or emptied database): start where the chained rows end.
+    model = chain.model
     last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.seq.is_not(None))
-        .order_by(AuditEvent.seq.desc())
+        select(model.seq, model.hash)
+        .where(model.seq.is_not(None))
+        .order_by(model.seq.desc())
         .limit(1)
     ).first()
-    head = AuditSeal(id=1, seq=last[0] if last else 0, hash=last[1] if last else GENESIS)
+    head = AuditSeal(
+        id=chain.head_id, seq=last[0] if last else 0, hash=last[1] if last else GENESIS
+    )
     session.add(head)
     session.flush()  # a concurrent first sealer makes this fail: that one goes on
     return head
 
 
-def seal_batch(session: Session, now: datetime, batch: int = 1000) -> tuple[int, AuditSeal | None]:
-    """Chain up to ``batch`` unsealed events in the session's transaction (the caller commits).
-
-    Returns how many and the head after them; ``(0, None)`` when another sealer is at work.
-    """
-    head = _lease(session)
-    if head is None:
-        return 0, None
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(batch)
-    ).all()
-    seq, previous = head.seq, head.hash
-    for event in events:
-        seq += 1
-        event.seq, event.prev_hash, event.sealed_at = seq, previous, now
-        event.hash = previous = audit.digest(event)
-    if events:
-        head.seq, head.hash, head.sealed_at = seq, previous, now
+def seal_batch(
+    session: Session, now: datetime, batch: int = 1000
+) -> dict[str, tuple[int, AuditSeal]] | None:
+    """Chain up to ``batch`` unsealed rows of each chain in the session's transaction (the
+    caller commits). Per chain, how many and its head after them; ``None`` when another
+    sealer is at work."""
+    if _head(session, AUDIT) is None:
+        return None
+    done = {}
+    for chain in CHAINS:
+        head = _head(session, chain)
+        if head is None:  # only a lease holder locks the others: not reached in practice
+            return None
+        model = chain.model
+        rows = session.scalars(
+            select(model).where(model.seq.is_(None)).order_by(model.id).limit(batch)
+        ).all()
+        if rows:
+            head.hash = chain.link(session, rows, head.seq, head.hash, now)
+            head.seq, head.sealed_at = head.seq + len(rows), now
+        done[chain.name] = (len(rows), head)
     session.flush()
-    return len(events), head
+    return done
 
 
 def seal(
@@ -98,42 +145,54 @@ def seal(
     heads_file: str | None = None,
     max_batches: int | None = None,
 ) -> Sealed:
-    """Seal everything unsealed, one transaction per batch; publish each batch's head."""
-    total = batches = 0
-    head_seq = None
+    """Seal everything unsealed, one transaction per batch; publish each batch's heads."""
+    counts = dict.fromkeys((c.name for c in CHAINS), 0)
+    ends: dict[str, int | None] = dict.fromkeys(counts)
+    batches = 0
+    busy = False
     while max_batches is None or batches < max_batches:
         try:
             with session_factory() as session, session.begin():
-                count, head = seal_batch(session, now, batch)
-                published = _head(head, count) if head is not None and count else None
-                head_seq = head.seq if head is not None else head_seq
-        except Exception as err:
-            if _lost_first_insert(err):
-                return Sealed(total, batches, head_seq, busy=True)
-            raise
-        if head is None:
-            return Sealed(total, batches, head_seq, busy=True)
-        if published is not None:
-            publish(heads_file, published)
-            batches += 1
-            total += count
-        if count < batch:
+                done = seal_batch(session, now, batch)
+                published = [
+                    _published(chain, *done[chain.name])
+                    for chain in CHAINS
+                    if done is not None and done[chain.name][0]
+                ]
+                for name, (_, head) in (done or {}).items():
+                    ends[name] = head.seq
+        except IntegrityError as err:
+            if "audit_seal" not in str(err):
+                raise
+            done = None  # lost the first insert of a head: the other sealer goes on
+        if done is None:
+            busy = True
             break
-    return Sealed(total, batches, head_seq)
+        for head in published:
+            publish(heads_file, head)
+        if published:
+            batches += 1
+        for name, (count, _) in done.items():
+            counts[name] += count
+        if all(count < batch for count, _ in done.values()):
+            break
+    return Sealed(
+        counts[AUDIT.name],
+        batches,
+        ends[AUDIT.name],
+        busy=busy,
+        entries=counts[REGISTER.name],
+        register_seq=ends[REGISTER.name],
+    )
 
 
-def _lost_first_insert(err: Exception) -> bool:
-    from sqlalchemy.exc import IntegrityError
-
-    return isinstance(err, IntegrityError) and "audit_seal" in str(err)
-
-
-def _head(head: AuditSeal, count: int) -> dict[str, Any]:
+def _published(chain: Chain, count: int, head: AuditSeal) -> dict[str, Any]:
     return {
+        "chain": chain.name,
         "seq": head.seq,
         "hash": head.hash,
         "sealed_at": head.sealed_at.isoformat() if head.sealed_at else None,
-        "events": count,
+        chain.noun: count,
     }
 
 
@@ -155,7 +214,7 @@ def publish(heads_file: str | None, head: dict[str, Any]) -> None:
         finally:
             os.close(fd)  # closing releases the lock
     except OSError:
-        log.exception("could not publish the audit chain's head to %s", heads_file)
+        log.exception("could not publish a chain's head to %s", heads_file)
 
 
 def read_heads(heads_file: str) -> list[dict[str, Any]]:
@@ -174,28 +233,27 @@ def read_heads(heads_file: str) -> list[dict[str, Any]]:
 
 
 def check(
-    session: Session, now: datetime, bound_seconds: float, heads_file: str | None = None
+    session: Session,
+    now: datetime,
+    bound_seconds: float,
+    heads_file: str | None = None,
+    chain: Chain = AUDIT,
 ) -> dict[str, Any]:
-    """The chain recomputed, its end against the seal row and the published heads, and the
-    events left unsealed for longer than ``bound_seconds``: what ``verify`` answers."""
-    chain = audit.verify(session)
-    report: dict[str, Any] = chain.to_dict()
-    if chain.ok:
-        broken = _against_heads(session, chain.checked, heads_file)
+    """``chain`` recomputed, its end against its head row and the published heads, and its rows
+    left unsealed for longer than ``bound_seconds``: what ``verify`` answers."""
+    verified = chain.verify(session)
+    report: dict[str, Any] = verified.to_dict()
+    if verified.ok:
+        broken = _against_heads(session, chain, verified.checked, heads_file)
         if broken is not None:
             report.update(ok=False, broken_at={"seq": broken[0], "reason": broken[1]})
-    unsealed, oldest_at, oldest_id = session.execute(
-        select(func.count(), func.min(AuditEvent.at), func.min(AuditEvent.id)).where(
-            AuditEvent.seq.is_(None)
-        )
-    ).one()
+    model, at = chain.model, getattr(chain.model, chain.at)
+    unsealed = session.scalar(select(func.count()).where(model.seq.is_(None)))
     report["unsealed"] = unsealed
     report["heads_file"] = bool(heads_file)
     late_at = now - timedelta(seconds=bound_seconds)
     late = session.execute(
-        select(func.count(), func.min(AuditEvent.at)).where(
-            AuditEvent.seq.is_(None), AuditEvent.at < late_at
-        )
+        select(func.count(), func.min(at)).where(model.seq.is_(None), at < late_at)
     ).one()
     if late[0]:
         report["ok"] = False
@@ -204,10 +262,10 @@ def check(
 
 
 def _against_heads(
-    session: Session, end: int, heads_file: str | None
+    session: Session, chain: Chain, end: int, heads_file: str | None
 ) -> tuple[int | None, str] | None:
-    """Where the database's chain disagrees with the seal row or the published heads."""
-    head = session.get(AuditSeal, 1)
+    """Where the database's chain disagrees with its head row or the published heads."""
+    head = session.get(AuditSeal, chain.head_id)
     if head is not None and head.seq != end:
         return end + 1, f"the chain ends at {end} but was sealed up to {head.seq}"
     if not heads_file:
@@ -216,10 +274,12 @@ def _against_heads(
         heads = read_heads(heads_file)
     except ValueError as err:
         return None, str(err)
-    for published in sorted(heads, key=lambda h: h["seq"]):
+    # Heads written before the register was sealed name no chain: the audit trail's.
+    ours = [h for h in heads if h.get("chain", AUDIT.name) == chain.name]
+    for published in sorted(ours, key=lambda h: h["seq"]):
         if published["seq"] > end:
             return published["seq"], "a published head is missing from the database"
-        stored = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == published["seq"]))
+        stored = session.scalar(select(chain.model.hash).where(chain.model.seq == published["seq"]))
         if stored != published["hash"]:
             return published["seq"], "differs from the head published outside the database"
     return None

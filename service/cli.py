@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from records.audit import Intent, append
 from records.retention import plan, purge
-from records.sealing import check, seal
+from records.sealing import AUDIT, REGISTER, check, seal
 from service.app import create_app
 from service.config import ConfigError, settings
 from service.context import deploy_rules
@@ -294,38 +294,55 @@ def audit() -> None:
     """The audit trail."""
 
 
+# What ``audit verify`` checks, and what it calls them.
+_CHAINS = ((AUDIT, "audit trail", "event"), (REGISTER, "sharing register", "entry"))
+
+
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the hash chain against the published heads and check nothing stays unsealed
-    past AUDIT_SEAL_BOUND_SECONDS; exit 1 and say what is wrong otherwise."""
+    """Recompute the audit trail's and the sharing register's hash chains against the published
+    heads and check nothing stays unsealed past AUDIT_SEAL_BOUND_SECONDS; exit 1 and say what is
+    wrong otherwise."""
 
     bound = _setting("AUDIT_SEAL_BOUND_SECONDS")
+    heads_file = _setting("AUDIT_HEADS_FILE")
+    intact = True
     with UnitOfWork(_session_factory()) as uow:
-        report = check(uow.session, SystemClock().now(), bound, _setting("AUDIT_HEADS_FILE"))
+        for chain, title, one in _CHAINS:
+            report = check(uow.session, SystemClock().now(), bound, heads_file, chain)
+            intact = _say(report, title, (one, chain.noun), bound) and intact
+    if not intact:
+        sys.exit(1)
+
+
+def _say(report: dict, title: str, nouns: tuple[str, str], bound: float) -> bool:
+    """Print one chain's check; whether it is intact."""
+    one, noun = nouns
     unsealed = f"{report['unsealed']} not sealed yet"
     if report["ok"]:
-        click.echo(f"audit trail intact: {report['checked']} events checked, {unsealed}")
-        return
+        click.echo(f"{title} intact: {report['checked']} {noun} checked, {unsealed}")
+        return True
     broken = report.get("broken_at")
     if broken:
         click.echo(
-            f"audit trail BROKEN at event {broken['seq']}: {broken['reason']} "
-            f"({report['checked']} events before it are intact)",
+            f"{title} BROKEN at {one} {broken['seq']}: "
+            f"{broken['reason']} ({report['checked']} {noun} before it are intact)",
             err=True,
         )
     late = report.get("late")
     if late:
         click.echo(
-            f"audit trail NOT SEALED: {late['count']} events unsealed for longer than "
+            f"{title} NOT SEALED: {late['count']} {noun} unsealed for longer than "
             f"{bound:g} s, the oldest from {late['oldest_at']}",
             err=True,
         )
-    sys.exit(1)
+    return False
 
 
 @audit.command("seal")
 def audit_seal() -> None:
-    """Chain the events not sealed yet now (the serving processes do it every few seconds)."""
+    """Chain the audit events and register entries not sealed yet now (the serving processes
+    do it every few seconds)."""
 
     result = seal(
         _session_factory(),
@@ -335,7 +352,10 @@ def audit_seal() -> None:
     )
     if result.busy:
         click.echo("another sealer is at work; its batch will be done shortly")
-    click.echo(f"sealed {result.events} events ({result.batches} batches), up to {result.head_seq}")
+    click.echo(
+        f"sealed {result.events} events ({result.batches} batches), up to {result.head_seq}; "
+        f"{result.entries} register entries, up to {result.register_seq}"
+    )
 
 
 @main.command()

@@ -206,6 +206,10 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# A partial index of the rows the sealer has still to chain (few at any time).
+UNSEALED = {"postgresql_where": text("seq IS NULL"), "sqlite_where": text("seq IS NULL")}
+
+
 class AuditEvent(Base):
     """One thing someone did or read, chained to the one before by its hash.
 
@@ -223,12 +227,7 @@ class AuditEvent(Base):
         Index("ix_audit_event_case", "case_key", "id"),
         Index("ix_audit_event_actor", "actor", "id"),
         # What the sealer looks for: only the (few) events not sealed yet.
-        Index(
-            "ix_audit_event_unsealed",
-            "id",
-            postgresql_where=text("seq IS NULL"),
-            sqlite_where=text("seq IS NULL"),
-        ),
+        Index("ix_audit_event_unsealed", "id", **UNSEALED),
     )
 
     id: Mapped[int] = mapped_column(
@@ -254,11 +253,12 @@ class AuditEvent(Base):
 
 
 class AuditSeal(Base):
-    """The head of the sealed audit chain, one row (``id`` 1), and the sealer's lease.
+    """The head of each sealed chain — ``id`` 1 the audit trail's, 2 the sharing register's
+    (migration 0017) — and, row 1, the sealer's lease.
 
-    A sealer locks this row for its batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a second
-    sealer skips instead of waiting; SQLite's single writer does the same), reads where the chain
-    ends, and moves it on in the same transaction as the events it seals.
+    A sealer locks row 1 for its batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a second
+    sealer skips instead of waiting; SQLite's single writer does the same), reads where each
+    chain ends, and moves it on in the same transaction as the rows it seals.
     """
 
     __tablename__ = "audit_seal"
@@ -348,7 +348,9 @@ class SharingRecord(Base):
     Append-only: a correction is a new row naming the one it corrects (``corrects``), a later
     fact about a decision a new row naming the one it follows (``follows``). Updates
     and deletes are refused by database triggers (migration 0006) and, before SQL is even
-    sent, by the mapper events below. ``hash`` covers every column and the previous row's hash.
+    sent, by the mapper events below. Recorded with a plain INSERT (``id`` from the database),
+    an entry is chained later by the sealer (migration 0017): ``seq``, ``prev_hash``, ``hash``
+    (over every column and the previous hash) and ``sealed_at`` stay null until then.
     ``source_task_id`` is the script task that produced the entry: unique, so a decision is
     recorded once however often its advance is retried.
     """
@@ -358,9 +360,11 @@ class SharingRecord(Base):
         Index("ix_sharing_record_child", "child", "id"),
         Index("ix_sharing_record_instance", "instance_id"),
         Index("ix_sharing_record_decided_at", "decided_at"),
+        Index("ix_sharing_record_unsealed", "id", **UNSEALED),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
     instance_id: Mapped[str | None] = mapped_column(String(36))
     source_task_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     business_key: Mapped[str | None] = mapped_column("child", String(200))  # column name kept
@@ -386,8 +390,9 @@ class SharingRecord(Base):
     # A linked entry (migration 0015): what happened after the decision it follows (the family
     # told, or not and why), added instead of changing that entry. Hashed when set.
     follows: Mapped[int | None] = mapped_column(ForeignKey("sharing_record.id"))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Retention (migration 0008): when the identifying fields were purged, and a hash over the
     # original ``hash`` and the fields kept, which the chain's verifier checks instead.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -61,7 +61,7 @@ class BrokenLink(Model):
     reason: str | None
 
 
-class LateEvents(Model):
+class LateRows(Model):
     count: int
     oldest_at: str
 
@@ -72,11 +72,13 @@ class VerifyOut(Model):
     broken_at: BrokenLink | None = None
 
 
-class AuditVerifyOut(VerifyOut):
-    unsealed: int = Field(description="Events not sealed yet (recorded, not chained)")
+class ChainVerifyOut(VerifyOut):
+    """A sealed chain's check: the audit trail's events or the sharing register's entries."""
+
+    unsealed: int = Field(description="Rows not sealed yet (recorded, not chained)")
     heads_file: bool = Field(description="Checked against the heads published outside the DB")
-    late: LateEvents | None = Field(
-        None, description="Events unsealed for longer than AUDIT_SEAL_BOUND_SECONDS (not ok)"
+    late: LateRows | None = Field(
+        None, description="Rows unsealed for longer than AUDIT_SEAL_BOUND_SECONDS (not ok)"
     )
 
 
@@ -137,14 +139,19 @@ def list_events():
 @spec(
     "Recompute the audit hash chain, check it against the published heads and that no event "
     "stays unsealed for long",
-    responses={200: AuditVerifyOut},
+    responses={200: ChainVerifyOut},
 )
 def verify_chain():
+    return jsonify(chain_report(sealing.AUDIT))
+
+
+def chain_report(chain: sealing.Chain) -> dict:
+    """``chain`` checked with the service's bound and heads file (the register's route too)."""
     config = current_app.config
-    report = sealing.check(
+    return sealing.check(
         uow().session,
         services().clock.now(),
         float(config["AUDIT_SEAL_BOUND_SECONDS"]),
         config["AUDIT_HEADS_FILE"],
+        chain,
     )
-    return jsonify(report)

@@ -52,8 +52,13 @@ class SharingRecordOut(Model):
         description="A linked entry: the id of the earlier entry of the same instance it adds to "
         "(e.g. whether the family was told, recorded after the decision)"
     )
-    prev_hash: str
-    hash: str
+    prev_hash: str | None = Field(
+        description="The previous entry's hash in the register's chain; null until sealed"
+    )
+    hash: str | None = Field(
+        description="Hash over the entry and prev_hash; null until the sealer chains the entry "
+        "(within AUDIT_SEAL_SECONDS)"
+    )
 
 
 class SharingPage(Model):

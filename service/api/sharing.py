@@ -12,11 +12,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from records import register
+from records import register, sealing
 from service import trail
 from service.access import access, viewer
 from service.api import shapes
-from service.api.audit import VerifyOut
+from service.api.audit import ChainVerifyOut, chain_report
 from service.api.requests import MAX_INT, body_of, is_whole_number, limit_arg
 from service.api.schemas_records import CorrectionIn, SharingPage, SharingQuery, SharingRecordOut
 from service.auth import current_user
@@ -130,6 +130,10 @@ def correct(record_id: int):
 
 @bp.get("/sharing-records/verify")
 @access("auditor", "admin")
-@spec("Recompute the sharing register's hash chain", responses={200: VerifyOut})
+@spec(
+    "Recompute the sharing register's hash chain, check it against the published heads and "
+    "that no entry stays unsealed for long",
+    responses={200: ChainVerifyOut},
+)
 def verify_register():
-    return jsonify(register.verify(uow().session).to_dict())
+    return jsonify(chain_report(sealing.REGISTER))

@@ -21,7 +21,7 @@ from tests.service.test_sharing_register import (
     _share_with_consent,
     _start,
 )
-from tests.support.helpers import deploy_xml
+from tests.support.helpers import deploy_xml, seal_now
 from workflows.clock import FrozenClock
 
 DAYS = {f"RETENTION_{k}_DAYS": "30" for k in ("CASE", "NOTIFICATION", "CONSENT", "AUDIT")}
@@ -52,6 +52,7 @@ def cases(app, client, client_for):
     assert colin.post("/api/consents", json=CONSENT).status_code == 201
     closed = _share_with_consent(app, pat, "child-1")
     running = _start(pat, "child-open")
+    seal_now(app)  # months ago: the serving processes sealed it all long since
     return {"closed": closed, "running": running, "pat": pat}
 
 

@@ -14,7 +14,13 @@ from records import register
 from service.context import services
 from storage import UnitOfWork
 from storage.models import AppendOnlyError, SharingRecord
-from tests.support.helpers import assert_error, deploy_xml, open_task_id, start_instance
+from tests.support.helpers import (
+    assert_error,
+    deploy_xml,
+    open_task_id,
+    seal_now,
+    start_instance,
+)
 
 DIAGRAM = Path(__file__).resolve().parents[2] / "bpmn" / "information_sharing.bpmn"
 REQUEST = {
@@ -91,6 +97,7 @@ def _records(app) -> list[SharingRecord]:
 def test_each_decision_is_recorded_once_and_listed(app, client, client_for, pat):
     shared = _share_with_consent(app, pat)
     not_shared = _not_share(app, pat)
+    assert seal_now(app).entries == 3  # chained by the sealer, oldest first
     rows = _records(app)
     assert [(r.instance_id, r.decision, r.follows) for r in rows] == [
         (shared, "share", None),
@@ -196,6 +203,7 @@ def test_a_correction_is_a_new_entry_that_references_the_old(app, client_for, pa
     body = response.get_json()
     assert body["corrects"] == 1 and body["id"] == 2 and body["child"] == "child-2"
     assert body["decided_by"] == "dora" and body["recipients"] == [{"agency": "police"}]
+    seal_now(app)
     original, fixed = _records(app)
     assert original.decision == "not_share" and fixed.prev_hash == original.hash
 
@@ -233,7 +241,13 @@ def test_a_replayed_advance_records_nothing_twice(app, pat):
 def test_an_edit_with_the_triggers_dropped_is_found_by_verify(app, db_url, client, pat):
     _share_with_consent(app, pat)
     _not_share(app, pat)
-    assert client.get("/api/sharing-records/verify").get_json() == {"ok": True, "checked": 3}
+    seal_now(app)
+    assert client.get("/api/sharing-records/verify").get_json() == {
+        "ok": True,
+        "checked": 3,
+        "unsealed": 0,
+        "heads_file": False,
+    }
     postgres = db_url.startswith("postgresql")
     with app.app_context(), services().db.begin() as connection:
         if postgres:  # the database is shared by this run's tests: switched back on below

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from records.sealing import Sealed, seal
+from service import trail
 from service.auth import issue_token
 from service.context import services
 from service.users import create_user
@@ -126,3 +128,11 @@ def active_task(client, instance_id: str, element_id: str) -> dict:
     """The instance's open task ``element_id``, as its viewer sees it."""
     body = client.get(f"/api/process-instances/{instance_id}").get_json()
     return next(t for t in body["active_tasks"] if t["element_id"] == element_id)
+
+
+def seal_now(app, **options) -> Sealed:
+    """What the serving processes' sealer does every few seconds: this process's queued reads
+    inserted, then the audit trail and the sharing register chained."""
+    trail.flush(app)
+    with app.app_context():
+        return seal(services().session_factory, services().clock.now(), **options)
