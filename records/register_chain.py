@@ -103,9 +103,16 @@ def _with_set(row: SharingRecord, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _value(row: Any, name: str) -> Any:
+    """A hashed column's value: by its attribute on a mapped entry, by its column name on a row
+    read with plain SQL (the migration that first sealed the old entries reads them so)."""
+    attribute = ATTRIBUTE_OF.get(name, name)
+    return getattr(row, attribute) if hasattr(row, attribute) else getattr(row, name)
+
+
 def digest(row: Any) -> str:
     """The hash of a sealed entry: every column it was recorded with and the previous hash."""
-    body = _with_set(row, {name: getattr(row, ATTRIBUTE_OF.get(name, name)) for name in HASHED})
+    body = _with_set(row, {name: _value(row, name) for name in HASHED})
     for name in ("decided_at", "recorded_at"):
         body[name] = body[name].isoformat()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)

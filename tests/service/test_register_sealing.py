@@ -161,7 +161,9 @@ def test_an_edit_of_a_sealed_entry_is_found_and_a_consistent_rewrite_too(app, db
         ).all()
         previous = rows[0].prev_hash
         for row in rows:
-            chained = dict(row._mapping, prev_hash=previous)
+            # By attribute: the business key's column is "child" (register_chain.ATTRIBUTE_OF).
+            by_column = dict(row._mapping, prev_hash=previous)
+            chained = {register_chain.ATTRIBUTE_OF.get(k, k): v for k, v in by_column.items()}
             previous = register_chain.digest(SimpleNamespace(**chained))
             connection.execute(
                 text("UPDATE sharing_record SET prev_hash = :p, hash = :h WHERE id = :id"),
