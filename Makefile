@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export DATABASE_URL ?= sqlite:///var/safeguard.db
+# `make run DEPLOY_FLAGS=--force`: deploy a changed bpmn/ file over a version made in the
+# modeller (refused otherwise; README, "Diagrams on disk and in the modeller").
+DEPLOY_FLAGS ?=
 
 .PHONY: screenshots run serve-prod test install assets lint format bench bench-api bench-load clean
 
@@ -35,7 +38,7 @@ assets: $(ASSETS)
 run: $(VENV)/.installed-run $(ASSETS)
 	mkdir -p var
 	$(BIN)/safeguard db upgrade
-	$(BIN)/safeguard deploy bpmn
+	$(BIN)/safeguard deploy bpmn $(DEPLOY_FLAGS)
 	$(BIN)/safeguard users seed-demo --url http://$(HOST):$(PORT)
 	$(BIN)/safeguard serve --host $(HOST) --port $(PORT)
 
@@ -46,7 +49,7 @@ serve-prod: $(VENV)/.installed-run $(ASSETS)
 		echo "make serve-prod needs DATABASE_URL (e.g. postgresql+psycopg://user@host:5432/db)" >&2; \
 		exit 2; fi
 	$(BIN)/safeguard db upgrade
-	$(BIN)/safeguard deploy bpmn
+	$(BIN)/safeguard deploy bpmn $(DEPLOY_FLAGS)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c python:service.gunicorn_conf
 
 test: $(VENV)/.installed-test $(ASSETS)

@@ -23,6 +23,40 @@ const WordingModule = {
   translate: ['value', (template, replacements) => translate(WORDING[template] || template, replacements)],
 };
 
+// The panel offers only what this engine runs (README, "What the modeller offers"): these
+// groups, without the entries below. Listeners, input/output mappings, asynchronous
+// continuations, job and history settings, external tasks and Java classes are not run here;
+// a file that has them is refused at deploy with the reason (workflows/executable.py).
+const GROUPS = new Set([
+  'general', 'documentation', 'timer', 'condition', 'multiInstance', 'message', 'signal',
+  'error', 'escalation', 'CamundaPlatform__UserAssignment', 'CamundaPlatform__Form',
+  'CamundaPlatform__FormData', 'CamundaPlatform__Condition', 'CamundaPlatform__Script',
+  'CamundaPlatform__CallActivity', 'CamundaPlatform__ExtensionProperties',
+]);
+const ENTRIES = new Set([
+  'candidateUsers', 'followUpDate', 'versionTag', 'isStartableInTasklist',
+  'multiInstanceAsynchronousBefore', 'multiInstanceAsynchronousAfter', 'multiInstanceExclusive',
+  'multiInstanceRetryTimeCycle', 'retryTimeCycle', 'jobPriority', 'formRef', 'formRefBinding',
+  'formRefVersion', 'calledElementBinding', 'calledElementVersion', 'calledElementVersionTag',
+  'calledElementTenantId', 'calledElementBusinessKey', 'calledElementType',
+  'calledElementDelegateVariableMappingType',
+]);
+
+function SupportedOnly(propertiesPanel) {
+  // Priority below the Camunda provider's (500): it runs last and sees every group.
+  propertiesPanel.registerProvider(100, {
+    getGroups() {
+      return (groups) => groups
+        .filter((group) => GROUPS.has(group.id))
+        .map((group) => (group.entries
+          ? { ...group, entries: group.entries.filter((entry) => !ENTRIES.has(entry.id)) }
+          : group));
+    },
+  });
+}
+SupportedOnly.$inject = ['propertiesPanel'];
+const SupportedModule = { __init__: ['supportedOnly'], supportedOnly: ['type', SupportedOnly] };
+
 export function createModeller({ container, propertiesParent }) {
   return new Modeler({
     container,
@@ -35,6 +69,7 @@ export function createModeller({ container, propertiesParent }) {
       CamundaBehaviorsModule,
       lintModule,
       WordingModule,
+      SupportedModule,
     ],
     moddleExtensions: { camunda: camundaModdle },
   });

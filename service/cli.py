@@ -22,6 +22,7 @@ from storage.database import database_url
 from storage.models import User
 from workflows.clock import SystemClock
 from workflows.errors import ERROR, InvalidDefinition, Problem
+from workflows.file_deploys import DEPLOYED, REFUSED, deploy_file
 from workflows.instances import Engine
 from workflows.rules import DeployRules
 from workflows.validation import validate as validate_diagram
@@ -134,9 +135,21 @@ def validate(paths: tuple[str, ...], conventions: bool | None) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--by", "deployed_by", default=None, help="Who is deploying (for the record).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Deploy a changed file even when the latest version was made in the modeller or "
+    "through the API (it would otherwise be refused: the file would undo that version).",
+)
 @CONVENTIONS
-def deploy(paths: tuple[str, ...], deployed_by: str | None, conventions: bool | None) -> None:
-    """Deploy BPMN files (or every .bpmn file of a directory)."""
+def deploy(
+    paths: tuple[str, ...], deployed_by: str | None, force: bool, conventions: bool | None
+) -> None:
+    """Deploy BPMN files (or every .bpmn file of a directory).
+
+    A file makes a new version only when it changed since it was last deployed from disk, and
+    never over a version made in the modeller without --force (README, "Diagrams on disk and
+    in the modeller"). Exit 1 if any file was invalid or refused."""
 
     engine = Engine(conventions=_rules(conventions))
     failed = False
@@ -146,18 +159,24 @@ def deploy(paths: tuple[str, ...], deployed_by: str | None, conventions: bool | 
     for path in files:
         with UnitOfWork(_session_factory()) as uow:
             try:
-                result = engine.deploy(uow, path.read_bytes(), path.name, deployed_by)
+                result = deploy_file(
+                    uow, engine, path.read_bytes(), path.name, deployed_by, force=force
+                )
             except InvalidDefinition as err:
                 failed = True
                 click.echo(f"{path}: not deployed, {len(err.problems)} problem(s):", err=True)
                 _echo_problems(path, err.problems)
                 continue
-            if result.created:
-                _audit(uow, "cli.deploy", {"key": result.definition.key, "file": path.name})
+            d = result.definition
+            if result.state == REFUSED:
+                failed = True
+                click.echo(f"{path}: not deployed: {result.reason}", err=True)
+                continue
+            if result.state == DEPLOYED:
+                _audit(uow, "cli.deploy", {"key": d.key, "file": path.name, "force": force})
             uow.commit()
-        d = result.definition
-        state = "deployed" if result.created else "unchanged"
-        click.echo(f"{path}: {d.key} version {d.version} ({state})")
+        reason = f": {result.reason}" if result.reason else ""
+        click.echo(f"{path}: {d.key} version {d.version} ({result.state}{reason})")
     if failed:
         sys.exit(1)
 

@@ -78,6 +78,13 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     deployed_by: Mapped[str | None] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "file" (safeguard deploy, make run) or "api" (the modeller, an API client); NULL: before
+    # migration 0019 and not known. workflows/file_deploys.py decides from these whether a file
+    # may make a new version.
+    source: Mapped[str | None] = mapped_column(String(10))
+    # The file content (sha256) this version was deployed from, or found equal to, on disk.
+    file_hash: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)  # the change note asked for at deploy
 
 
 class ProcessInstance(Base):

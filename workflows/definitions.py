@@ -22,6 +22,9 @@ from workflows.parsing import SafeguardParser, parse_xml
 from workflows.rules import DeployRules
 from workflows.validation import ParsedDefinition, validate
 
+FILE = "file"  # deployed from a file on disk: `safeguard deploy`, `make run`
+API = "api"  # deployed through the service: the modeller or an API client
+
 
 @dataclass
 class DeployResult:
@@ -133,11 +136,15 @@ def deploy(
     clock: Clock,
     cache: SpecCache,
     conventions: bool | DeployRules = False,
+    source: str = API,
+    note: str | None = None,
 ) -> DeployResult:
     """Validate and store a new version; identical content to the latest version is a no-op.
 
     ``conventions``: a flag, or the service's :class:`~workflows.rules.DeployRules`; timer dates
-    are checked against ``clock``'s present."""
+    are checked against ``clock``'s present. ``source``: :data:`FILE` when the content was read
+    from a file on disk (its hash is then kept as the version's ``file_hash``, for the rule of
+    workflows/file_deploys.py), else :data:`API`. ``note``: the change note of the version."""
     parsed: ParsedDefinition = validate(content, filename, conventions=conventions, now=clock.now())
     digest = content_hash(content)
     current = latest(session, parsed.key)
@@ -152,6 +159,9 @@ def deploy(
         content_hash=digest,
         deployed_by=deployed_by,
         deployed_at=clock.now(),
+        source=source,
+        file_hash=digest if source == FILE else None,
+        note=(note or "").strip() or None,
     )
     session.add(definition)
     try:

@@ -66,7 +66,10 @@ UNREAD_ELEMENTS = {
     (SPIFF_NS, "postScript"): "spiffworkflow:postScript is not run here: put the code in a "
     "script task after this step",
 }
+_NO_JOBS = "each step runs as soon as the one before completes (there is no job executor)"
 UNREAD_WARNINGS = {
+    (CAMUNDA_NS, "failedJobRetryTimeCycle"): "retries of failed jobs are not used here: "
+    f"{_NO_JOBS}; a failing step stops its case",
     (CAMUNDA_NS, "in"): "camunda:in is not read: the called process sees all the caller's data",
     (CAMUNDA_NS, "out"): "camunda:out is not read: the caller receives all the called "
     "process's data",
@@ -85,6 +88,20 @@ UNREAD_ATTRIBUTES = {
     "assignee": "say who does the task with a lane, camunda:candidateGroups or camunda:assignee",
     "dueDate": "give the time allowed as camunda:dueDate (working time, e.g. 1WD)",
     "formKey": "declare the fields with camunda:formData (or flowable:formProperty)",
+}
+
+# Camunda attributes for its job executor and tasklist. Nothing here acts on them; a diagram that
+# has them runs, but the process owner is told they are ignored (warnings, not refusals).
+IGNORED_CAMUNDA_ATTRIBUTES = {
+    "asyncBefore": f"asynchronous continuations are not used here: {_NO_JOBS}",
+    "asyncAfter": f"asynchronous continuations are not used here: {_NO_JOBS}",
+    "async": f"asynchronous continuations are not used here: {_NO_JOBS}",
+    "exclusive": f"exclusive jobs are not used here: {_NO_JOBS}",
+    "jobPriority": f"job priorities are not used here: {_NO_JOBS}",
+    "followUpDate": "follow-up dates are not shown here: give the time allowed as "
+    "camunda:dueDate (working time, e.g. 1WD)",
+    "historyTimeToLive": "camunda:historyTimeToLive is not used here: how long case data is "
+    "kept is set for the whole service (RETENTION_*_DAYS)",
 }
 
 
@@ -217,6 +234,11 @@ def _unread_extensions(root) -> list[Problem]:
             problems.append(problem_at(element, UNREAD_ELEMENTS[key]))
         elif key in UNREAD_WARNINGS and is_extension(element):
             problems.append(problem_at(element, UNREAD_WARNINGS[key], WARNING))
+        problems += [
+            problem_at(element, f"camunda:{attribute}: {why}", WARNING)
+            for attribute, why in IGNORED_CAMUNDA_ATTRIBUTES.items()
+            if element.get(f"{{{CAMUNDA_NS}}}{attribute}") is not None
+        ]
         if name.namespace != BPMN_NS or name.localname not in ("userTask", "startEvent"):
             continue
         problems += _unread_attributes(element)

@@ -72,8 +72,16 @@ class Engine:
 
     # -- definitions -----------------------------------------------------------------------
     def deploy(
-        self, uow: UnitOfWork, content: bytes, filename: str, deployed_by: str | None = None
+        self,
+        uow: UnitOfWork,
+        content: bytes,
+        filename: str,
+        deployed_by: str | None = None,
+        *,
+        source: str = definitions.API,
+        note: str | None = None,
     ) -> DeployResult:
+        """A new version of the diagram (see :func:`workflows.definitions.deploy`)."""
         return definitions.deploy(
             uow.session,
             content,
@@ -82,6 +90,8 @@ class Engine:
             clock=self.clock,
             cache=self.specs,
             conventions=self.conventions,
+            source=source,
+            note=note,
         )
 
     # -- instances -------------------------------------------------------------------------

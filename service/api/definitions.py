@@ -11,6 +11,8 @@ from service.api.schemas import (
     DefinitionPage,
     DeployQuery,
     DeployResult,
+    Diff,
+    DiffQuery,
     SimulateIn,
     Simulation,
     ValidationReport,
@@ -21,7 +23,8 @@ from service.context import services, uow
 from service.errors import ApiError, error_response
 from service.openapi import spec
 from workflows import definitions
-from workflows.errors import InvalidDefinition
+from workflows.diffing import compare
+from workflows.errors import InvalidDefinition, NotFound
 from workflows.roles import PROCESS_OWNERS
 from workflows.simulation import simulate
 from workflows.validation import validate
@@ -43,6 +46,7 @@ BPMN_BODY = {
     },
 }
 XML = {"application/xml": {"type": "string"}}
+NOTE_LENGTH = 2000
 
 
 def _uploaded_files() -> list[tuple[str, bytes]]:
@@ -108,6 +112,87 @@ def get_xml(key: str):
     return Response(row.xml, mimetype="application/xml")
 
 
+@bp.get("/<key>/versions/<version>/xml")
+@access()
+@spec(
+    "Download one version's BPMN as deployed (the modeller's Export)",
+    description="The stored bytes, as a file named as the diagram was deployed: put back in "
+    'bpmn/, it is recognised as that version (README, "Diagrams on disk and in the modeller").',
+    responses={200: XML},
+    errors=(422,),
+)
+def download_xml(key: str, version: str):
+    # A plain path segment, not <int:>: a converter's 404 would come before the access check.
+    number = _version_number("version", version)
+    if number > MAX_INT:  # no such version, and more than the database's INTEGER holds
+        raise NotFound(f"version {version} of process {key!r} is not deployed")
+    row = definitions.find(uow().session, key, number)
+    filename = (row.filename or f"{key}.bpmn").replace('"', "")
+    return Response(
+        row.xml,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/<key>/diff")
+@access()
+@spec(
+    "What changed between two versions, element by element",
+    description="Steps added, removed or renamed; form fields added, removed or changed; due "
+    "times, candidate groups, lanes, conditions, timers and scripts changed, each with before "
+    "and after and a sentence. Layout is not compared. Default: the latest version against "
+    "the one before it.",
+    query=DiffQuery,
+    responses={200: Diff},
+    errors=(422,),
+)
+def diff_versions(key: str):
+    found = compare(uow().session, key, _version_query("from"), _version_query("to"))
+    changes = [change.to_dict() for change in found.changes]
+    return jsonify(
+        {"key": key, "from": found.old.version, "to": found.new.version, "changes": changes}
+    )
+
+
+def _version_query(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    number = _version_number(name, raw)
+    if number > MAX_INT:
+        _not_a_version(name)
+    return number
+
+
+def _version_number(name: str, raw: str) -> int:
+    """``raw`` as a version number (1 or more); 422 naming ``name`` if it is not one."""
+    if not (is_whole_number(raw) and int(raw) >= 1):
+        _not_a_version(name)
+    return int(raw)
+
+
+def _not_a_version(name: str) -> None:
+    message = "must be a version number (a whole number from 1)"
+    raise ApiError(
+        422, "invalid_input", "Some fields are not valid.", [{"field": name, "message": message}]
+    )
+
+
+def _note() -> str | None:
+    """The change note of a deploy: ``?note=``, or a ``note`` field of a multipart upload."""
+    note = request.args.get("note") or request.form.get("note")
+    if note is not None and (len(note) > NOTE_LENGTH or "\x00" in note):
+        message = f"must be at most {NOTE_LENGTH} characters, without NUL"
+        raise ApiError(
+            422,
+            "invalid_input",
+            "Some fields are not valid.",
+            [{"field": "note", "message": message}],
+        )
+    return note
+
+
 @bp.post("")
 @access(*PROCESS_OWNERS)
 @spec(
@@ -121,13 +206,16 @@ def get_xml(key: str):
 )
 def deploy():
     files = _uploaded_files()
+    note = _note()
     unit = uow()
     engine = services().engine
     results, problems = [], []
     for filename, content in files:
         try:
             results.append(
-                engine.deploy(unit, content, filename, deployed_by=current_user().username)
+                engine.deploy(
+                    unit, content, filename, deployed_by=current_user().username, note=note
+                )
             )
         except InvalidDefinition as err:
             problems += [{"file": filename, **p.to_dict()} for p in err.problems]

@@ -92,6 +92,11 @@ class Definition(Model):
     filename: str | None
     deployed_at: datetime
     deployed_by: str | None
+    source: Literal["file", "api"] | None = Field(
+        description="file: deployed from a file on disk (safeguard deploy); api: in the "
+        "modeller or through the API; null: deployed before this was recorded"
+    )
+    note: str | None = Field(description="the change note given at deploy")
 
 
 class DefinitionPage(Model):
@@ -117,6 +122,34 @@ class XmlQuery(Model):
 
 class DeployQuery(Model):
     filename: Annotated[str, Field(max_length=400)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = Field(
+        None, description="what changed and why, kept with the version (the version history)"
+    )
+
+
+class DiffQuery(Model):
+    from_: Version | None = Field(
+        None, alias="from", description="default: the version before `to`"
+    )
+    to: Version | None = Field(None, description="default: the latest")
+
+
+class Change(Model):
+    element_id: str
+    element_name: str | None
+    change: Literal["added", "removed", "renamed", "changed"]
+    what: str = Field(description="step, flow, name, form field, due time, candidate groups, ...")
+    text: str = Field(description="the change in plain words")
+    field: str | None = Field(description="the form field's id, for a form field")
+    before: str | None
+    after: str | None
+
+
+class Diff(Model):
+    key: str
+    from_: int = Field(alias="from")
+    to: int
+    changes: list[Change]
 
 
 class Problem(Model):

@@ -23,6 +23,8 @@ def definition(row: ProcessDefinition) -> dict:
         "filename": row.filename,
         "deployed_at": iso(row.deployed_at),
         "deployed_by": row.deployed_by,
+        "source": row.source,
+        "note": row.note,
     }
 
 

@@ -4,7 +4,9 @@ The page only hosts bpmn-js (``static/vendor/modeller.js``, built from npm by ``
 ``static/modeller.js``; validating and deploying go through the API's own routes
 (``POST /api/process-definitions/validate`` and ``POST /api/process-definitions``) with the
 session cookie and the CSRF token of the page, so a deployment from the browser is checked and
-audited exactly like one from the CLI. The diff of two versions is computed here, server-side.
+audited exactly like one from the CLI. The page lists the versions with their change notes.
+The diff page shows two versions side by side, coloured in the browser by bpmn-js-differ, with
+the server's list of changes in words (workflows/diffing.py, the same list as the API's).
 """
 
 from __future__ import annotations
@@ -17,25 +19,20 @@ from pydantic import Field
 
 from service.access import access
 from service.api.requests import MAX_INT, is_whole_number
-from service.api.schemas import Model, Version
+from service.api.schemas import DiffQuery, Model, Version
 from service.auth import current_user
-from service.context import uow
+from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
 from workflows import definitions
+from workflows.diffing import compare
+from workflows.file_deploys import made_where
 from workflows.roles import PROCESS_OWNERS
 
 bp = Blueprint("modeller", __name__)
 OWNERS = PROCESS_OWNERS
 CONTEXT_LINES = 3
 MAX_DIFF_LINES = 20_000  # a page, not a download: beyond this the diff is cut
-
-
-class DiffQuery(Model):
-    from_: Version | None = Field(
-        None, alias="from", description="default: the version before `to`"
-    )
-    to: Version | None = Field(None, description="default: the latest")
 
 
 @bp.get("/modeller")
@@ -68,8 +65,15 @@ def modeller(process_key: str):
     latest = definitions.find(session, process_key)
     version = version_arg("version")
     shown = definitions.find(session, process_key, version) if version else latest
+    history = list(reversed(definitions.list_versions(session, process_key)))
     return render_template(
-        "modeller.html", user=current_user(), definition=shown, latest=latest.version
+        "modeller.html",
+        user=current_user(),
+        definition=shown,
+        latest=latest.version,
+        history=history,
+        made_where=made_where,
+        rules=services().engine.conventions,
     )
 
 
@@ -100,32 +104,33 @@ def unified_diff(old: str, new: str, old_name: str, new_name: str) -> list[str]:
 @bp.get("/modeller/<process_key>/diff")
 @access(*OWNERS)
 @spec(
-    "The difference between two deployed versions of a process, as a unified diff (a page)",
+    "What changed between two deployed versions of a process, side by side and in words (a page)",
     query=DiffQuery,
     responses={200: HTML},
     errors=(400,),
     tag="pages",
 )
 def diff(process_key: str):
-    session = uow().session
-    versions = definitions.list_versions(session, process_key)
-    numbers = [row.version for row in versions]
-    to = version_arg("to") or numbers[-1]
-    older = [n for n in numbers if n < to]
-    since = version_arg("from") or (older[-1] if older else to)
-    new = definitions.find(session, process_key, to)
-    old = definitions.find(session, process_key, since)
+    found = compare(uow().session, process_key, version_arg("from"), version_arg("to"))
+    since, to = found.old.version, found.new.version
     lines = unified_diff(
-        old.xml, new.xml, f"{process_key} version {since}", f"{process_key} version {to}"
+        found.old.xml,
+        found.new.xml,
+        f"{process_key} version {since}",
+        f"{process_key} version {to}",
     )
     return render_template(
         "modeller_diff.html",
         user=current_user(),
         key=process_key,
-        name=new.name or process_key,
-        numbers=numbers,
+        name=found.new.name or process_key,
+        numbers=found.numbers,
+        old=found.old,
+        new=found.new,
         since=since,
         to=to,
+        changes=found.changes,
+        made_where=made_where,
         lines=lines,
         cut=len(lines) == MAX_DIFF_LINES,
     )

@@ -1,8 +1,9 @@
 // The modeller page: bpmn-js Modeler (static/vendor/modeller.js) on the deployed XML, the
-// properties panel for forms, candidate groups and due dates, bpmnlint, and three actions that
-// use the API with the session cookie and the page's CSRF token: Validate, Deploy, and the link
-// to the server-side diff. Problems from the server are shown on their elements (overlays) and
-// in a list whose entries select the element.
+// properties panel for forms, candidate groups and due dates, bpmnlint, and the actions that
+// use the API with the session cookie and the page's CSRF token: Validate, Deploy (after a
+// dialog that asks for the change note), Export and the link to the diff page. Problems from
+// the server are shown on their elements (overlays) and in a list whose entries select the
+// element. Leaving the page with changes not deployed asks first.
 'use strict';
 
 (function () {
@@ -13,16 +14,21 @@
   const problemList = document.getElementById('problems-list');
   const problemsNone = document.getElementById('problems-none');
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const dialog = document.getElementById('deploy-dialog');
+  const noteInput = document.getElementById('deploy-note');
   const READABLE = 0.75; // the smallest scale at which a step's name can be read
   let modeler = null;
+  let unsaved = false; // edits made since the diagram was opened or last deployed
 
   function say(text, kind) {
     status.textContent = text;
     status.className = kind || '';
   }
 
-  async function send(url, xml) {
-    const answer = await fetch(url, {
+  async function send(url, xml, query) {
+    const target = new URL(url, window.location.href);
+    for (const [name, value] of Object.entries(query || {})) target.searchParams.set(name, value);
+    const answer = await fetch(target, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/xml', Accept: 'application/json', 'X-CSRFToken': csrf },
@@ -99,10 +105,62 @@
     say(count ? `${count} problem${count === 1 ? '' : 's'} found${warned}.` : 'No problems found.', errors ? 'error' : 'ok');
   }
 
+  // The new version at the top of the version history, as the server rendered the others.
+  function addToHistory(body) {
+    const rows = document.getElementById('history-rows');
+    const row = document.createElement('tr');
+    row.dataset.version = String(body.version);
+    const when = document.createElement('time');
+    when.dateTime = body.deployed_at;
+    when.textContent = `${body.deployed_at.slice(0, 16).replace('T', ' ')} UTC`;
+    const cells = [String(body.version), when, `deployed in the modeller or through the API by ${body.deployed_by}`, body.note || ''];
+    for (const content of cells) {
+      const cell = document.createElement('td');
+      cell.append(content);
+      row.append(cell);
+    }
+    row.children[3].className = 'note';
+    const actions = document.createElement('td');
+    const links = [
+      ['Open', `${root.dataset.modellerUrl}?version=${body.version}`],
+      ['Export', `${root.dataset.versionsUrl}/${body.version}/xml`],
+      ['Changes', `${root.dataset.diffUrl}?to=${body.version}`],
+    ];
+    for (const [text, href] of links) {
+      const link = document.createElement('a');
+      link.textContent = text;
+      link.href = href;
+      if (text === 'Export') link.download = '';
+      actions.append(link, ' ');
+    }
+    row.append(actions);
+    rows.prepend(row);
+  }
+
+  // The deploy dialog: the change note is required; Cancel deploys nothing.
+  function askForNote() {
+    return new Promise((resolve) => {
+      noteInput.value = '';
+      dialog.addEventListener(
+        'close',
+        () => resolve(dialog.returnValue === 'deploy' ? noteInput.value.trim() : null),
+        { once: true },
+      );
+      dialog.returnValue = '';
+      dialog.showModal();
+    });
+  }
+
   async function deploy() {
+    const note = await askForNote();
+    if (note === null) {
+      say('Not deployed.');
+      return;
+    }
     say('Deploying…');
     const before = root.dataset.version;
-    const { status: code, body } = await send(root.dataset.deployUrl, await currentXml());
+    const xml = await currentXml();
+    const { status: code, body } = await send(root.dataset.deployUrl, xml, { note });
     if (code === 422) {
       showProblems((body && body.error && body.error.details) || []);
       say('Not deployed: the diagram has problems (see the list below).', 'error');
@@ -114,12 +172,18 @@
       return;
     }
     showProblems([]);
+    unsaved = false;
     const version = String(body.version);
     root.dataset.version = version;
     document.getElementById('modeller-version').textContent = version;
+    document.getElementById('deploy-next').textContent = String(body.version + 1);
     const diff = document.getElementById('modeller-diff');
     diff.href = `${root.dataset.diffUrl}?from=${encodeURIComponent(before)}&to=${encodeURIComponent(version)}`;
+    const exported = document.getElementById('modeller-export');
+    exported.href = `${root.dataset.versionsUrl}/${version}/xml`;
+    exported.title = `Download version ${version} as deployed`;
     if (code === 201) {
+      addToHistory(body);
       say(`Deployed as version ${version}.`, 'ok');
     } else {
       say(`Nothing changed: version ${version} is the same diagram.`, 'ok');
@@ -173,6 +237,14 @@
     }
     const { warnings } = await modeler.importXML(await answer.text());
     fitBesidePalette();
+    modeler.on('commandStack.changed', () => {
+      unsaved = true;
+    });
+    window.addEventListener('beforeunload', (event) => {
+      if (!unsaved) return;
+      event.preventDefault();
+      event.returnValue = ''; // the browser asks whether to leave; changes not deployed are lost
+    });
     validateButton.addEventListener('click', guard(validate));
     deployButton.addEventListener('click', guard(deploy));
     validateButton.disabled = deployButton.disabled = false;

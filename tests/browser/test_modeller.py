@@ -23,6 +23,13 @@ ROUND_TRIP = (
 )
 
 
+def deploy_with_note(page, note: str) -> None:
+    """Deploy as a process owner does: the button, then the change note, then Deploy."""
+    page.click("#modeller-deploy")
+    page.fill("#deploy-note", note)
+    page.click("#deploy-confirm")
+
+
 @pytest.fixture
 def service(tmp_path):
     with served(tmp_path, {"olive": (["process_owner"], None)}) as running:
@@ -62,7 +69,7 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
         expect(marker).to_have_count(0)
         shoot(page, "modeller", full_page=False)
 
-        page.click("#modeller-deploy")
+        deploy_with_note(page, "Describing the request may take two working days")
         expect(page.locator("#modeller-status")).to_have_text("Deployed as version 2.")
         expect(page.locator("#modeller-version")).to_have_text("2")
 
@@ -79,6 +86,10 @@ def test_a_process_owner_changes_a_due_time_and_deploys_version_2(service, tmp_p
             assert xml.count(kept) == before.count(kept) > 0, kept
 
         page.click("#modeller-diff")
+        expect(page.locator("#changes li")).to_have_text(
+            ['The due time of step "Describe the request": "1WD" changed to "2WD"']
+        )
+        page.get_by_text("The XML, line by line").click()
         expect(page.locator(".diff-add").filter(has_text='camunda:dueDate="2WD"')).to_be_visible()
         expect(page.locator(".diff-del").filter(has_text='camunda:dueDate="1WD"')).to_be_visible()
 

@@ -172,3 +172,24 @@ def test_the_csp_allows_only_the_vendor_style_attributes():
     attr = next(d for d in CSP.split("; ") if d.startswith("style-src-attr"))
     assert attr.split()[1] == "'unsafe-hashes'"
     assert all(h.startswith("'sha256-") for h in attr.split()[2:])
+
+
+def test_the_diff_page_says_the_change_in_words_and_the_modeller_lists_versions_with_notes(app):
+    owner = sign_in(app, "olive")
+    token = META.search(owner.get("/modeller/three_steps").get_data(as_text=True)).group(1)
+    url = "/api/process-definitions?filename=three_steps.bpmn&note=Clearer+name+for+the+last+step"
+    deployed = owner.post(url, data=THREE_STEPS_V2, headers={**XML, "X-CSRFToken": token})
+    assert deployed.status_code == 201, deployed.get_json()
+
+    html = owner.get("/modeller/three_steps/diff").get_data(as_text=True)
+    assert "Step &#34;Take the action&#34; renamed to &#34;Take the agreed action&#34;" in html
+    assert "Change note of version 2: <q>Clearer name for the last step</q>" in html
+    assert 'data-changed="act"' in html
+    assert 'src="/static/vendor/viewer.js"' in html and 'src="/static/modeller_diff.js"' in html
+
+    page = owner.get("/modeller/three_steps").get_data(as_text=True)
+    assert page.index('<tr data-version="2">') < page.index('<tr data-version="1">')
+    assert '<td class="note">Clearer name for the last step</td>' in page
+    assert "deployed in the modeller or through the API by olive" in page
+    assert 'href="/api/process-definitions/three_steps/versions/2/xml" title=' in page  # Export
+    assert '<dialog id="deploy-dialog"' in page and 'id="deploy-note"' in page

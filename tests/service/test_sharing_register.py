@@ -222,7 +222,6 @@ def test_a_share_without_consent_needs_a_lawful_basis(app, client, client_for, p
 def test_a_replayed_advance_records_nothing_twice(app, pat):
     from datetime import UTC, datetime
 
-    from records import register, register_chain
     from workflows.events import Advance, ScriptRun
 
     _not_share(app, pat)

@@ -76,3 +76,19 @@ def test_schema_messages_name_prefixes_not_namespace_uris():
     )
     problems = refused(diagram, conventions=False)
     assert problems and all("{http" not in p.message for p in problems), problems
+
+
+def test_camunda_job_and_tasklist_settings_are_reported_as_ignored_not_dropped_silently():
+    """Issue 18: what the Camunda panel offers and this engine does not use is named."""
+    diagram = mutate(
+        FIXTURE,
+        '<bpmn:userTask id="review"',
+        '<bpmn:userTask id="review" camunda:asyncBefore="true" camunda:followUpDate="${later}"',
+    )
+    warnings = validate(diagram.encode()).warnings
+    assert [(p.element_id, p.line, p.severity) for p in warnings] == [
+        ("review", line_of(diagram, 'id="review"'), "warning"),
+        ("review", line_of(diagram, 'id="review"'), "warning"),
+    ]
+    assert warnings[0].message.startswith("camunda:asyncBefore: asynchronous continuations")
+    assert warnings[1].message.startswith("camunda:followUpDate: follow-up dates are not shown")
