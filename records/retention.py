@@ -5,8 +5,9 @@ its instances is running or failed; it closed when its last instance ended. Each
 has its own period, counted from then (``service.config.retention_days``):
 
 - ``case``: the instances' engine state (replaced by :data:`PURGED_STATE`; the rows stay, so the
-  Board's timings still count them), the answers on their task rows, timer payloads, and the
-  managers' written resolutions of their inbox items;
+  Board's timings still count them), the answers on their task rows, timer payloads, the
+  managers' written resolutions of their inbox items, and the child's record (name, date of
+  birth, identifier: records/children.py) - it goes with the last of the child's instances;
 - ``notification``: the in-app notifications about the case's instances (deleted);
 - ``consent``: the child's consent register rows (deleted);
 - ``register``: the identifying fields of the child's sharing register entries — nulled by the
@@ -30,6 +31,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from records import audit, register_chain
+from storage.children import ChildRecord
 from storage.models import (
     AuditEvent,
     Consent,
@@ -58,6 +60,7 @@ class CasePlan:
     register: list[int] = field(default_factory=list)
     audit: list[int] = field(default_factory=list)
     forget_key: bool = False
+    child_record: bool = False  # the child's details to delete
     all_instances: list[str] = field(default_factory=list)
 
     @property
@@ -69,6 +72,7 @@ class CasePlan:
             or self.register
             or self.audit
             or self.forget_key
+            or self.child_record
         )
 
     def describe(self) -> str:
@@ -79,6 +83,8 @@ class CasePlan:
             f"{len(self.register)} register entr(ies)",
             f"{len(self.audit)} audit event(s)",
         ]
+        if self.child_record:
+            parts.append("child record")
         if self.forget_key:
             parts.append("case key forgotten")
         return f"{self.key} (closed {self.closed_at.date().isoformat()}): " + ", ".join(parts)
@@ -120,6 +126,8 @@ def plan(session: Session, now: datetime, days: dict[str, int]) -> list[CasePlan
                 .select_from(Task)
                 .where(Task.instance_id.in_(p.instances), Task.data.is_not(None))
             )
+            # Every instance of the child is closed and past its period: none still needs it.
+            p.child_record = session.get(ChildRecord, key) is not None
         if closed_at < cut["notification"]:
             p.notifications = list(
                 session.scalars(select(Notification.id).where(Notification.instance_id.in_(ids)))
@@ -190,6 +198,9 @@ def purge(session: Session, plans: list[CasePlan], now: datetime) -> dict:
                 )
             totals["instances"] += len(ids)
             totals["answered_tasks"] += p.answers
+        if p.child_record:
+            session.execute(delete(ChildRecord).where(ChildRecord.business_key == p.key))
+            totals["child_records"] += 1
         if p.notifications:
             session.execute(delete(Notification).where(Notification.id.in_(p.notifications)))
             totals["notifications"] += len(p.notifications)

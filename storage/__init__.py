@@ -4,6 +4,7 @@ Everything above (``workflows``, ``tasks``, ``service``) reaches the database th
 nothing here imports from those packages.
 """
 
+from storage import children  # noqa: F401  (its table joins Base.metadata)
 from storage.database import DEFAULT_DATABASE_URL, database_url, make_engine, make_session_factory
 from storage.uow import UnitOfWork
 

@@ -119,6 +119,7 @@ def start():
         body.get("variables"),
         body.get("version"),
         request.headers.get("Idempotency-Key"),
+        body.get("child_record"),
     )
     unit.commit()
     headers = {"Idempotent-Replayed": "true"} if replayed else {}

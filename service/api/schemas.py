@@ -246,9 +246,30 @@ class InstanceQuery(Model):
     cursor: str | None = Field(None, description="next_cursor of the previous page")
 
 
+class ChildRecordIn(Model):
+    """The child's details, recorded once per child (records/children.py); blank means not
+    given, and at most one of the two identifiers."""
+
+    display_name: Annotated[str, Field(max_length=200)] | None = Field(None, examples=["Sam B."])
+    date_of_birth: Annotated[str, Field(max_length=10)] | None = Field(
+        None, description="YYYY-MM-DD (or DD/MM/YYYY); not in the future", examples=["2015-04-02"]
+    )
+    nhs_number: Annotated[str, Field(max_length=20)] | None = Field(
+        None, description="10 digits with a valid modulus 11 check digit", examples=["9434765919"]
+    )
+    la_person_id: Annotated[str, Field(max_length=50)] | None = Field(
+        None, description="the local authority's person id", examples=["LA-20417"]
+    )
+
+
 class StartInstance(Model):
     process_key: Name = Field(examples=["three_steps"])
     business_key: Annotated[str, Field(max_length=200)] | None = Field(None, examples=["child-1"])
+    child_record: ChildRecordIn | None = Field(
+        None,
+        description="the child's details, kept unless the child has a record already "
+        "(then ignored: the first record stays); needs business_key",
+    )
     variables: dict[str, Any] | None = None
     version: Version | None = Field(None, description="default: the latest")
 

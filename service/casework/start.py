@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from records import consent
+from records import children, consent
 from service.casework.after import after_step
 from service.casework.desk import Desk
 from service.errors import ApiError
@@ -37,6 +38,7 @@ def _start(
     business_key: str | None,
     variables: dict[str, Any] | None,
     version: int | None,
+    details: children.ChildDetails | None = None,
 ) -> Advance:
     # Only what the diagram declares as start inputs, checked like a task's answers; the
     # version is pinned so that the check and the start read the same diagram.
@@ -62,7 +64,13 @@ def _start(
     row = advance.instance
     key = parties.case_key(row.business_key, row.id)
     after_step(desk, unit, advance, user)
-    desk.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    detail = {"process_key": row.process_key}
+    if details is not None and row.business_key is not None:
+        _, made = children.record(
+            unit.session, row.business_key, details, user.username, desk.now()
+        )
+        detail["child_record"] = "recorded" if made else "kept"  # never overwritten
+    desk.note(instance_id=row.id, case_key=key, detail=detail)
     return advance
 
 
@@ -95,6 +103,28 @@ def checked_business_key(desk: Desk, process_key: str, business_key: str | None)
     return key
 
 
+def checked_child_record(
+    desk: Desk, business_key: str | None, raw: Mapping[str, object] | None
+) -> children.ChildDetails | None:
+    """The child's details of a start, checked, or 422 naming ``child_record.<field>``; they
+    need a child (a business key) to belong to."""
+    try:
+        details = children.check(raw, desk.now().date())
+    except children.DetailsInvalid as err:
+        problems = [{"field": f"child_record.{f}", "message": m} for f, m in err.problems]
+        raise ApiError(
+            422, "invalid_input", "The child's details are not valid.", problems
+        ) from None
+    if details is not None and business_key is None:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "The child's details need the child's business key.",
+            [{"field": "child_record", "message": "needs a business_key"}],
+        )
+    return details
+
+
 def start_process(
     desk: Desk,
     unit: UnitOfWork,
@@ -104,6 +134,7 @@ def start_process(
     variables: dict[str, Any] | None = None,
     version: int | None = None,
     request_key: str | None = None,
+    child_record: Mapping[str, object] | None = None,
 ) -> tuple[str, bool]:
     """Start ``process_key`` for ``business_key`` as ``user`` in ``unit`` (not committed).
 
@@ -113,18 +144,23 @@ def start_process(
 
     ``variables`` come from a caller: only the start inputs the diagram declares are taken
     (``tasks.inputs.check_start``), and ``business_key`` must name a child
-    (:func:`checked_business_key`).
+    (:func:`checked_business_key`). ``child_record``: the child's details, recorded unless the
+    child has a record already (records/children.py).
     """
     business_key = checked_business_key(desk, process_key, business_key)
+    details = checked_child_record(desk, business_key, child_record)
     if request_key is None:
         return _start(
-            desk, unit, user, process_key, business_key, variables, version
+            desk, unit, user, process_key, business_key, variables, version, details
         ).instance.id, False
     if not REQUEST_KEY.match(request_key):
         raise ApiError(
             400, "bad_request", "Idempotency-Key must be 1 to 200 visible ASCII characters."
         )
-    asked = json.dumps([process_key, business_key, variables, version], sort_keys=True, default=str)
+    asked_for = [process_key, business_key, variables, version]
+    if child_record:  # only when given: fingerprints of starts without one stay as they were
+        asked_for.append(child_record)
+    asked = json.dumps(asked_for, sort_keys=True, default=str)
     fingerprint = hashlib.sha256(asked.encode()).hexdigest()
     session, now = unit.session, desk.now()
     session.execute(delete(StartRequest).where(StartRequest.created_at < now - KEPT_FOR))
@@ -148,6 +184,6 @@ def start_process(
             409, "conflict", "A start with this key is in progress; try again."
         ) from None
     taken.instance_id = _start(
-        desk, unit, user, process_key, business_key, variables, version
+        desk, unit, user, process_key, business_key, variables, version, details
     ).instance.id
     return taken.instance_id, False

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from service.access import access
+from service.access import access, records_only
 from service.auth import current_user, end_session, start_session
 from service.casework.desk import for_request
 from service.casework.sign_in import sign_in
@@ -40,6 +40,8 @@ def signed_in() -> dict:
         "user": user,
         "new_processes": NEW_PROCESSES if can_start else (),
         "may_model": may_model,
+        # My cases is casework (``@access()``): the Board and the auditor have none.
+        "has_cases": user is not None and not records_only(user.roles),
     }
 
 

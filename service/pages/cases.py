@@ -1,4 +1,5 @@
-"""The case view: every instance of one child, their diagrams, a timeline and the register.
+"""My cases (the cases a person may see, searchable) and the case view: every instance of one
+child, the child's record, their diagrams, a timeline and the register.
 
 Need-to-know is the route's rule (``@access(case_scoped=True)`` on ``business_key``): a case the
 person may not see is a 404 exactly like one that does not exist, and the audit trail records
@@ -8,15 +9,23 @@ the read (or the refusal) with the case key. The diagrams are drawn in the brows
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from flask import Blueprint, render_template, request
+from pydantic import Field
 from sqlalchemy import or_, select
 
+from records import caselist, children
+from service import trail
 from service.access import access, viewer
+from service.api.requests import is_whole_number
+from service.api.schemas import Model
 from service.api.sharing import READERS
 from service.auth import current_user
 from service.context import services, uow
 from service.openapi import HTML, spec
-from service.pages.work import lateness
+from service.pages.listing import lateness, short_time
 from storage.models import ProcessDefinition, ProcessInstance, SharingRecord, Task
 from tasks import history, parties
 
@@ -96,6 +105,58 @@ def threaded(rows: list[SharingRecord]) -> list[SharingRecord]:
     return result
 
 
+class CaseSearch(Model):
+    """My cases' search words, order and page; a value it does not know means the default."""
+
+    q: Annotated[str, Field(max_length=caselist.SEARCH_LENGTH)] | None = Field(
+        None, description="part of a business key or name, a date of birth, an identifier"
+    )
+    sort: Literal["due", "child", "activity"] | None = None
+    page: Annotated[int, Field(ge=1, le=caselist.LAST_PAGE)] | None = None
+
+
+def case_query(args: Mapping[str, str]) -> caselist.CaseQuery:
+    """The query string as a :class:`caselist.CaseQuery`: like My work's filters, a value the
+    page does not offer falls back to the default rather than failing a bookmarked link."""
+    sort = args.get("sort", "")
+    page = args.get("page", "")
+    number = int(page) if is_whole_number(page) else 1
+    return caselist.CaseQuery(
+        q=args.get("q", "").strip()[: caselist.SEARCH_LENGTH],
+        sort=sort if sort in caselist.SORTS else "due",
+        page=min(max(number, 1), caselist.LAST_PAGE),
+    )
+
+
+@bp.get("/cases")
+@access()
+@spec(
+    "My cases: the cases I may see, where each stands, searchable, sorted and paged (a page)",
+    query=CaseSearch,
+    responses={200: HTML, 302: None},
+    tag="pages",
+)
+def my_cases():
+    user = current_user()
+    query = case_query(request.args)
+    rows, more = caselist.cases_page(uow().session, viewer(user), query)
+    now = services().clock.now()
+    shown = []
+    for row in rows:
+        due = row.headline.task.due_at if row.headline else None
+        css, words = lateness(due, now)
+        shown.append({"case": row, "due": due, "status_class": css, "lateness": words})
+    # Which cases were listed is each case's own trail when opened; the list keeps no search
+    # words, which may be a child's name and would outlive the case's retention.
+    trail.note(detail={"cases_shown": len(rows), "searched": bool(query.q), "page": query.page})
+    return render_template(
+        "cases.html", rows=shown, query=query, more=more, sorts=SORT_WORDS, when=short_time
+    )
+
+
+SORT_WORDS = (("due", "Next due"), ("child", "Child"), ("activity", "Last activity"))
+
+
 @bp.get("/cases/<business_key>")
 @access(case_scoped=True)
 @spec(
@@ -121,10 +182,14 @@ def case(business_key: str):
             timeline.append({**event, "process": name, "instance_id": row.id})
     timeline.sort(key=lambda e: e["at"])
     may_read_register = bool(user.roles & set(READERS))  # admins run it, not read it
+    record = children.find(session, business_key) if instances else None
+    if record is not None:
+        trail.note(detail={"child_record": True})  # this read is the case's audit event
     return render_template(
         "case.html",
         user=user,
         key=business_key,
+        record=record,
         instances=shown,
         timeline=timeline,
         register=_register(session, instances) if may_read_register else None,

@@ -35,6 +35,11 @@ def uk_time(moment: datetime) -> str:
     return moment.astimezone(LONDON).strftime("%d %b %Y %H:%M") + " (UK time)"
 
 
+def short_time(moment: datetime) -> str:
+    """A due time as a list line says it, on London's clock: "Thu 17 Apr 17:00"."""
+    return moment.astimezone(LONDON).strftime("%a %d %b %H:%M")
+
+
 def lateness(
     due: datetime | None, now: datetime, calendar: WorkingCalendar = DEFAULT_CALENDAR
 ) -> tuple[str, str]:

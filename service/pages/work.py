@@ -8,11 +8,9 @@ answers and answers, problems and conflicts into HTML.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Literal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from service.access import access, records_only, viewer
 from service.api.schemas import Model
@@ -21,12 +19,12 @@ from service.casework import claim as claiming
 from service.casework import complete as completing
 from service.casework import unclaim as unclaiming
 from service.casework.desk import for_request
-from service.casework.start import REQUEST_KEY, start_process
 from service.context import services, uow
 from service.errors import ApiError
 from service.openapi import HTML, spec
-from service.pages import listing
+from service.pages import listing, start_form
 from service.pages.listing import lateness, uk_time
+from service.pages.start_form import START_FORM
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import forms, history, parties, summary, visibility, work
 from tasks.errors import FormInvalid
@@ -45,16 +43,6 @@ CSRF_ONLY = {
     "application/x-www-form-urlencoded": {
         "type": "object",
         "properties": {"csrf_token": {"type": "string"}},
-    }
-}
-START_FORM = {
-    "application/x-www-form-urlencoded": {
-        "type": "object",
-        "properties": {
-            "csrf_token": {"type": "string"},
-            "business_key": {"type": "string"},
-            "request_key": {"type": "string"},
-        },
     }
 }
 
@@ -312,22 +300,6 @@ def unclaim(task_id: str):
     return _act(task_id, unclaiming.unclaim)
 
 
-def _definition(process_key: str) -> ProcessDefinition:
-    found = (
-        uow()
-        .session.scalars(
-            select(ProcessDefinition)
-            .where(ProcessDefinition.key == process_key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        )
-        .first()
-    )
-    if found is None:
-        raise ApiError(404, "not_found", f"process {process_key} is not deployed")
-    return found
-
-
 @bp.route("/start/<process_key>", methods=["GET", "POST"])
 @access(*CASEWORK)
 @spec(
@@ -337,43 +309,4 @@ def _definition(process_key: str) -> ProcessDefinition:
     tag="pages",
 )
 def start(process_key: str):
-    definition = _definition(process_key)
-    # A key for this filling-in of the form: pressing Start twice (or again after a lost
-    # answer) gets the case the first press started, not a second one for the child.
-    request_key = request.form.get("request_key", "")
-    if not REQUEST_KEY.match(request_key):
-        request_key = uuid.uuid4().hex
-    if request.method == "GET":
-        return render_template(
-            "start.html", definition=definition, business_key="", error=None, key=request_key
-        )
-    business_key = request.form.get("business_key", "").strip()[:200]
-    if not business_key:
-        body = render_template(
-            "start.html",
-            definition=definition,
-            business_key="",
-            error="Enter the child's identifier",
-            key=request_key,
-        )
-        return body, 422
-    unit = uow()
-    instance_id, replayed = start_process(
-        for_request(),
-        unit,
-        viewer(current_user()),
-        process_key,
-        business_key,
-        request_key=request_key,
-    )
-    first = unit.session.scalars(
-        select(Task.id)
-        .where(Task.instance_id == instance_id, Task.status == "open")
-        .order_by(Task.created_at, Task.id)
-        .limit(1)
-    ).first()
-    unit.commit()
-    flash(f"{'Already started' if replayed else 'Started'} {definition.name or process_key}")
-    if first is None:
-        return redirect(url_for("work.home"))
-    return redirect(url_for("work.task", task_id=first))
+    return start_form.handle(process_key)
