@@ -62,14 +62,11 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     runs = [run for run in advance.scripts if run.produced(ENTRY_KEY) is not None]
     if not runs:
         return
-    child = session.scalar(
-        select(ProcessInstance.business_key).where(ProcessInstance.id == advance.instance.id)
-    )
     for run in runs:
         entry = run.produced(ENTRY_KEY)
         record(
             session,
-            child=child or advance.instance.id,
+            child=advance.case_key,
             person=str(entry.get("person") or "not recorded"),
             agencies=[str(a) for a in entry.get("agencies") or []],
             purposes=[str(p) for p in entry.get("purposes") or []],

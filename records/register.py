@@ -28,7 +28,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from records.chain import GENESIS, Verification, verify_chain
-from storage.models import ProcessInstance, SharingRecord, Task
+from storage.models import SharingRecord, Task
 from tasks import visibility
 from workflows.events import Advance
 
@@ -168,7 +168,7 @@ def record(
     session: Session,
     entry: Mapping[str, Any],
     *,
-    instance: ProcessInstance | None,
+    instance_id: str | None,
     decided_by: str | None,
     now: datetime,
     child: str | None = None,
@@ -190,7 +190,7 @@ def record(
     ).first()
     row = SharingRecord(
         id=(last[0] + 1) if last else 1,
-        instance_id=instance.id if instance is not None else entry.get("instance_id"),
+        instance_id=instance_id if instance_id is not None else entry.get("instance_id"),
         source_task_id=source_task_id,
         child=child if child is not None else entry.get("child"),
         decision=entry["decision"],
@@ -277,9 +277,6 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     if not runs:
         return
     instance_id = advance.instance.id
-    business_key = session.scalar(
-        select(ProcessInstance.business_key).where(ProcessInstance.id == instance_id)
-    )
     advised_by = session.scalar(
         select(Task.completed_by)
         .where(
@@ -290,12 +287,7 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         .order_by(Task.completed_at.desc())
         .limit(1)
     )
-    definition_id = session.scalar(
-        select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id)
-    )
-    hidden = frozenset()
-    if definition_id is not None:
-        hidden = visibility.step_only_of_definition(session, definition_id)
+    hidden = visibility.step_only_of_definition(session, advance.instance.definition_id)
     for run in runs:
         done = session.scalar(
             select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
@@ -318,10 +310,10 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         record(
             session,
             entry,
-            instance=advance.instance,
+            instance_id=instance_id,
             decided_by=by,
             now=now,
-            child=business_key,
+            child=advance.instance.business_key,
             source_task_id=run.task_id,
             follows=follows,
         )

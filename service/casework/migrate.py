@@ -22,5 +22,4 @@ def migrate(
     """Migrate the instance as ``actor``, with its effects (not committed)."""
     instance_at(unit, instance_id, expected_version)
     advance = desk.engine.migrate(unit, instance_id, to_version)
-    after_step(desk, unit, advance, actor)
-    return advance
+    return after_step(desk, unit, advance, actor)

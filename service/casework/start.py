@@ -23,7 +23,7 @@ from service.casework.desk import Desk
 from service.errors import ApiError
 from storage.models import StartRequest
 from storage.uow import UnitOfWork
-from tasks import inputs, parties
+from tasks import inputs
 from tasks.parties import Viewer
 from workflows import definitions
 from workflows.events import Advance
@@ -58,11 +58,11 @@ def _start(
         variables=variables,
         version=version,
         started_by=user.username,
+        definition_id=definition.id,  # read above: not looked up again
     )
     row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    after_step(desk, unit, advance, user)
-    desk.note(instance_id=row.id, case_key=key, detail={"process_key": row.process_key})
+    advance = after_step(desk, unit, advance, user)
+    desk.note(instance_id=row.id, case_key=row.case_key, detail={"process_key": row.process_key})
     return advance
 
 

@@ -14,7 +14,7 @@ from records import register
 from service.app import create_app
 from service.context import services
 from storage import UnitOfWork
-from storage.models import Escalation, ProcessInstance
+from storage.models import Escalation
 from tests.support.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
 from workflows.clock import FrozenClock
 
@@ -38,11 +38,10 @@ def app(db_url, clock):
 
 def _decide(app, instance_id: str, child: str, entry: dict) -> None:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        instance = uow.session.get(ProcessInstance, instance_id)
         register.record(
             uow.session,
             entry,
-            instance=instance,
+            instance_id=instance_id,
             decided_by="pat",
             now=services().clock.now(),
             child=child,
