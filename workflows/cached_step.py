@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 
@@ -84,7 +85,7 @@ CANCEL_TASKS = (
 )
 
 
-def find_definition(connection, key: str, version: int | None) -> tuple[str, int]:
+def find_definition(connection: Connection, key: str, version: int | None) -> tuple[str, int]:
     """The id and version number of version ``version`` of process ``key`` (its latest when
     ``None``); :class:`NotFound` when it is not deployed."""
     if version is None:

@@ -51,6 +51,8 @@ class SpecCache:
                 self._versions[definition_id] = version
 
     def note_version(self, definition_id: str, version: int) -> None:
+        """Remember a version number read with the definition's id (a start's lookup), so the
+        answer that names it needs no read of its own."""
         self._versions[definition_id] = version
 
     def peek(self, definition_id: str) -> tuple:

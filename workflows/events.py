@@ -165,14 +165,17 @@ class Advance:
 
     @property
     def ended(self) -> bool:
+        """Completed, cancelled or failed: its timers and inbox items are cleared."""
         return self.instance.status != "running"
 
     @property
     def error(self) -> dict | None:
+        """Why the step failed (a script or condition), as saved on the instance."""
         return self.instance.error
 
     @property
     def case_key(self) -> str:
+        """The child's key (or the instance's id): what hand-offs and records are filed under."""
         return self.instance.case_key
 
     def with_opened(self, opened: Iterable[OpenedTask]) -> Advance:
