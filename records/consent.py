@@ -62,14 +62,11 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     runs = [run for run in advance.scripts if run.produced(ENTRY_KEY) is not None]
     if not runs:
         return
-    business_key = session.scalar(
-        select(ProcessInstance.business_key).where(ProcessInstance.id == advance.instance.id)
-    )
     for run in runs:
         entry = run.produced(ENTRY_KEY)
         record(
             session,
-            business_key=business_key or advance.instance.id,
+            business_key=advance.case_key,
             person=str(entry.get("person") or "not recorded"),
             agencies=[str(a) for a in entry.get("agencies") or []],
             purposes=[str(p) for p in entry.get("purposes") or []],

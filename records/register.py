@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records.register_chain import TEXT_FIELDS
-from storage.models import ProcessInstance, SharingRecord, Task
+from storage.models import SharingRecord, Task
 from tasks import visibility
 from workflows.events import Advance
 
@@ -86,7 +86,7 @@ def record(
     session: Session,
     entry: Mapping[str, Any],
     *,
-    instance: ProcessInstance | None,
+    instance_id: str | None,
     decided_by: str | None,
     now: datetime,
     business_key: str | None = None,
@@ -102,7 +102,7 @@ def record(
     if problems:
         raise RegisterError(problems)
     row = SharingRecord(
-        instance_id=instance.id if instance is not None else entry.get("instance_id"),
+        instance_id=instance_id if instance_id is not None else entry.get("instance_id"),
         source_task_id=source_task_id,
         business_key=business_key if business_key is not None else entry.get("child"),
         decision=entry["decision"],
@@ -187,9 +187,6 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
     if not runs:
         return
     instance_id = advance.instance.id
-    business_key = session.scalar(
-        select(ProcessInstance.business_key).where(ProcessInstance.id == instance_id)
-    )
     advised_by = session.scalar(
         select(Task.completed_by)
         .where(
@@ -200,12 +197,7 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         .order_by(Task.completed_at.desc())
         .limit(1)
     )
-    definition_id = session.scalar(
-        select(ProcessInstance.definition_id).where(ProcessInstance.id == instance_id)
-    )
-    hidden = frozenset()
-    if definition_id is not None:
-        hidden = visibility.step_only_of_definition(session, definition_id)
+    hidden = visibility.step_only_of_definition(session, advance.instance.definition_id)
     for run in runs:
         done = session.scalar(
             select(SharingRecord.id).where(SharingRecord.source_task_id == run.task_id)
@@ -228,10 +220,10 @@ def after_advance(session: Session, advance: Advance, by: str | None, now: datet
         record(
             session,
             entry,
-            instance=advance.instance,
+            instance_id=instance_id,
             decided_by=by,
             now=now,
-            business_key=business_key,
+            business_key=advance.instance.business_key,
             source_task_id=run.task_id,
             follows=follows,
         )

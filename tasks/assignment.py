@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +71,9 @@ def performer(session: Session, instance_id: str, step: str) -> str | None:
     )
 
 
-def settle_assignees(session: Session, advance: Advance) -> None:
-    """Give each task that opened its default assignee only if that person may do it.
+def settle_assignees(session: Session, advance: Advance) -> Advance:
+    """Give each task that opened its default assignee only if that person may do it; the
+    advance with its opened tasks as their rows now stand.
 
     Called right after the task rows were inserted, in the same transaction. A default assignee
     (``initiator`` or a step's performer) who is not an active user holding one of the task's
@@ -81,33 +83,40 @@ def settle_assignees(session: Session, advance: Advance) -> None:
     of each ``performer(...)`` task, one for the roles of everyone named.
     """
     definition_id = advance.instance.definition_id
-    wanted: dict[str, tuple[Any, str | None]] = {}
+    wanted: dict[str, str | None] = {}
     for task in advance.opened:
         step = _PERFORMER_STEPS.get((definition_id, task.element_id))
         if task.assignee:
-            wanted[task.id] = (task, task.assignee)
+            wanted[task.id] = task.assignee
         elif step is not None:
-            wanted[task.id] = (task, performer(session, task.instance_id, step))
+            wanted[task.id] = performer(session, task.instance_id, step)
     if not wanted:
-        return
-    names = {name for _, name in wanted.values() if name}
+        return advance
+    names = {name for name in wanted.values() if name}
     roles: dict[str, list[str]] = {}
     if names:
         found = select(User.username, User.roles).where(
             User.username.in_(names), User.active.is_(True)
         )
         roles = {name: list(held or ()) for name, held in session.execute(found)}
-    for task, name in wanted.values():
-        keep = name if name and set(roles.get(name, ())) & set(task.candidate_roles or ()) else None
-        if keep == task.assignee:
+    settled = []
+    for task in advance.opened:
+        if task.id not in wanted:
+            settled.append(task)
             continue
-        if name and keep is None:
-            log.info("default assignee %s may not do %s: left to the pool", name, task.element_id)
-        session.execute(
-            update(Task).where(Task.id == task.id, Task.status == "open").values(assignee=keep),
-            execution_options={"synchronize_session": False},
-        )
-        task.assignee = keep
+        name = wanted[task.id]
+        keep = name if name and set(roles.get(name, ())) & set(task.candidate_roles) else None
+        if keep != task.assignee:
+            if name and keep is None:
+                pool = "default assignee %s may not do %s: left to the pool"
+                log.info(pool, name, task.element_id)
+            session.execute(
+                update(Task).where(Task.id == task.id, Task.status == "open").values(assignee=keep),
+                execution_options={"synchronize_session": False},
+            )
+            task = replace(task, assignee=keep)
+        settled.append(task)
+    return advance.with_opened(settled)
 
 
 def second_agency(spiff_task: Any, agencies: frozenset[str] = AGENCIES) -> str | None:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from storage.models import ProcessInstance, Task, User
 from tasks import inbox, notify
 from tasks.assignment import performer
-from workflows.events import Advance
+from workflows.events import Advance, InstanceFacts, OpenedTask
 from workflows.rules import AGENCIES
 
 PROCESS = "escalation"
@@ -68,7 +68,11 @@ def after_advance(session: Session, advance: Advance, now: datetime) -> None:
             _tell_outcome(session, row, message.payload, now)
 
 
-def raiser(session: Session, instance: ProcessInstance) -> User | None:
+# An instance's row or its facts after an advance: only their shared attributes are read.
+Instance = ProcessInstance | InstanceFacts
+
+
+def raiser(session: Session, instance: Instance) -> User | None:
     """Who described the disagreement (else who started the instance)."""
     name = performer(session, instance.id, RAISED_AT) or instance.started_by
     if not name:
@@ -87,9 +91,7 @@ def other_agency(session: Session, instance_id: str) -> str | None:
     return found if found in AGENCIES else None
 
 
-def stage_addressees(
-    session: Session, instance: ProcessInstance, n: int
-) -> list[dict[str, str | None]]:
+def stage_addressees(session: Session, instance: Instance, n: int) -> list[dict[str, str | None]]:
     """Whose inbox a disagreement at stage ``n`` goes to: a person or a role in an agency."""
     role = STAGE_ROLES[n]
     if n == 4:
@@ -109,7 +111,7 @@ def stage_addressees(
 
 
 def _raise_stage(
-    session: Session, instance: ProcessInstance, task: Task, n: int, now: datetime
+    session: Session, instance: Instance, task: OpenedTask, n: int, now: datetime
 ) -> None:
     for target in stage_addressees(session, instance, n):
         inbox.raise_item(
@@ -125,15 +127,13 @@ def _raise_stage(
         )
 
 
-def _agencies(session: Session, instance: ProcessInstance) -> list[str]:
+def _agencies(session: Session, instance: Instance) -> list[str]:
     who = raiser(session, instance)
     found = [who.agency if who is not None else None, other_agency(session, instance.id)]
     return [a for a in found if a]
 
 
-def _copy_notice_to_board(
-    session: Session, instance: ProcessInstance, task: Task, now: datetime
-) -> None:
+def _copy_notice_to_board(session: Session, instance: Instance, task: Task, now: datetime) -> None:
     answers = task.data or {}
     notice = answers.get("escalation_notice")
     if not isinstance(notice, str) or not notice.strip():
@@ -164,7 +164,7 @@ def _copy_notice_to_board(
     )
 
 
-def outcome_recipients(session: Session, instance: ProcessInstance) -> list[str]:
+def outcome_recipients(session: Session, instance: Instance) -> list[str]:
     """The raiser and the other agency: whoever of it took part (held or did a task of this
     escalation), else the active managers of that agency."""
     who = raiser(session, instance)
@@ -190,14 +190,12 @@ def outcome_recipients(session: Session, instance: ProcessInstance) -> list[str]
     return sorted(names)
 
 
-def _tell_outcome(
-    session: Session, instance: ProcessInstance, payload: dict, now: datetime
-) -> None:
+def _tell_outcome(session: Session, instance: Instance, payload: dict, now: datetime) -> None:
     stage = payload.get("stage")
     resolution = payload.get("resolution")
     title = f"Disagreement: outcome at stage {stage}" if stage else "Disagreement: outcome"
     body = f"Outcome and learning: {resolution}" if isinstance(resolution, str) else None
-    if body is not None and getattr(instance, "started_from", None) and "upheld" in payload:
+    if body is not None and instance.started_from and "upheld" in payload:
         body += " The challenge to the referral decision is " + (
             "upheld." if payload.get("upheld") else "not upheld."
         )

@@ -25,7 +25,8 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -148,26 +149,28 @@ def anchor_time(session: Session, instance_id: str, step: str) -> datetime | Non
     )
 
 
-def settle_due_times(session: Session, advance: Advance) -> None:
-    """Count each anchored task that opened from its anchor instead of from now.
+def settle_due_times(session: Session, advance: Advance) -> Advance:
+    """Count each anchored task that opened from its anchor instead of from now; the advance
+    with its opened tasks as their rows now stand.
 
     Called by ``tasks.effects.after_advance`` right after the rows were inserted and before
     reminders are scheduled from ``due_at``. Costs nothing for tasks without ``due_from``.
     """
+    settled, moved = [], False
     for task in advance.opened:
         with _LOCK:
             noted = _ANCHORED.pop(task.id, None)
-        if noted is None:
-            continue
-        form, step, calendar = noted
-        anchor = anchor_time(session, task.instance_id, step)
-        if anchor is None:
-            continue  # the step was never done on this path: counted from when the task opened
-        due = due_time(form, anchor, calendar)
-        if due is None or due == task.due_at:
-            continue
-        session.execute(
-            update(Task).where(Task.id == task.id, Task.status == "open").values(due_at=due),
-            execution_options={"synchronize_session": False},
-        )
-        task.due_at = due
+        due = None
+        if noted is not None:
+            form, step, calendar = noted
+            anchor = anchor_time(session, task.instance_id, step)
+            # A step never done on this path: counted from when the task opened.
+            due = due_time(form, anchor, calendar) if anchor is not None else None
+        if due is not None and due != task.due_at:
+            session.execute(
+                update(Task).where(Task.id == task.id, Task.status == "open").values(due_at=due),
+                execution_options={"synchronize_session": False},
+            )
+            task, moved = replace(task, due_at=due.astimezone(UTC)), True
+        settled.append(task)
+    return advance.with_opened(settled) if moved else advance

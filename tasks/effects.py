@@ -12,11 +12,9 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
-
 from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
-from tasks import assignment, disagreements, due, inbox, parties, reminders, timers
+from tasks import assignment, disagreements, due, inbox, reminders, timers
 from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
 
@@ -31,12 +29,15 @@ def after_advance(
     policy: reminders.ReminderPolicy | None = None,
     by: str | None = None,
     firing: str | None = None,
-) -> None:
+) -> Advance:
     """Record what ``advance`` implies; ``rearm(earliest due)`` runs after the commit.
-    ``firing``: the id of the timer row whose firing made the advance (left to its worker)."""
+    ``firing``: the id of the timer row whose firing made the advance (left to its worker).
+
+    Returns the advance with its opened tasks as settled here (default assignee, anchored due
+    time): what their rows now hold, for the answer."""
     session = uow.session
-    assignment.settle_assignees(session, advance)  # before anyone is told or made a party
-    due.settle_due_times(session, advance)  # before reminders are counted from due_at
+    # Before anyone is told or made a party, and before reminders are counted from due_at.
+    advance = due.settle_due_times(session, assignment.settle_assignees(session, advance))
     row = advance.instance
     due_times: list[datetime] = []
     for task_id in advance.closed:
@@ -45,16 +46,20 @@ def after_advance(
         timers.cancel_for_instance(session, row.id, keep=firing)
         inbox.resolve_for_instance(session, row.id, by, f"instance {row.status}", now)
         disagreements.after_advance(session, advance, now)  # its outcome, after the clearing
-        return
+        return advance
     for task in advance.opened:
         due_times += reminders.schedule_for_task(session, task, now, policy, fresh=True)
-    due_times += [
-        t.due_at for t in timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
-    ]
+    # A BPMN timer row exists only for a timer the instance waited on at an earlier step (every
+    # step reconciles them, an end cancels them all): waiting on none before or after, there is
+    # nothing to reconcile and the read is skipped.
+    if advance.timers or advance.had_timers:
+        added = timers.sync_bpmn_timers(session, row.id, advance.timers, now=now)
+        due_times += [t.due_at for t in added]
     disagreements.after_advance(session, advance, now)
     if rearm is not None and due_times:
         earliest = min(due_times)
         uow.on_commit(lambda: rearm(earliest))
+    return advance
 
 
 def start_from_messages(
@@ -77,22 +82,16 @@ def start_from_messages(
         if key is None:
             continue
         row = advance.instance
-        child = parties.case_of_instance(uow.session, row.id) if row.business_key is None else None
-        child = row.business_key or child
-        # The hot path's snapshot of the source carries no starter: read it.
-        owner = row.started_by or uow.session.scalar(
-            select(ProcessInstance.started_by).where(ProcessInstance.id == row.id)
-        )
         try:
             new = engine.start(
                 uow,
                 key,
-                business_key=child,
+                business_key=advance.case_key,
                 variables=message.payload,
                 # The source's starter owns the hand-off (processes.md: a referral started from
                 # information_sharing is "assigned to the same practitioner"), whoever did the
                 # step that threw it (a DSL's assessment, a manager's check, a timer).
-                started_by=owner or started_by,
+                started_by=row.started_by or started_by,
                 started_from=row.id,
             )
         except NotFound:
@@ -121,10 +120,7 @@ def deliver_replies(
     for message in advance.messages:
         if message.name not in replies:
             continue
-        # Read from the row: the hot path's snapshot of the instance does not carry it.
-        source = uow.session.scalar(
-            select(ProcessInstance.started_from).where(ProcessInstance.id == row.id)
-        )
+        source = row.started_from
         exists = source is not None and uow.session.get(ProcessInstance, source) is not None
         reply = None
         if exists:

@@ -26,15 +26,23 @@ from dataclasses import dataclass
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from storage.uow import UnitOfWork
+from workflows.events import InstanceFacts
 
 LENT = "workflows.lent"  # key of ``UnitOfWork.scratch``: {instance id: CachedInstance}
 
 
 @dataclass(frozen=True)
 class CachedInstance:
-    version: int
+    """A live workflow at one row version, with the row's facts at that version (the child,
+    the starter, ...) so that a step of it needs no read to say what the instance is."""
+
     workflow: BpmnWorkflow
     open_task_ids: frozenset[str]
+    facts: InstanceFacts
+
+    @property
+    def version(self) -> int:
+        return self.facts.version
 
 
 class InstanceCache:
@@ -66,18 +74,11 @@ class InstanceCache:
     def owner_of(self, task_id: str) -> str | None:
         return self._task_owner.get(task_id)
 
-    def checkin(
-        self,
-        instance_id: str,
-        version: int,
-        workflow: BpmnWorkflow,
-        open_task_ids: frozenset[str] | set[str],
-    ) -> None:
+    def checkin(self, entry: CachedInstance) -> None:
         if self._capacity <= 0:
             return
-        entry = CachedInstance(version, workflow, frozenset(open_task_ids))
         with self._lock:
-            self._checkin_locked(instance_id, entry)
+            self._checkin_locked(entry.facts.id, entry)
 
     def _checkin_locked(self, instance_id: str, entry: CachedInstance) -> None:
         if self._capacity <= 0:
@@ -90,20 +91,13 @@ class InstanceCache:
             self._drop(next(iter(self._items)))
 
     # -- lending to one unit of work ---------------------------------------------------------
-    def lend(
-        self,
-        uow: UnitOfWork,
-        instance_id: str,
-        version: int,
-        workflow: BpmnWorkflow,
-        open_task_ids: frozenset[str] | set[str],
-    ) -> None:
-        """Hold ``workflow`` for ``uow`` (nobody else gets it) until the unit closes."""
+    def lend(self, uow: UnitOfWork, entry: CachedInstance) -> None:
+        """Hold ``entry``'s workflow for ``uow`` (nobody else gets it) until the unit closes."""
         lent = uow.scratch.get(LENT)
         if lent is None:
             lent = uow.scratch[LENT] = {}
             uow.on_close(lambda: self._give_back(lent))
-        lent[instance_id] = CachedInstance(version, workflow, frozenset(open_task_ids))
+        lent[entry.facts.id] = entry
 
     def borrowed(self, uow: UnitOfWork, instance_id: str, version: int) -> BpmnWorkflow | None:
         """What ``uow`` already holds of the instance at ``version`` (for reading again)."""

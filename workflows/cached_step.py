@@ -11,17 +11,14 @@ written yet, so the caller simply takes the ordinary path that reads the row.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import JSON, String, Text, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.util import identity_key
 
@@ -31,20 +28,20 @@ from storage.prepared import Prepared, run_guarded
 from storage.types import UTCDateTime
 from storage.uow import UnitOfWork
 from workflows.cache import CachedInstance
-from workflows.errors import Conflict
+from workflows.errors import Conflict, NotFound
 from workflows.events import Advance
-from workflows.facts import after_step, error_details, pending_timers, thrown_messages
-from workflows.steps import check_not_cut_short, run_engine
+from workflows.finishing import Before, Finished, finish_step
+from workflows.steps import run_engine
 
 _PD, _PI, _T = ProcessDefinition.__table__, ProcessInstance.__table__, Task.__table__
 
 LATEST_DEFINITION = (
-    select(_PD.c.id, _PD.c.key)
+    select(_PD.c.id, _PD.c.key, _PD.c.version)
     .where(_PD.c.key == bindparam("key"))
     .order_by(_PD.c.version.desc())
     .limit(1)
 )
-NAMED_DEFINITION = select(_PD.c.id, _PD.c.key).where(
+NAMED_DEFINITION = select(_PD.c.id, _PD.c.key, _PD.c.version).where(
     _PD.c.key == bindparam("key"), _PD.c.version == bindparam("version")
 )
 # The writes of every step run as prepared statements (storage/prepared.py).
@@ -88,45 +85,17 @@ CANCEL_TASKS = (
 )
 
 
-TaskPolicy = Callable[[SpiffTask, datetime], Mapping[str, Any]]
-
-
-def task_rows(
-    instance_id: str,
-    after: Mapping[str, SpiffTask],
-    before: set[str] | frozenset[str],
-    now: datetime,
-    policy: TaskPolicy | None = None,
-) -> list[dict]:
-    """Rows for the user tasks that opened in this step.
-
-    ``policy`` (from the layer above) fills what the engine does not know about: the due time in
-    working days, the default assignee and a second agency that may take the task.
-    """
-    rows = []
-    for task_id, task in after.items():
-        if task_id in before:
-            continue
-        spec = task.task_spec
-        candidates = spec.extensions.get("candidate_groups") or ([spec.lane] if spec.lane else [])
-        row = {
-            "id": task_id,
-            "instance_id": instance_id,
-            "element_id": spec.bpmn_id,
-            "name": spec.bpmn_name,
-            "lane": spec.lane,
-            "candidate_roles": list(candidates),
-            "status": "open",
-            "assignee": None,
-            "other_agency": None,
-            "due_at": None,
-            "created_at": now,
-            "version": 1,
-        }
-        if policy is not None:
-            row.update(policy(task, now))
-        rows.append(row)
-    return rows
+def find_definition(connection: Connection, key: str, version: int | None) -> tuple[str, int]:
+    """The id and version number of version ``version`` of process ``key`` (its latest when
+    ``None``); :class:`NotFound` when it is not deployed."""
+    if version is None:
+        found = connection.execute(LATEST_DEFINITION, {"key": key}).first()
+    else:
+        found = connection.execute(NAMED_DEFINITION, {"key": key, "version": version}).first()
+    if found is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"{which}process {key!r} is not deployed")
+    return found[0], found[2]
 
 
 def insert_tasks(connection, rows: list[dict]) -> None:
@@ -135,25 +104,16 @@ def insert_tasks(connection, rows: list[dict]) -> None:
         INSERT_TASKS.run(connection, rows)
 
 
-def run_step(workflow: BpmnWorkflow, step) -> tuple[str, dict | None]:
-    """Run ``step``; the instance's new status and, if a script or condition failed, why."""
-    try:
-        step()
-        check_not_cut_short(workflow)
-    except SpiffWorkflowException as err:
-        return "error", error_details(err)
-    return ("completed" if workflow.is_completed() else "running"), None
-
-
-def _save_params(instance_id, cached, state, status, error, now) -> dict:
+def _save_params(cached: CachedInstance, done: Finished) -> dict:
+    facts = done.facts
     return {
-        "instance_id": instance_id,
+        "instance_id": facts.id,
         "read_version": cached.version,
-        "state": state,
-        "new_status": status,
-        "error": error,
-        "now": now,
-        "ended_at": None if status == "running" else now,
+        "state": done.state,
+        "new_status": facts.status,
+        "error": facts.error,
+        "now": done.now,
+        "ended_at": facts.ended_at,
     }
 
 
@@ -170,7 +130,6 @@ def _forget(uow: UnitOfWork, rows: list[tuple[type, str]]) -> None:
 def complete_cached(
     engine,
     uow: UnitOfWork,
-    instance_id: str,
     cached: CachedInstance,
     task_id: str,
     data: Mapping[str, Any],
@@ -189,20 +148,17 @@ def complete_cached(
         spiff_task.run()
         run_engine(workflow)
 
-    now: datetime = engine.clock.now()
-    since = time.time()
-    status, error = run_step(workflow, step)
-    messages = thrown_messages(workflow)
-    after, scripts = after_step(workflow, since)
-    state = engine.serializer.dumps(workflow)
-    opened = task_rows(instance_id, after, cached.open_task_ids, now, engine.task_policy)
+    before = Before.of(workflow, cached.open_task_ids)
+    facts = replace(cached.facts, version=cached.version + 1)
+    done = finish_step(engine, workflow, step, before, facts, completed={task_id})
+    instance_id, now = facts.id, done.now
     params = {"task_id": task_id, "now": now, "user": user, "data": dict(data)}
     if task_version is None:
         complete = (COMPLETE_TASK, params)
     else:
         complete = (COMPLETE_TASK_AT, {**params, "task_version": task_version})
-    save = (SAVE_INSTANCE, _save_params(instance_id, cached, state, status, error, now))
-    writes = [save, complete, *([(INSERT_TASKS, opened)] if opened else [])]
+    save = (SAVE_INSTANCE, _save_params(cached, done))
+    writes = [save, complete, *([(INSERT_TASKS, done.rows)] if done.rows else [])]
     connection = uow.session.connection()
     try:
         counts = run_guarded(connection, writes)
@@ -214,32 +170,9 @@ def complete_cached(
         return None  # changed elsewhere since it was cached; nothing written
     if counts[1] != 1:
         raise Conflict("the task was completed or changed by someone else; reload it")
-    closed = [t for t in cached.open_task_ids if t not in after]
-    cancelled = [t for t in closed if t != task_id]
-    if cancelled:
-        connection.execute(CANCEL_TASKS, {"task_ids": cancelled})
+    if done.cancelled:
+        connection.execute(CANCEL_TASKS, {"task_ids": list(done.cancelled)})
+    closed = done.advance.closed
     _forget(uow, [(ProcessInstance, instance_id), *((Task, t) for t in closed)])
-    version = cached.version + 1
-    open_ids = frozenset(after)
-    uow.on_commit(lambda: engine.instances.checkin(instance_id, version, workflow, open_ids))
-    snapshot = ProcessInstance(
-        id=instance_id,
-        definition_id=workflow.spec_ref,
-        process_key=workflow.spec.name,
-        state=state,
-        status=status,
-        version=version,
-        error=error,
-        updated_at=now,
-        ended_at=None if status == "running" else now,
-    )
-    return Advance(
-        instance=snapshot,
-        opened=[Task(**row) for row in opened],
-        closed=closed,
-        timers=pending_timers(workflow) if status == "running" else [],
-        ended=status != "running",
-        error=error,
-        messages=messages,
-        scripts=scripts,
-    )
+    done.cache_on_commit(uow, engine.instances)
+    return done.advance

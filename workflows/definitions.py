@@ -37,15 +37,27 @@ def content_hash(content: bytes) -> str:
 
 
 class SpecCache:
-    """Parsed ``(spec, subprocess_specs)`` per definition id."""
+    """Parsed ``(spec, subprocess_specs)`` per definition id, and each definition's version.
+
+    A deployed version never changes, so both are read at most once per process: the version
+    is what an instance's answer names (``definition_version``), known here without a read.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._specs: dict[str, tuple] = {}
+        self._versions: dict[str, int] = {}
 
-    def put(self, definition_id: str, specs: tuple) -> None:
+    def put(self, definition_id: str, specs: tuple, version: int | None = None) -> None:
         with self._lock:
             self._specs[definition_id] = specs
+            if version is not None:
+                self._versions[definition_id] = version
+
+    def note_version(self, definition_id: str, version: int) -> None:
+        """Remember a version number read with the definition's id (a start's lookup), so the
+        answer that names it needs no read of its own."""
+        self._versions[definition_id] = version
 
     def peek(self, definition_id: str) -> tuple:
         return self._specs[definition_id]
@@ -57,8 +69,19 @@ class SpecCache:
             if definition is None:
                 raise NotFound(f"process definition {definition_id} does not exist")
             specs = parse_stored(definition)
-            self.put(definition_id, specs)
+            self.put(definition_id, specs, definition.version)
         return specs
+
+    def version(self, session: Session, definition_id: str) -> int | None:
+        """The version number of ``definition_id`` (``None``: no such definition)."""
+        found = self._versions.get(definition_id)
+        if found is None:
+            found = session.scalar(
+                select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id)
+            )
+            if found is not None:
+                self.note_version(definition_id, found)
+        return found
 
 
 def parse_stored(definition: ProcessDefinition) -> tuple:
@@ -170,5 +193,5 @@ def deploy(
         raise Conflict(
             f"another version of {parsed.key!r} was deployed at the same time; try again"
         ) from None
-    cache.put(definition.id, (parsed.spec, parsed.subprocess_specs))
+    cache.put(definition.id, (parsed.spec, parsed.subprocess_specs), definition.version)
     return DeployResult(definition, created=True)

@@ -6,10 +6,11 @@ the caller (``tasks``, ``service``) decides what that means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
-from storage.models import ProcessInstance, Task
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,136 @@ class ScriptRun:
         return value
 
 
-@dataclass
-class Advance:
-    instance: ProcessInstance
-    opened: list[Task] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
-    timers: list[PendingTimer] = field(default_factory=list)
-    ended: bool = False
+@dataclass(frozen=True)
+class InstanceFacts:
+    """An instance as plain values, as it stands after an advance.
+
+    The first group never changes after the start (a migration aside, which moves
+    ``definition_id``), so the instance cache keeps it beside the workflow and a step of a cached
+    instance knows the child and the starter without reading the row. The field names are the
+    row's, so whatever shapes a row (``service/api/shapes.instance``) shapes these too.
+    """
+
+    id: str
+    process_key: str
+    definition_id: str
+    business_key: str | None
+    started_by: str | None
+    started_from: str | None
+    started_at: datetime
+    # What each step changes:
+    version: int = 1
+    status: str = "running"
     error: dict | None = None
-    messages: list[ThrownMessage] = field(default_factory=list)
-    scripts: list[ScriptRun] = field(default_factory=list)
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # In UTC, as the row reads back (storage.types.UTCDateTime), whatever the clock's zone.
+        object.__setattr__(self, "started_at", _utc(self.started_at))
+        object.__setattr__(self, "ended_at", _utc(self.ended_at))
+
+    @property
+    def case_key(self) -> str:
+        """The child's key, or the instance's own id without one (``tasks.parties.case_key``)."""
+        return self.business_key or self.id
+
+    @classmethod
+    def of(cls, row: Any) -> InstanceFacts:
+        """The facts of a ``process_instance`` row (or anything with its attributes)."""
+        return cls(
+            id=row.id,
+            process_key=row.process_key,
+            definition_id=row.definition_id,
+            business_key=row.business_key,
+            started_by=row.started_by,
+            started_from=row.started_from,
+            started_at=row.started_at,
+            version=row.version,
+            status=row.status,
+            error=row.error,
+            ended_at=row.ended_at,
+        )
+
+
+@dataclass(frozen=True)
+class OpenedTask:
+    """A user task that opened in an advance: the values of the row that was inserted.
+
+    Times are in UTC, as the row reads back (``storage.types.UTCDateTime``), so an answer built
+    from these is the one a read of the row would give.
+    """
+
+    id: str
+    instance_id: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    candidate_roles: tuple[str, ...]
+    created_at: datetime
+    status: str = "open"
+    assignee: str | None = None
+    other_agency: str | None = None
+    due_at: datetime | None = None
+    version: int = 1
+    identity_withheld: bool = False
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> OpenedTask:
+        """From the dict the ``INSERT`` was given (``workflows.outcome.task_rows``)."""
+        return cls(
+            **{
+                **row,
+                "candidate_roles": tuple(row.get("candidate_roles") or ()),
+                "created_at": _utc(row["created_at"]),
+                "due_at": _utc(row.get("due_at")),
+                "identity_withheld": bool(row.get("identity_withheld")),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one step of an instance did, as plain values: nothing here is a database row, so
+    a consumer never reads the instance again to learn what it already was (its child, its
+    starter, the hand-off it came from).
+
+    ``still_open``: the user tasks open before the step and still open (their rows may have
+    been claimed or given more time since; only their ids are known here). ``variables``: the
+    instance's data after the step, as a read of the instance shows it (read it, do not change
+    it). ``had_timers``: the workflow waited on a BPMN timer before the step, so timer rows of
+    the instance may need cancelling even if it waits on none now.
+    """
+
+    instance: InstanceFacts
+    opened: tuple[OpenedTask, ...] = ()
+    closed: tuple[str, ...] = ()
+    still_open: tuple[str, ...] = ()
+    timers: tuple[PendingTimer, ...] = ()
+    messages: tuple[ThrownMessage, ...] = ()
+    scripts: tuple[ScriptRun, ...] = ()
+    variables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    had_timers: bool = False
+
+    @property
+    def ended(self) -> bool:
+        """Completed, cancelled or failed: its timers and inbox items are cleared."""
+        return self.instance.status != "running"
+
+    @property
+    def error(self) -> dict | None:
+        """Why the step failed (a script or condition), as saved on the instance."""
+        return self.instance.error
+
+    @property
+    def case_key(self) -> str:
+        """The child's key (or the instance's id): what hand-offs and records are filed under."""
+        return self.instance.case_key
+
+    def with_opened(self, opened: Iterable[OpenedTask]) -> Advance:
+        """The same advance with the opened tasks as the service settled them (their default
+        assignee kept or not, an anchored due time moved)."""
+        return replace(self, opened=tuple(opened))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None

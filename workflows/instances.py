@@ -9,8 +9,8 @@ fails with :class:`Conflict` instead of overwriting someone else's work.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -28,12 +28,13 @@ from storage.models import ProcessInstance, Task, new_id
 from storage.prepared import run_all
 from storage.uow import UnitOfWork
 from workflows import cached_step, definitions, migration_plan
-from workflows.cache import InstanceCache
+from workflows.cache import CachedInstance, InstanceCache
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import DeployResult, SpecCache
 from workflows.errors import Conflict, NotFound
-from workflows.events import Advance
-from workflows.facts import after_step, open_user_tasks, pending_timers, thrown_messages
+from workflows.events import Advance, InstanceFacts
+from workflows.facts import open_user_tasks
+from workflows.finishing import NOTHING_BEFORE, Before, TaskPolicy, finish_step
 from workflows.sandbox import make_script_engine
 from workflows.serialization import StateSerializer
 from workflows.steps import run_engine
@@ -57,7 +58,7 @@ class Engine:
         clock: Clock | None = None,
         helpers: Mapping[str, Callable | Any] | None = None,
         cache_size: int = 2000,
-        task_policy: cached_step.TaskPolicy | None = None,
+        task_policy: TaskPolicy | None = None,
         conventions: bool = False,
     ):
         # ``conventions``: deploys also refuse user tasks without a role, form or due time
@@ -105,19 +106,17 @@ class Engine:
         version: int | None = None,
         started_by: str | None = None,
         started_from: str | None = None,
+        definition_id: str | None = None,
     ) -> Advance:
-        """Start an instance; ``started_from``: the instance whose step handed this one off."""
+        """Start an instance; ``started_from``: the instance whose step handed this one off;
+        ``definition_id``: the version of ``process_key`` to start, when the caller has read it
+        (so it is not looked up again), else ``version`` or the latest."""
         variables = check_variables(variables)
         connection = uow.session.connection()
-        if version is None:
-            found = connection.execute(cached_step.LATEST_DEFINITION, {"key": process_key}).first()
-        else:
-            params = {"key": process_key, "version": version}
-            found = connection.execute(cached_step.NAMED_DEFINITION, params).first()
-        if found is None:
-            which = f"version {version} of " if version is not None else ""
-            raise NotFound(f"{which}process {process_key!r} is not deployed")
-        definition_id, key = found
+        if definition_id is None:
+            found = cached_step.find_definition(connection, process_key, version)
+            definition_id, _ = found
+            self.specs.note_version(*found)
         spec, subprocess_specs = self.specs.get(uow.session, definition_id)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.spec_ref = definition_id
@@ -127,42 +126,38 @@ class Engine:
         workflow.data["initiator"] = started_by
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
-        now = self.clock.now()
-        since = time.time()
-        status, error = cached_step.run_step(workflow, lambda: run_engine(workflow))
-        messages = thrown_messages(workflow)
-        after, scripts = after_step(workflow, since)
-        row = ProcessInstance(
+        facts = InstanceFacts(
             id=new_id(),
+            process_key=process_key,
             definition_id=definition_id,
-            process_key=key,
             business_key=business_key,
-            status=status,
-            state=self.serializer.dumps(workflow),
-            version=1,
-            error=error,
             started_by=started_by,
             started_from=started_from,
-            started_at=now,
-            updated_at=now,
-            ended_at=None if status == "running" else now,
-            cancel_reason=None,
+            started_at=(now := self.clock.now()),
         )
-        columns = cached_step.INSERT_INSTANCE.statement.table.columns.keys()
-        opened = cached_step.task_rows(row.id, after, frozenset(), now, self.task_policy)
-        writes = [(cached_step.INSERT_INSTANCE, {c: getattr(row, c) for c in columns})]
-        run_all(connection, writes + ([(cached_step.INSERT_TASKS, opened)] if opened else []))
-        open_ids = frozenset(after)
-        uow.on_commit(lambda: self.instances.checkin(row.id, 1, workflow, open_ids))
-        return Advance(
-            instance=row,
-            opened=[Task(**r) for r in opened],
-            timers=pending_timers(workflow) if status == "running" else [],
-            ended=status != "running",
-            error=error,
-            messages=messages,
-            scripts=scripts,
-        )
+        step = lambda: run_engine(workflow)  # noqa: E731
+        done = finish_step(self, workflow, step, NOTHING_BEFORE, facts, now=now)
+        facts = done.facts
+        row = {
+            "id": facts.id,
+            "definition_id": definition_id,
+            "process_key": process_key,
+            "business_key": business_key,
+            "status": facts.status,
+            "state": done.state,
+            "version": 1,
+            "error": facts.error,
+            "started_by": started_by,
+            "started_from": started_from,
+            "started_at": now,
+            "updated_at": done.now,
+            "ended_at": facts.ended_at,
+            "cancel_reason": None,
+        }
+        writes = [(cached_step.INSERT_INSTANCE, row)]
+        run_all(connection, writes + ([(cached_step.INSERT_TASKS, done.rows)] if done.rows else []))
+        done.cache_on_commit(uow, self.instances)
+        return done.advance
 
     def complete_task(
         self,
@@ -184,10 +179,10 @@ class Engine:
         owner = self.instances.owner_of(task_id)
         cached = self.instances.take(owner) if owner else None
         if cached is None and (lent := self.instances.reclaim_owner_of(uow, task_id)):
-            owner, cached = lent
+            cached = lent[1]
         if cached is not None:
             advance = cached_step.complete_cached(
-                self, uow, owner, cached, task_id, data, user, task_version, variables
+                self, uow, cached, task_id, data, user, task_version, variables
             )
             if advance is not None:
                 return advance
@@ -203,7 +198,7 @@ class Engine:
         spiff_task = workflow.get_task_from_id(UUID(task_id))
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise Conflict(f"the task {task_row.name!r} is no longer waiting")
-        before = set(open_user_tasks(workflow))
+        before = Before.of(workflow)
 
         def run() -> None:
             spiff_task.set_data(**{**data, **variables})  # the caller's values win
@@ -230,11 +225,11 @@ class Engine:
         if only_if_waiting and row.status != "running":
             return None
         workflow = self._checkout(uow, row)
+        before = Before.of(workflow)
         if only_if_waiting and not _awaits(workflow, name):
-            version, open_ids = row.version, frozenset(open_user_tasks(workflow))
-            uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow, open_ids))
+            entry = CachedInstance(workflow, before.open_ids, InstanceFacts.of(row))
+            uow.on_commit(lambda: self.instances.checkin(entry))
             return None
-        before = set(open_user_tasks(workflow))
         variable = re.sub(r"\W", "_", name)
         event = BpmnEvent(
             MessageEventDefinition(name),
@@ -257,7 +252,7 @@ class Engine:
         """
         row = self._instance_row(uow, instance_id)
         workflow = self._checkout(uow, row)
-        before = set(open_user_tasks(workflow))
+        before = Before.of(workflow)
 
         def step() -> None:
             workflow.refresh_timers()
@@ -268,7 +263,7 @@ class Engine:
     def cancel(self, uow: UnitOfWork, instance_id: str, reason: str) -> Advance:
         row = self._instance_row(uow, instance_id)
         workflow = self._checkout(uow, row)
-        before = set(open_user_tasks(workflow))
+        before = Before.of(workflow)
         workflow.cancel()
         row.cancel_reason = reason
         return self._advance(uow, row, workflow, before, lambda: None, status="cancelled")
@@ -292,7 +287,7 @@ class Engine:
             raise Conflict(f"the instance already runs version {to_version}")
         spec, subprocess_specs = self.specs.get(uow.session, target.id)
         workflow = self._checkout(uow, row)
-        before = set(open_user_tasks(workflow))
+        before = Before.of(workflow)
         top_diff, sub_diffs = migration_plan.diff_for(
             self.serializer.registry,
             workflow,
@@ -309,7 +304,8 @@ class Engine:
         row.definition_id = target.id
         advance = self._advance(uow, row, workflow, before, lambda: run_engine(workflow))
         for task_id, task in open_user_tasks(workflow).items():
-            if task_id in before:  # still waiting: its name or lane may differ in the new version
+            # Still waiting: its name or lane may differ in the new version.
+            if task_id in before.open_ids:
                 uow.session.execute(
                     update(Task)
                     .where(Task.id == task_id)
@@ -345,7 +341,8 @@ class Engine:
         if workflow is None:
             workflow = self._checkout(uow, row)
             # Lent to this unit of work, not put back: no other thread may run it meanwhile.
-            self.instances.lend(uow, row.id, row.version, workflow, set(open_user_tasks(workflow)))
+            open_ids = frozenset(open_user_tasks(workflow))
+            self.instances.lend(uow, CachedInstance(workflow, open_ids, InstanceFacts.of(row)))
         return row, workflow
 
     # -- internals -------------------------------------------------------------------------
@@ -375,46 +372,30 @@ class Engine:
         uow: UnitOfWork,
         row: ProcessInstance,
         workflow: BpmnWorkflow,
-        before: set[str],
+        before: Before,
         step: Callable[[], None],
         completed: set[str] = frozenset(),
         status: str | None = None,
     ) -> Advance:
-        since = time.time()
-        outcome, error = cached_step.run_step(workflow, step)
-        messages = thrown_messages(workflow)
-        status = status or outcome
-        now = self.clock.now()
-        after, scripts = after_step(workflow, since)
-        row.status = status
-        row.error = error
-        row.updated_at = now
-        if status != "running":
-            row.ended_at = now
-        row.state = self.serializer.dumps(workflow)
-        rows = cached_step.task_rows(row.id, after, before, now, self.task_policy)
-        opened = [Task(**r) for r in rows]
-        closed = [task_id for task_id in before if task_id not in after]
-        cancelled = [task_id for task_id in closed if task_id not in completed]
+        """Run ``step`` on an instance read from its row and save it through the ORM (whose
+        version counter makes a stale row a :class:`Conflict`)."""
+        facts = replace(InstanceFacts.of(row), version=row.version + 1)
+        done = finish_step(self, workflow, step, before, facts, completed, status)
+        facts = done.facts
+        row.status, row.error, row.updated_at = facts.status, facts.error, done.now
+        if facts.ended_at is not None:
+            row.ended_at = facts.ended_at
+        row.state = done.state
         try:
             uow.session.flush()
-            cached_step.insert_tasks(uow.session.connection(), rows)
-            if cancelled:
-                uow.session.connection().execute(cached_step.CANCEL_TASKS, {"task_ids": cancelled})
+            cached_step.insert_tasks(uow.session.connection(), done.rows)
+            if done.cancelled:
+                uow.session.connection().execute(
+                    cached_step.CANCEL_TASKS, {"task_ids": list(done.cancelled)}
+                )
         except (OperationalError, StaleDataError) as err:
             if isinstance(err, OperationalError) and not is_write_conflict(err):
                 raise
             raise Conflict(STALE) from None
-        version = row.version
-        open_ids = frozenset(after)
-        uow.on_commit(lambda: self.instances.checkin(row.id, version, workflow, open_ids))
-        return Advance(
-            instance=row,
-            opened=opened,
-            closed=closed,
-            timers=pending_timers(workflow) if status == "running" else [],
-            ended=status != "running",
-            error=error,
-            messages=messages,
-            scripts=scripts,
-        )
+        done.cache_on_commit(uow, self.instances)
+        return done.advance

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, jsonify, request
 from sqlalchemy import and_, or_, select
 
@@ -36,6 +34,7 @@ from service.auth import current_user
 from service.casework import cancel as cancelling
 from service.casework import message
 from service.casework import migrate as migrating
+from service.casework.after import latest_advance
 from service.casework.desk import for_request
 from service.casework.start import start_process
 from service.context import services, uow
@@ -43,6 +42,7 @@ from service.errors import ApiError
 from service.openapi import spec
 from storage.models import ProcessDefinition, ProcessInstance, Task
 from tasks import history, parties, visibility
+from workflows.events import Advance, OpenedTask
 from workflows.facts import highlights
 from workflows.roles import CANCEL_ROLES, CASEWORK, PROCESS_OWNERS
 
@@ -51,7 +51,7 @@ bp = Blueprint("instances", __name__)
 
 def _variables(workflow) -> dict:
     data = workflow.last_task.data if workflow.last_task is not None else workflow.data
-    return json.loads(json.dumps(data, default=str))
+    return shapes.jsonable(data)
 
 
 def _open_tasks(instance_id: str) -> list[Task]:
@@ -65,9 +65,7 @@ def _open_tasks(instance_id: str) -> list[Task]:
 
 
 def _definition_version(definition_id: str) -> int | None:
-    return uow().session.scalar(
-        select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id)
-    )
+    return services().engine.specs.version(uow().session, definition_id)
 
 
 def _not_purged(instance_id: str) -> None:
@@ -89,12 +87,46 @@ def full_instance(instance_id: str) -> dict:
     return body
 
 
-def task_only_instance(instance_id: str) -> dict:
+def task_only_instance(advance: Advance) -> dict:
     """What completing a task that withholds the child's identity answers: that the step was
-    taken and how the instance stands, without the child's key, its starter or its data."""
-    row = uow().session.get(ProcessInstance, instance_id)
-    body = shapes.instance(row, _definition_version(row.definition_id))
+    taken and how the instance stands, without the business key, its starter or its data."""
+    facts = (latest_advance(uow(), advance.instance.id) or advance).instance
+    body = shapes.instance(facts, _definition_version(facts.definition_id))
     body.update(business_key=None, started_by=None, error=None, variables={}, active_tasks=[])
+    return body
+
+
+def _active_tasks(advance: Advance) -> list[Task | OpenedTask]:
+    """The instance's open tasks after ``advance``, oldest first, as a read of them would give.
+
+    The tasks that opened are known as they were inserted (and settled). A task open before
+    the step and still open is known only by id: a claim, a reassignment or more time may have
+    changed its row since the workflow was cached, so then the open tasks are read once, in
+    the command's transaction (the same read as a ``GET``). Tasks that opened together share
+    their ``created_at``; they keep the order the workflow opened them in.
+    """
+    if advance.still_open:
+        return _open_tasks(advance.instance.id)
+    return list(advance.opened)
+
+
+def answer(instance_id: str) -> dict:
+    """What a command that advanced ``instance_id`` answers: the instance as its parties see
+    it, built inside the command's transaction from its latest advance, equal to what
+    :func:`full_instance` reads once it is committed.
+
+    No purge check: only a running instance can be advanced, and retention purges closed ones.
+    Without an advance in this unit (a start replayed for its request key), it is read.
+    """
+    advance = latest_advance(uow(), instance_id)
+    if advance is None:
+        return full_instance(instance_id)
+    facts = advance.instance
+    body = shapes.instance(facts, _definition_version(facts.definition_id))
+    spec, _ = services().engine.specs.get(uow().session, facts.definition_id)
+    hidden = visibility.step_only_names(spec)
+    body["variables"] = visibility.without(shapes.jsonable(dict(advance.variables)), hidden)
+    body["active_tasks"] = [shapes.task(t) for t in _active_tasks(advance)]
     return body
 
 
@@ -121,9 +153,10 @@ def start():
         request.headers.get("Idempotency-Key"),
         body.get("child_record"),
     )
+    body = answer(instance_id)  # before the commit: from what the start did, no reads after
     unit.commit()
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return jsonify(full_instance(instance_id)), 201, headers
+    return jsonify(body), 201, headers
 
 
 @bp.get("")
@@ -234,8 +267,9 @@ def deliver_message(instance_id: str):
         body.get("payload"),
         if_match(),
     )
+    answered = answer(instance_id)
     unit.commit()
-    return jsonify(full_instance(instance_id))
+    return jsonify(answered)
 
 
 @bp.post("/<instance_id>/cancel")
@@ -253,8 +287,9 @@ def cancel(instance_id: str):
     cancelling.cancel(
         for_request(), unit, viewer(current_user()), instance_id, body["reason"], if_match()
     )
+    answered = answer(instance_id)
     unit.commit()
-    return jsonify(full_instance(instance_id))
+    return jsonify(answered)
 
 
 @bp.post("/<instance_id>/migrate")
@@ -273,14 +308,13 @@ def migrate(instance_id: str):
     advance = migrating.migrate(
         for_request(), unit, viewer(current_user()), instance_id, body["to_version"], if_match()
     )
-    unit.commit()
     row = advance.instance
-    return jsonify(
-        {
-            "id": row.id,
-            "process_key": row.process_key,
-            "definition_version": _definition_version(row.definition_id),
-            "state": row.status,
-            "version": row.version,
-        }
-    )
+    answered = {
+        "id": row.id,
+        "process_key": row.process_key,
+        "definition_version": _definition_version(row.definition_id),
+        "state": row.status,
+        "version": row.version,
+    }
+    unit.commit()
+    return jsonify(answered)

@@ -110,7 +110,7 @@ def correct(record_id: int):
         row = register.record(
             unit.session,
             entry,
-            instance=None,
+            instance_id=None,
             decided_by=current_user().username,
             now=services().clock.now(),
             business_key=original.business_key,

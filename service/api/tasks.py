@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 
 from service.access import access, viewer
 from service.api import shapes
-from service.api.instances import full_instance, task_only_instance
+from service.api.instances import answer, task_only_instance
 from service.api.requests import if_match, is_whole_number, json_body, limit_arg
 from service.api.schemas import IfMatch, InstanceFull
 from service.api.schemas_work import (
@@ -173,7 +173,8 @@ def complete(task_id: str):
     done = completing.complete(
         for_request(), unit, viewer(current_user()), task_id, body.get("data") or {}, if_match()
     )
+    instance_id = done.advance.instance.id
+    # Built before the commit from what the step did: no reads after it.
+    body = task_only_instance(done.advance) if done.identity_withheld else answer(instance_id)
     unit.commit()
-    if done.identity_withheld:
-        return jsonify(task_only_instance(done.advance.instance.id))
-    return jsonify(full_instance(done.advance.instance.id))
+    return jsonify(body)

@@ -18,6 +18,8 @@ from tasks import effects
 from tasks.parties import Viewer
 from workflows.events import Advance
 
+# Key of ``UnitOfWork.scratch``: {instance id: its latest advance in the unit, as settled}.
+ADVANCED = "casework.advanced"
 # Who a step is recorded as taken by when no person took it.
 TIMER = "timer"
 # A chain of hand-offs deeper than this is a diagram loop, not casework.
@@ -31,12 +33,17 @@ def after_step(
     actor: Viewer | None,
     firing: str | None = None,
     depth: int = 0,
-) -> None:
+) -> Advance:
     """Everything ``advance`` implies, as ``actor`` (``None``: a timer fired; ``firing`` is its
-    row, left to its worker). A register entry the step cannot record refuses the step (422)."""
+    row, left to its worker). A register entry the step cannot record refuses the step (422).
+
+    Returns the advance as settled (its opened tasks as their rows stand), and keeps it as the
+    instance's latest in ``unit`` (:func:`latest_advance`): a hand-off this step starts may
+    answer back to the same instance in the same transaction, and an answer must show that."""
     by = actor.username if actor is not None else TIMER
     now = desk.now()
-    effects.after_advance(unit, advance, now, desk.rearm, desk.policy, by, firing=firing)
+    advance = effects.after_advance(unit, advance, now, desk.rearm, desk.policy, by, firing=firing)
+    unit.scratch.setdefault(ADVANCED, {})[advance.instance.id] = advance
     consent.after_advance(unit.session, advance, by, now)
     try:
         register.after_advance(unit.session, advance, by, now)
@@ -45,7 +52,7 @@ def after_step(
             422, "invalid_input", "The decision cannot be recorded.", err.problems
         ) from None
     if depth >= DEEPEST:
-        return
+        return advance
     config = desk.config
     starts, replies = config["MESSAGE_STARTS"], config["MESSAGE_REPLIES"]
     started_by = actor.username if actor is not None else None
@@ -53,3 +60,9 @@ def after_step(
         unit, desk.engine, advance, starts, replies, started_by, now
     ):
         after_step(desk, unit, follow, actor, None, depth + 1)
+    return advance
+
+
+def latest_advance(unit: UnitOfWork, instance_id: str) -> Advance | None:
+    """The last advance of ``instance_id`` in ``unit`` that went through :func:`after_step`."""
+    return unit.scratch.get(ADVANCED, {}).get(instance_id)

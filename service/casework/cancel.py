@@ -21,5 +21,4 @@ def cancel(
     """Cancel the instance as ``actor``, with its effects (not committed)."""
     instance_at(unit, instance_id, expected_version)
     advance = desk.engine.cancel(unit, instance_id, reason)
-    after_step(desk, unit, advance, actor)
-    return advance
+    return after_step(desk, unit, advance, actor)

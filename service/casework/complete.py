@@ -45,5 +45,4 @@ def complete(
     task = unit.session.get(Task, task_id)
     withheld = task is not None and task.identity_withheld
     advance = work.complete(desk.engine, unit, task_id, answers, actor, expected_version, owned)
-    after_step(desk, unit, advance, actor)
-    return Completed(advance, bool(withheld))
+    return Completed(after_step(desk, unit, advance, actor), bool(withheld))

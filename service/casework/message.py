@@ -37,5 +37,4 @@ def deliver_message(
         spec, _ = desk.engine.specs.get(unit.session, row.definition_id)
         inputs.check_message(spec, name)
     advance = desk.engine.deliver_message(unit, instance_id, name, payload)
-    after_step(desk, unit, advance, actor)
-    return advance
+    return after_step(desk, unit, advance, actor)

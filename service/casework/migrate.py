@@ -26,5 +26,4 @@ def migrate(
     (``{old_step_id: new_step_id}``) places steps the new version renamed or replaced."""
     instance_at(unit, instance_id, expected_version)
     advance = desk.engine.migrate(unit, instance_id, to_version, mapping)
-    after_step(desk, unit, advance, actor)
-    return advance
+    return after_step(desk, unit, advance, actor)

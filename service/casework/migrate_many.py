@@ -164,7 +164,7 @@ def _apply_one(
                 action=MOVED_ONE,
                 actor=actor.username,
                 remote_addr=None,
-                case_key=advance.instance.business_key,
+                case_key=advance.instance.case_key,
                 instance_id=instance_id,
                 detail=detail,
                 outcome="ok",

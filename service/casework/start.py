@@ -24,7 +24,7 @@ from service.casework.desk import Desk
 from service.errors import ApiError
 from storage.models import StartRequest
 from storage.uow import UnitOfWork
-from tasks import inputs, parties
+from tasks import inputs
 from tasks.parties import Viewer
 from workflows import definitions
 from workflows.events import Advance
@@ -60,17 +60,17 @@ def _start(
         variables=variables,
         version=version,
         started_by=user.username,
+        definition_id=definition.id,  # read above: not looked up again
     )
     row = advance.instance
-    key = parties.case_key(row.business_key, row.id)
-    after_step(desk, unit, advance, user)
+    advance = after_step(desk, unit, advance, user)
     detail = {"process_key": row.process_key}
     if details is not None and row.business_key is not None:
         _, made = children.record(
             unit.session, row.business_key, details, user.username, desk.now()
         )
         detail["child_record"] = "recorded" if made else "kept"  # never overwritten
-    desk.note(instance_id=row.id, case_key=key, detail=detail)
+    desk.note(instance_id=row.id, case_key=row.case_key, detail=detail)
     return advance
 
 

@@ -55,12 +55,21 @@ def _doer(app, team: dict, task_id: str):
     return team[next(r for r in TEAM if r in roles)]
 
 
+def _answers_as_read(client, instance_id: str, answer: dict) -> None:
+    """A command's answer is built before its commit from what the step did (issue 16): it must
+    be what a read of the instance gives right after, wherever the path goes (parallel tasks,
+    hand-offs, the end)."""
+    read = client.get(f"/api/process-instances/{instance_id}")
+    assert read.status_code == 200, read.get_json()
+    assert answer == read.get_json()
+
+
 def _do(app, team: dict, instance_id: str, step: Do) -> None:
     task_id = open_task_id(app, instance_id, step.element_id)
-    done = _doer(app, team, task_id).post(
-        f"/api/tasks/{task_id}/complete", json={"data": step.data}
-    )
+    doer = _doer(app, team, task_id)
+    done = doer.post(f"/api/tasks/{task_id}/complete", json={"data": step.data})
     assert done.status_code == 200, (step.element_id, done.get_json())
+    _answers_as_read(doer, instance_id, done.get_json())
 
 
 def _walk(app, team, key: str, path: Path, business_key: str) -> str:
@@ -71,6 +80,7 @@ def _walk(app, team, key: str, path: Path, business_key: str) -> str:
     )
     assert started.status_code == 201, started.get_json()
     instance_id = started.get_json()["id"]
+    _answers_as_read(pat, instance_id, started.get_json())
     for step in path.steps:
         assert isinstance(step, Do), "timers and messages are walked in tests/diagrams"
         _do(app, team, instance_id, step)

@@ -16,7 +16,7 @@ from storage.models import ProcessInstance
 from storage.uow import UnitOfWork
 from tasks import effects
 from tests.support.helpers import deploy_xml
-from workflows.events import Advance, ThrownMessage
+from workflows.events import Advance, InstanceFacts, ThrownMessage
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 NEGLECT = {
@@ -82,7 +82,10 @@ def reply_from(app, escalation_id: str, outcome: dict) -> None:
     working the escalation's stages (the first test works them through the API)."""
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         row = uow.session.get(ProcessInstance, escalation_id)
-        thrown = Advance(instance=row, messages=[ThrownMessage("escalation_outcome", outcome)])
+        thrown = Advance(
+            instance=InstanceFacts.of(row),
+            messages=(ThrownMessage("escalation_outcome", outcome),),
+        )
         engine, now = services().engine, services().clock.now()
         for reply in effects.deliver_replies(uow, engine, thrown, Config.MESSAGE_REPLIES):
             effects.after_advance(uow, reply, now)

@@ -15,7 +15,7 @@ from service.app import create_app
 from service.context import services
 from service.pages.charts import LABEL_CHARS, LABEL_WIDTH
 from storage import UnitOfWork
-from storage.models import Escalation, ProcessInstance
+from storage.models import Escalation
 from tests.support.helpers import deploy_xml, make_user, open_task_id, start_instance, token_client
 from workflows.clock import FrozenClock
 
@@ -39,11 +39,10 @@ def app(db_url, clock):
 
 def _decide(app, instance_id: str, business_key: str, entry: dict) -> None:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        instance = uow.session.get(ProcessInstance, instance_id)
         register.record(
             uow.session,
             entry,
-            instance=instance,
+            instance_id=instance_id,
             decided_by="pat",
             now=services().clock.now(),
             business_key=business_key,

@@ -222,16 +222,17 @@ def test_a_share_without_consent_needs_a_lawful_basis(app, client, client_for, p
 def test_a_replayed_advance_records_nothing_twice(app, pat):
     from datetime import UTC, datetime
 
-    from workflows.events import Advance, ScriptRun
+    from storage.models import ProcessInstance
+    from workflows.events import Advance, InstanceFacts, ScriptRun
 
     _not_share(app, pat)
     (row,) = _records(app)
     assert row.source_task_id is not None
     entry = {"decision": "not_share", "with_consent": False, "reasons": "No purpose"}
     run = ScriptRun(row.source_task_id, "record_decision", {"register_entry": entry})
-    instance = type("Snapshot", (), {"id": row.instance_id})()
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
-        advance = Advance(instance=instance, scripts=[run])
+        instance = InstanceFacts.of(uow.session.get(ProcessInstance, row.instance_id))
+        advance = Advance(instance=instance, scripts=(run,))
         register.after_advance(uow.session, advance, "pat", datetime.now(UTC))
         uow.commit()
     assert len(_records(app)) == 1

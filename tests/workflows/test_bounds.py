@@ -2,7 +2,7 @@
 
 Each hostile input runs in a script task (element ``work``) or a gateway condition (element
 ``decide``) of a diagram parsed *without* validation, through the step the engine takes for every
-advance (``cached_step.run_step`` + ``steps.run_engine``): the instance ends in error naming the
+advance (``finishing.run_step`` + ``steps.run_engine``): the instance ends in error naming the
 element, never completed, and within about 2 s.
 """
 
@@ -16,8 +16,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from tasks.assignment import default_assignee
 from tasks.forms import FormField, validate
-from workflows.cached_step import run_step
 from workflows.errors import InvalidInput
+from workflows.finishing import run_step
 from workflows.instances import Engine
 from workflows.parsing import SafeguardParser
 from workflows.sandbox import make_script_engine

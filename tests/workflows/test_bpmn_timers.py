@@ -62,14 +62,14 @@ def test_the_timer_fires_only_once_the_clock_has_passed_it(engine, clock, uow_fa
 
     clock.advance(timedelta(days=1, hours=23))
     advance = _fire(engine, uow_factory, instance_id)
-    assert advance.closed == [] and len(advance.timers) == 1
+    assert advance.closed == () and len(advance.timers) == 1
     assert the_open_task(uow_factory, instance_id).id == review.id
 
     clock.advance(timedelta(hours=1, seconds=1))
     advance = _fire(engine, uow_factory, instance_id)
-    assert advance.closed == [review.id]
+    assert advance.closed == (review.id,)
     assert [t.element_id for t in advance.opened] == ["escalate"]
-    assert advance.timers == []
+    assert advance.timers == ()
     tasks = open_tasks(uow_factory, instance_id)
     assert [t.element_id for t in tasks] == ["escalate"]
 

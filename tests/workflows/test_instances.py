@@ -152,7 +152,7 @@ def test_message_is_delivered_and_its_payload_kept(uow_factory):
     engine = Engine()
     deploy(engine, uow_factory, name="wait_for_message.bpmn")
     advance = start(engine, uow_factory, key="wait_for_message", business_key="child-3")
-    assert advance.opened == []
+    assert advance.opened == ()
     instance_id = advance.instance.id
     with uow_factory() as uow:
         delivered = engine.deliver_message(uow, instance_id, "docs_received", {"count": 3})
