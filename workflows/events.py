@@ -83,7 +83,8 @@ class InstanceFacts:
 
     @property
     def case_key(self) -> str:
-        """The case key: the business key, or the instance's own id without one (``tasks.parties.case_key``)."""
+        """The case key: the business key, or the instance's own id without one
+        (``tasks.parties.case_key``)."""
         return self.business_key or self.id
 
     @classmethod
@@ -175,7 +176,8 @@ class Advance:
 
     @property
     def case_key(self) -> str:
-        """The case key (the business key, or the instance's id): what hand-offs and records are filed under."""
+        """The case key (the business key, or the instance's id): what hand-offs and records
+        are filed under."""
         return self.instance.case_key
 
     def with_opened(self, opened: Iterable[OpenedTask]) -> Advance:
