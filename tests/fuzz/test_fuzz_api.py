@@ -81,6 +81,7 @@ def known(app, root) -> dict[str, str]:
         "record_id": "1",
         "notification_id": "00000000-0000-0000-0000-000000000000",
         "session_id": "00000000-0000-0000-0000-000000000000",
+        "version": "1",
     }
 
 
