@@ -31,6 +31,8 @@ from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
+from service.pages.chronology import bp as chronology_page
+from service.pages.consents import bp as consents_page
 from service.pages.inbox import bp as inbox_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
@@ -119,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.register_blueprint(work)
     app.register_blueprint(cases)
+    app.register_blueprint(chronology_page)
+    app.register_blueprint(consents_page)
     app.register_blueprint(modeller)
     app.register_blueprint(inbox_page)
     app.register_blueprint(reminders_page)
