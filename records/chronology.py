@@ -40,6 +40,7 @@ class Entry:
     detail: str = ""  # why, with whom, the reason given
     by: str | None = None
     process: str | None = None  # the process it happened in, as the case page names it
+    closing: bool = False  # a process ended: after what it recorded in the same instant
 
 
 def _kind(instance: ProcessInstance) -> str:
@@ -57,7 +58,7 @@ def _of_instances(
         entries.append(Entry(row.started_at, kind, f"{name} started", by=row.started_by))
         if row.ended_at is not None:
             ended = ENDINGS.get(row.status, row.status)
-            entries.append(Entry(row.ended_at, kind, f"{name} {ended}"))
+            entries.append(Entry(row.ended_at, kind, f"{name} {ended}", closing=True))
     escalations = {
         row.id: names.get(row.id, row.process_key)
         for row in instances
@@ -136,4 +137,5 @@ def chronology(
     entries = _of_instances(session, instances, names)
     entries += _of_register(register or (), names)
     entries += _of_consents(consent.of_business_key(session, business_key))
-    return sorted(entries, key=lambda e: e.at)  # stable: same instant keeps the order above
+    # Stable: in one instant, a process's start and what it recorded come before its end.
+    return sorted(entries, key=lambda e: (e.at, e.closing))
