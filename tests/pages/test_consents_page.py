@@ -41,14 +41,15 @@ def app(page_app, clock):
     return built
 
 
-def _record(app, who: str = "pat", **fields) -> dict:
-    answer = token_client(app, who).post("/api/consents", json={**CONSENT, **fields})
+def _record(app, who: str = "pat", business_key: str = CHILD, **fields) -> dict:
+    body = {**CONSENT, "child": business_key, **fields}  # on the register's wire: ``child``
+    answer = token_client(app, who).post("/api/consents", json=body)
     assert answer.status_code == 201, answer.get_json()
     return answer.get_json()
 
 
-def _listed(app, who: str = "pat", child: str = CHILD) -> list[dict]:
-    answer = token_client(app, who).get("/api/consents", query_string={"child": child})
+def _listed(app, who: str = "pat", business_key: str = CHILD) -> list[dict]:
+    answer = token_client(app, who).get("/api/consents", query_string={"child": business_key})
     return answer.get_json()["items"]
 
 
@@ -167,7 +168,7 @@ def test_an_outsider_is_told_the_child_does_not_exist_and_changes_nothing(app):
 
 
 def test_a_consent_of_another_child_cannot_be_withdrawn_through_this_childs_page(app):
-    other = _record(app, "colin", child="child-2")  # the front door keeps every child's
+    other = _record(app, "colin", "child-2")  # the front door keeps every child's
     answer = _form(
         sign_in(app), f"/children/{CHILD}/consents/{other['id']}/withdraw", reason="Not mine"
     )
