@@ -11,6 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
+from records.chronology import chronology
+from service.context import services
+from storage import UnitOfWork
+from storage.models import SharingRecord
 from tests.support.helpers import start_instance, token_client
 from tests.support.pages import assert_clean, audited, sign_in
 from workflows.clock import FrozenClock
@@ -129,3 +133,38 @@ def test_the_pdf_holds_the_same_events_and_its_download_is_audited(app):
     [download] = audited(app, "chronology.pdf")
     assert (download.actor, download.case_key, download.outcome) == ("pat", CHILD, "ok")
     assert download.detail["download"] == "pdf"
+
+
+def test_a_share_and_what_the_family_was_told_read_as_a_reviewer_needs(app, clock):
+    """Register entries as the chronology words them (not stored: the builder only reads)."""
+    at = clock.now()
+    share = SharingRecord(
+        id=7,
+        decision="share",
+        with_consent=False,
+        recipients=[{"agency": "health", "person": "Health visitor"}],
+        lawful_basis="UK GDPR Art. 6(1)(e)",
+        reasons="Risk of significant harm",
+        decided_by="pat",
+        decided_at=at,
+    )
+    told = SharingRecord(
+        id=8,
+        follows=7,
+        decision="share",
+        with_consent=False,
+        subject_informed=False,
+        not_informed_reason="Telling the father would put the child at risk",
+        reasons="",
+        decided_at=at + timedelta(minutes=5),
+    )
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        entries = chronology(uow.session, "child-nobody", [], {}, [told, share])
+    assert [(e.kind, e.what) for e in entries] == [
+        ("share", "#7 Decided to share with health (Health visitor)"),
+        ("decision", "#8 Family not told of the decision #7"),
+    ]
+    assert entries[0].detail == (
+        "without consent; lawful basis: UK GDPR Art. 6(1)(e). Risk of significant harm"
+    )
+    assert entries[1].detail == "Telling the father would put the child at risk"
