@@ -85,7 +85,11 @@ def of_business_key(session: Session, business_key: str) -> list[Consent]:
 
 def status(session: Session, business_key: str) -> str:
     """``given`` if a consent is in force, ``withdrawn`` if all were withdrawn, else ``none``."""
-    consents = of_business_key(session, business_key)
+    return status_of(of_business_key(session, business_key))
+
+
+def status_of(consents: list[Consent]) -> str:
+    """:func:`status` of consents already read (the register's page shows both)."""
     if any(c.withdrawn_at is None for c in consents):
         return "given"
     return "withdrawn" if consents else "none"

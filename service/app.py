@@ -34,6 +34,8 @@ from service.headers import add_security_headers
 from service.pages.account import bp as account
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
+from service.pages.chronology import bp as chronology_page
+from service.pages.consents import bp as consents_page
 from service.pages.inbox import bp as inbox_page
 from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
@@ -127,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account)
     app.register_blueprint(work)
     app.register_blueprint(cases)
+    app.register_blueprint(chronology_page)
+    app.register_blueprint(consents_page)
     app.register_blueprint(modeller)
     app.register_blueprint(migrate_page)
     app.register_blueprint(inbox_page)

@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 from flask import Blueprint, jsonify, request
 from pydantic import Field
 
-from records import consent as register
 from service.access import access, viewer
 from service.api import shapes
 from service.api.requests import body_of
 from service.api.schemas import Model
 from service.auth import current_user
-from service.casework.consent_case import require_case
+from service.casework.consent_case import consents_of
 from service.casework.desk import for_request
 from service.casework.record_consent import record_consent as record
 from service.casework.withdraw_consent import withdraw_consent
@@ -100,9 +99,7 @@ def list_consents():
     business_key = request.args.get("child", "")
     if not business_key or len(business_key) > 200:
         raise ApiError(400, "bad_request", "child is required.")
-    require_case(for_request(), uow(), viewer(current_user()), business_key)
-    rows = register.of_business_key(uow().session, business_key)
-    status = register.status(uow().session, business_key)
+    rows, status = consents_of(for_request(), uow(), viewer(current_user()), business_key)
     return jsonify({"items": [_out(r) for r in rows], "status": status})
 
 

@@ -4,9 +4,8 @@ anything: the keepers of the register may record any child's, others need need-t
 from __future__ import annotations
 
 from records import consent as register
-from service.casework.consent_case import require_case
+from service.casework.consent_case import LONG, SHORT, invalid, require_case, text_field
 from service.casework.desk import Desk
-from service.errors import ApiError
 from storage.models import Consent
 from storage.uow import UnitOfWork
 from tasks.parties import Viewer
@@ -14,19 +13,13 @@ from tasks.parties import Viewer
 HOW = ("verbal", "written", "electronic")
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(
-        422, "invalid_input", "Some fields are not valid.", [{"field": field, "message": message}]
-    )
-
-
 def _strings(value: object, name: str) -> list[str]:
     if (
         not isinstance(value, list)
         or not value
-        or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in value)
+        or not all(isinstance(v, str) and v.strip() and len(v) <= SHORT for v in value)
     ):
-        raise _invalid(name, "must be a non-empty list of short strings")
+        raise invalid(name, "must be a non-empty list of short strings")
     return value
 
 
@@ -45,9 +38,11 @@ def record_consent(
     """The consent recorded by ``actor`` (not committed); 404 for a child (``business_key``)
     ``actor`` may not see, 422 naming the field that is not valid."""
     require_case(desk, unit, actor, business_key)
+    person = text_field(person, "person", SHORT, required=True)
+    notes = text_field(notes, "notes", LONG) or None
     agencies, purposes = _strings(agencies, "agencies"), _strings(purposes, "purposes")
     if how not in HOW:
-        raise _invalid("how", "must be verbal, written or electronic")
+        raise invalid("how", "must be verbal, written or electronic")
     row = register.record(
         unit.session,
         business_key=business_key,

@@ -47,6 +47,18 @@ def instances_of_case(session, key: str, who: parties.Viewer) -> list[ProcessIns
     return list(session.scalars(query.order_by(*order).limit(SHOWN)))
 
 
+def labels(session, instances: list[ProcessInstance]) -> dict[str, tuple[str, int | None]]:
+    """Instance id -> (the name a reader knows it by, its version): the process's name, numbered
+    in order of start when the case has more than one instance. The case page and the
+    chronology name a process alike."""
+    names = _names(session, instances)
+    found = {}
+    for number, row in enumerate(instances, start=1):
+        name, version = names.get(row.definition_id, (row.process_key, None))
+        found[row.id] = (f"{name} #{number}" if len(instances) > 1 else name, version)
+    return found
+
+
 def _names(session, instances: list[ProcessInstance]) -> dict[str, tuple[str, int]]:
     """Definition id -> (process name, version) for the instances shown."""
     ids = {row.definition_id for row in instances}
@@ -75,6 +87,13 @@ def _open_tasks(session, instances: list[ProcessInstance]) -> dict[str, list[Tas
         for task in rows:
             found.setdefault(task.instance_id, []).append(task)
     return found
+
+
+def register_of(session, user, instances: list[ProcessInstance]) -> list[SharingRecord] | None:
+    """What of the register ``user`` reads beside ``instances``: their entries (threaded), or
+    ``None`` for someone who may not read the register (admins run it, they do not read it)."""
+    may_read_register = bool(user.roles & set(READERS))
+    return _register(session, instances) if may_read_register else None
 
 
 def _register(session, instances: list[ProcessInstance]) -> list[SharingRecord]:
@@ -168,20 +187,18 @@ def case(business_key: str):
     session = uow().session
     user = current_user()
     instances = instances_of_case(session, business_key, viewer(user))
-    names = _names(session, instances)
+    names = labels(session, instances)
     waiting = _open_tasks(session, instances)
     now = services().clock.now()
     shown = []
     timeline = []
-    for number, row in enumerate(instances, start=1):
-        name, version = names.get(row.definition_id, (row.process_key, None))
-        name = f"{name} #{number}" if len(instances) > 1 else name
+    for row in instances:
+        name, version = names[row.id]
         steps = [(task, *lateness(task.due_at, now)) for task in waiting.get(row.id, [])]
         shown.append({"row": row, "name": name, "version": version, "open": steps})
         for event in history.events_of(session, row):
             timeline.append({**event, "process": name, "instance_id": row.id})
     timeline.sort(key=lambda e: e["at"])
-    may_read_register = bool(user.roles & set(READERS))  # admins run it, not read it
     record = children.find(session, business_key) if instances else None
     if record is not None:
         trail.note(detail={"child_record": True})  # this read is the case's audit event
@@ -192,5 +209,5 @@ def case(business_key: str):
         record=record,
         instances=shown,
         timeline=timeline,
-        register=_register(session, instances) if may_read_register else None,
+        register=register_of(session, user, instances),
     )

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from service import trail
+from service.context import services
+from storage import UnitOfWork
+from storage.models import AuditEvent
+
 PASSWORD = "correct-horse-battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -31,3 +38,11 @@ def assert_clean(response) -> None:
     html = response.get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert "style=" not in html and "<style" not in html
+
+
+def audited(app, action: str) -> list[AuditEvent]:
+    """The audit events of ``action`` (an endpoint), the queued reads inserted first."""
+    trail.flush(app)
+    with app.app_context(), UnitOfWork(services().session_factory) as uow:
+        query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        return list(uow.session.scalars(query))
