@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service import config as settings
-from service import context, input_guard, logs, metrics, trail
+from service import context, input_guard, logs, metrics, oidc, trail
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.api.audit import bp as audit
 from service.api.auth import bp as auth
@@ -41,6 +41,7 @@ from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
 from service.pages.reports import bp as report_pages
+from service.pages.sso import bp as sso
 from service.pages.work import bp as work
 from workflows.clock import Clock
 
@@ -62,6 +63,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
 
     app.session_interface = SessionInterface()
     csrf.init_app(app)
+    oidc.init_app(app)  # an Authlib client per identity provider (docs/identity.md)
     register_error_handlers(app)
     logs.init_app(app)  # first hooks: request id and timing before any hook can refuse
     metrics.init_app(app)
@@ -126,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consents, url_prefix="/api/consents")
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
+    app.register_blueprint(sso)
     app.register_blueprint(account)
     app.register_blueprint(work)
     app.register_blueprint(cases)

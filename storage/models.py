@@ -26,7 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, new_id
-from storage.identity import LoginThrottle, UserSession  # noqa: F401 (named here with the rest)
+from storage.identity import (  # noqa: F401 (named here with the rest)
+    ExternalIdentity,
+    LoginThrottle,
+    UserSession,
+)
 from storage.types import UTCDateTime
 
 
