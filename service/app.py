@@ -32,6 +32,8 @@ from service.cpu import CpuMeter
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.pages.account import bp as account
+from service.pages.admin_agencies import bp as admin_agencies
+from service.pages.admin_users import bp as admin_users
 from service.pages.auth import bp as pages
 from service.pages.cases import bp as cases
 from service.pages.chronology import bp as chronology_page
@@ -41,6 +43,7 @@ from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
 from service.pages.reports import bp as report_pages
+from service.pages.reset import bp as reset_page
 from service.pages.sso import bp as sso
 from service.pages.work import bp as work
 from workflows.clock import Clock
@@ -130,6 +133,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages)
     app.register_blueprint(sso)
     app.register_blueprint(account)
+    app.register_blueprint(admin_users)
+    app.register_blueprint(admin_agencies)
+    app.register_blueprint(reset_page)
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(chronology_page)

@@ -170,6 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TOKEN_IDLE_MINUTES", _whole(0), "must be a whole number of minutes, 0 (no limit) or more"
     ),
+    Setting("PASSWORD_RESET_HOURS", _whole(1), "must be a whole number of hours, 1 or more"),
     Setting("LOGIN_FREE_FAILURES", _whole(0), "must be a whole number, 0 or more"),
     Setting("LOGIN_FIRST_WAIT_SECONDS", _whole(1), "must be a whole number of seconds, 1 or more"),
     Setting("LOGIN_LOCK_AFTER", _whole(1), WHOLE_1),
@@ -354,6 +355,9 @@ class Config:
     LOGIN_LOCK_AFTER: int = 10
     LOGIN_LOCK_MINUTES: int = 15
     LOGIN_ADDRESS_FREE_FAILURES: int = 30
+    # A password reset link an administrator issues works once, for this many hours
+    # (service/password_reset.py, docs/security.md "Administration").
+    PASSWORD_RESET_HOURS: int = 24
     LOG_LEVEL: str = "INFO"
     METRICS_TOKEN: str | None = None
     RETENTION_DAYS: dict[str, int] = RETENTION_DEFAULT_DAYS

@@ -16,8 +16,9 @@ from service.auth import current_user
 from service.context import services, uow
 from storage.models import AuditEvent
 
-# Public routes that are audited anyway: signing in (success and failure).
-AUDITED_PUBLIC = frozenset({"pages.login", "auth.create_token", "sso.callback"})
+# Public routes that are audited anyway: signing in (success and failure), and setting a
+# password through a reset link.
+AUDITED_PUBLIC = frozenset({"pages.login", "auth.create_token", "sso.callback", "reset.reset"})
 # An identity provider sends the browser back by GET: that GET is the sign-in.
 SIGN_IN_BY_GET = frozenset({"sso.callback"})
 NOT_AUDITED = frozenset({"auth.me", "static"})

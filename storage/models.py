@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.administration import Agency, PasswordReset  # noqa: F401 (named here too)
 from storage.base import Base, new_id
 from storage.identity import (  # noqa: F401 (named here with the rest)
     ExternalIdentity,
