@@ -91,7 +91,7 @@ def test_two_transactions_record_before_either_commits(app):
     try:
         for session in (first, second):
             session.execute(text("SET LOCAL lock_timeout = '1s'"))
-            register.record(session, ENTRY, instance=None, decided_by="pat", now=now)
+            register.record(session, ENTRY, instance_id=None, decided_by="pat", now=now)
         locks = second.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
         assert locks == 0
         second.commit()  # the later one first: the ids stay as the database gave them
