@@ -25,6 +25,8 @@ PUBLIC = {
     ("POST", "/api/auth/token"),
     ("GET", "/reset/<token>"),  # a one-time link (410: no such link)
     ("POST", "/reset/<token>"),
+    ("GET", "/login/sso/<provider>"),  # off to the identity provider (404: none configured)
+    ("GET", "/login/sso/<provider>/callback"),
 }
 OWN_ACCOUNT = {  # everyone signed in: who am I, my reminders, my (empty) home page
     ("GET", "/"),

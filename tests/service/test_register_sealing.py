@@ -31,7 +31,7 @@ def _record(app, count: int = 1) -> list[int]:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         for _ in range(count):
             row = register.record(
-                uow.session, ENTRY, instance=None, decided_by="pat", now=services().clock.now()
+                uow.session, ENTRY, instance_id=None, decided_by="pat", now=services().clock.now()
             )
             ids.append(row.id)
         uow.commit()
