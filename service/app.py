@@ -33,6 +33,7 @@ from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.pages.account import bp as account
 from service.pages.auth import bp as pages
+from service.pages.away import bp as away_page
 from service.pages.cases import bp as cases
 from service.pages.inbox import bp as inbox_page
 from service.pages.migrate import bp as migrate_page
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
     app.register_blueprint(account)
+    app.register_blueprint(away_page)
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(modeller)
