@@ -20,29 +20,25 @@ from storage import UnitOfWork
 from storage.models import AuditEvent, Escalation, Notification, Task, TaskCandidate
 from tasks import reminders
 from tests.support.helpers import start_instance, token_client
-from tests.support.pages import assert_clean, csrf_of, sign_in
+from tests.support.pages import assert_clean, csrf_of, school_team, sign_in
 
 
 @pytest.fixture
 def app(page_app):
-    school = {"agency": "school", "manager": "mo"}
-    people = {
-        "mo": {"roles": ["manager"], "agency": "school"},
-        "pat": {"roles": ["practitioner"], **school},
-        "sam": {"roles": ["practitioner"], **school},
-        "dana": {"roles": ["dsl"], **school},  # the school's DSL; mo is her line manager
-        "dee": {"roles": ["dsl"], "agency": "school"},  # the lead DSL
-        "hal": {"roles": ["practitioner"], "agency": "health"},
-        "eve": {"roles": ["manager"], "agency": "health"},
-    }
+    people = school_team(
+        dana={"roles": ["dsl"], "agency": "school", "manager": "mo"},  # mo: her line manager
+        dee={"roles": ["dsl"], "agency": "school"},  # the lead DSL
+        hal={"roles": ["practitioner"], "agency": "health"},
+        eve={"roles": ["manager"], "agency": "health"},
+    )
     return page_app(people)
 
 
-def _case(app, holder: str, child: str, days_late: int | None, roles=None) -> str:
+def _case(app, holder: str, business_key: str, days_late: int | None, roles=None) -> str:
     """A three_steps task held by ``holder``, ``days_late`` days late (None: due next week),
     escalated as the due timer does; ``roles``: the step's candidate roles instead."""
     starter = token_client(app, holder if roles is None else "pat")
-    started = start_instance(starter, business_key=child).get_json()
+    started = start_instance(starter, business_key=business_key).get_json()
     (task,) = started["active_tasks"]
     now = datetime.now(UTC)
     with app.app_context(), UnitOfWork(services().session_factory) as uow:

@@ -31,3 +31,15 @@ def assert_clean(response) -> None:
     html = response.get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
     assert "style=" not in html and "<style" not in html
+
+
+def school_team(**more: dict) -> dict[str, dict]:
+    """``page_app``'s people: ``mo`` (manager, school) manages ``pat`` and ``sam``
+    (practitioners, school); ``more`` adds people by name."""
+    school = {"agency": "school", "manager": "mo"}
+    return {
+        "mo": {"roles": ["manager"], "agency": "school"},
+        "pat": {"roles": ["practitioner"], **school},
+        "sam": {"roles": ["practitioner"], **school},
+        **more,
+    }
