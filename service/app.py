@@ -35,6 +35,7 @@ from service.pages.account import bp as account
 from service.pages.admin_agencies import bp as admin_agencies
 from service.pages.admin_users import bp as admin_users
 from service.pages.auth import bp as pages
+from service.pages.away import bp as away_page
 from service.pages.cases import bp as cases
 from service.pages.chronology import bp as chronology_page
 from service.pages.consents import bp as consents_page
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_users)
     app.register_blueprint(admin_agencies)
     app.register_blueprint(reset_page)
+    app.register_blueprint(away_page)
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(chronology_page)

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.administration import Agency, PasswordReset  # noqa: F401 (named here too)
+from storage.away import AwayPeriod  # noqa: F401 (alembic sees every table through this module)
 from storage.base import Base, new_id
 from storage.identity import (  # noqa: F401 (named here with the rest)
     ExternalIdentity,
