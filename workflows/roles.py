@@ -78,3 +78,8 @@ MANAGED_BY = {
 MANAGING_ORDER = ("csc_manager", "manager", "dsl")
 # Agency-scoped roles see only their own agency's cases they are party to (tasks/parties.py).
 AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})
+# The escalation's stages (tasks/disagreements.py): whose inbox each stage from 2 on reaches,
+# and who is copied on a stage-3 notice. Stage 4 is children's social care's managers until the
+# partnership confirms otherwise (docs/protocol.md).
+ESCALATION_STAGE_ROLES = {2: "manager", 3: "dsl", 4: "csc_manager"}
+NOTICE_ROLE = "board"
