@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import CurrentUser, load_current_user
 from service.errors import ApiError
-from tasks import parties
+from tasks import inbox, parties
 from workflows import roles
 
 # The role names and lists live in workflows/roles.py; these names are kept for the views and
@@ -148,6 +148,8 @@ def _check_case(db: Session, user: CurrentUser) -> None:
             # auditor alone) still records the case, so the record stays whole.
             seen = True
             g.task_only = True
+        elif key is not None and not seen and inbox.may_act_on(db, who, args["task_id"]):
+            seen = True  # an overdue item addressed to them: they may act on that task
     elif "business_key" in args:
         # No stored case has a longer key (the column holds 200), and the audit trail could
         # not record one.

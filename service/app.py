@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service import config as settings
-from service import context, input_guard, logs, metrics, trail
+from service import context, input_guard, logs, metrics, oidc, trail
 from service.access import RedirectToLogin, authorize, csrf, login_redirect
 from service.api.audit import bp as audit
 from service.api.auth import bp as auth
@@ -32,7 +32,10 @@ from service.cpu import CpuMeter
 from service.errors import ApiError, error_response, register_error_handlers
 from service.headers import add_security_headers
 from service.pages.account import bp as account
+from service.pages.admin_agencies import bp as admin_agencies
+from service.pages.admin_users import bp as admin_users
 from service.pages.auth import bp as pages
+from service.pages.away import bp as away_page
 from service.pages.cases import bp as cases
 from service.pages.chronology import bp as chronology_page
 from service.pages.consents import bp as consents_page
@@ -41,6 +44,8 @@ from service.pages.migrate import bp as migrate_page
 from service.pages.modeller import bp as modeller
 from service.pages.reminders import bp as reminders_page
 from service.pages.reports import bp as report_pages
+from service.pages.reset import bp as reset_page
+from service.pages.sso import bp as sso
 from service.pages.work import bp as work
 from workflows.clock import Clock
 
@@ -62,6 +67,7 @@ def create_app(config: type[Config] | dict | None = None, clock: Clock | None = 
 
     app.session_interface = SessionInterface()
     csrf.init_app(app)
+    oidc.init_app(app)  # an Authlib client per identity provider (docs/identity.md)
     register_error_handlers(app)
     logs.init_app(app)  # first hooks: request id and timing before any hook can refuse
     metrics.init_app(app)
@@ -126,7 +132,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consents, url_prefix="/api/consents")
     app.register_blueprint(docs, url_prefix="/api")
     app.register_blueprint(pages)
+    app.register_blueprint(sso)
     app.register_blueprint(account)
+    app.register_blueprint(admin_users)
+    app.register_blueprint(admin_agencies)
+    app.register_blueprint(reset_page)
+    app.register_blueprint(away_page)
     app.register_blueprint(work)
     app.register_blueprint(cases)
     app.register_blueprint(chronology_page)

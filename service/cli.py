@@ -7,29 +7,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from records.audit import Intent, append
 from records.retention import plan, purge
 from records.sealing import AUDIT, REGISTER, check, seal
 from service.app import create_app
+from service.cli_admin import agencies, audit, session_factory, users
 from service.config import ConfigError, settings
 from service.context import deploy_rules
 from service.scheduling import start_scheduler
-from service.users import create_user, disable_user, seed_demo, set_password, set_roles
-from storage import UnitOfWork, make_engine, make_session_factory
+from storage import UnitOfWork
 from storage.database import database_url
-from storage.models import User
 from workflows.clock import SystemClock
 from workflows.errors import ERROR, InvalidDefinition, Problem
 from workflows.file_deploys import DEPLOYED, REFUSED, deploy_file
 from workflows.instances import Engine
 from workflows.rules import DeployRules
 from workflows.validation import validate as validate_diagram
-
-
-def _session_factory():
-    return make_session_factory(make_engine())
 
 
 @click.group()
@@ -157,7 +150,7 @@ def deploy(
     if not files:
         click.echo("no .bpmn files to deploy")
     for path in files:
-        with UnitOfWork(_session_factory()) as uow:
+        with UnitOfWork(session_factory()) as uow:
             try:
                 result = deploy_file(
                     uow, engine, path.read_bytes(), path.name, deployed_by, force=force
@@ -173,7 +166,7 @@ def deploy(
                 click.echo(f"{path}: not deployed: {result.reason}", err=True)
                 continue
             if result.state == DEPLOYED:
-                _audit(uow, "cli.deploy", {"key": d.key, "file": path.name, "force": force})
+                audit(uow, "cli.deploy", {"key": d.key, "file": path.name, "force": force})
             uow.commit()
         reason = f": {result.reason}" if result.reason else ""
         click.echo(f"{path}: {d.key} version {d.version} ({result.state}{reason})")
@@ -181,135 +174,12 @@ def deploy(
         sys.exit(1)
 
 
-def _audit(uow: UnitOfWork, action: str, detail: dict) -> None:
-    """Changes made at the command line are events of the audit trail like any other."""
-    import getpass
-
-    actor = f"cli:{getpass.getuser()}"[:80]
-    intent = Intent(action=action, actor=actor, remote_addr=None, detail=detail)
-    append(uow.session, intent, SystemClock().now())
+main.add_command(users)
+main.add_command(agencies)
 
 
-@main.group()
-def users() -> None:
-    """People and their roles."""
-
-
-@users.command("add")
-@click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True)
-@click.option("--agency", default=None)
-@click.option("--manager", default=None)
-@click.option("--email", default=None)
-@click.option("--name", "display_name", default=None)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_add(username, roles, agency, manager, email, display_name, password_stdin) -> None:
-    """Add a user (asks for the password unless --password-stdin)."""
-    password = _new_password(password_stdin)
-    with UnitOfWork(_session_factory()) as uow:
-        try:
-            create_user(
-                uow.session,
-                SystemClock(),
-                username,
-                roles=list(roles),
-                password=password,
-                display_name=display_name,
-                agency=agency,
-                email=email,
-                manager=manager,
-            )
-        except ValueError as err:
-            raise click.ClickException(str(err)) from None
-        _audit(uow, "cli.users.add", {"username": username, "roles": list(roles)})
-        uow.commit()
-    click.echo(f"added {username} ({', '.join(roles)})")
-
-
-@users.command("list")
-def users_list() -> None:
-    with UnitOfWork(_session_factory()) as uow:
-        for user in uow.session.scalars(select(User).order_by(User.username)):
-            state = "" if user.active else " (disabled)"
-            click.echo(f"{user.username}\t{','.join(user.roles)}\t{user.agency or '-'}{state}")
-
-
-def _user(uow: UnitOfWork, username: str) -> User:
-    user = uow.session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"no user called {username!r}")
-    return user
-
-
-def _new_password(from_stdin: bool) -> str:
-    if from_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 12:
-        raise click.ClickException("the password must be at least 12 characters")
-    return password
-
-
-@users.command("disable")
-@click.argument("username")
-def users_disable(username: str) -> None:
-    """Disable a user: they cannot sign in, and their sessions and tokens end now."""
-    with UnitOfWork(_session_factory()) as uow:
-        ended = disable_user(uow.session, SystemClock(), _user(uow, username))
-        _audit(uow, "cli.users.disable", {"username": username})
-        uow.commit()
-    click.echo(f"disabled {username} ({ended} sessions and tokens ended)")
-
-
-@users.command("set-password")
-@click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_set_password(username: str, password_stdin: bool) -> None:
-    """Give a user a new password; their sessions and tokens end now."""
-    password = _new_password(password_stdin)
-    with UnitOfWork(_session_factory()) as uow:
-        ended = set_password(uow.session, SystemClock(), _user(uow, username), password)
-        _audit(uow, "cli.users.set_password", {"username": username})
-        uow.commit()
-    click.echo(f"new password for {username} ({ended} sessions and tokens ended)")
-
-
-@users.command("set-roles")
-@click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True)
-def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
-    """Replace a user's roles; their sessions and tokens end now."""
-    with UnitOfWork(_session_factory()) as uow:
-        try:
-            ended = set_roles(uow.session, SystemClock(), _user(uow, username), list(roles))
-        except ValueError as err:
-            raise click.ClickException(str(err)) from None
-        _audit(uow, "cli.users.set_roles", {"username": username, "roles": list(roles)})
-        uow.commit()
-    click.echo(f"{username} now has {', '.join(roles)} ({ended} sessions and tokens ended)")
-
-
-@users.command("seed-demo")
-@click.option("--url", default="http://127.0.0.1:5000", help="Where the service will listen.")
-def users_seed_demo(url: str) -> None:
-    """Create one demo user per role and print their one-time passwords (once)."""
-    with UnitOfWork(_session_factory()) as uow:
-        created = seed_demo(uow.session, SystemClock())
-        if created:
-            _audit(uow, "cli.users.seed_demo", {"usernames": [c[0] for c in created]})
-        uow.commit()
-    if created:
-        click.echo("Demo users (one-time passwords, shown only now):")
-        for username, roles, password in created:
-            click.echo(f"  {username:<18} {roles:<14} {password}")
-    else:
-        click.echo("Demo users already exist; their passwords were printed when they were made.")
-    click.echo(f"Log in at {url}/login (API: POST {url}/api/auth/token)")
-
-
-@main.group()
-def audit() -> None:
+@main.group("audit")
+def audit_group() -> None:
     """The audit trail."""
 
 
@@ -317,7 +187,7 @@ def audit() -> None:
 _CHAINS = ((AUDIT, "audit trail", "event"), (REGISTER, "sharing register", "entry"))
 
 
-@audit.command("verify")
+@audit_group.command("verify")
 def audit_verify() -> None:
     """Recompute the audit trail's and the sharing register's hash chains against the published
     heads and check nothing stays unsealed past AUDIT_SEAL_BOUND_SECONDS; exit 1 and say what is
@@ -326,7 +196,7 @@ def audit_verify() -> None:
     bound = _setting("AUDIT_SEAL_BOUND_SECONDS")
     heads_file = _setting("AUDIT_HEADS_FILE")
     intact = True
-    with UnitOfWork(_session_factory()) as uow:
+    with UnitOfWork(session_factory()) as uow:
         for chain, title, one in _CHAINS:
             report = check(uow.session, SystemClock().now(), bound, heads_file, chain)
             intact = _say(report, title, (one, chain.noun), bound) and intact
@@ -358,13 +228,13 @@ def _say(report: dict, title: str, nouns: tuple[str, str], bound: float) -> bool
     return False
 
 
-@audit.command("seal")
+@audit_group.command("seal")
 def audit_seal() -> None:
     """Chain the audit events and register entries not sealed yet now (the serving processes
     do it every few seconds)."""
 
     result = seal(
-        _session_factory(),
+        session_factory(),
         SystemClock().now(),
         batch=_setting("AUDIT_SEAL_BATCH"),
         heads_file=_setting("AUDIT_HEADS_FILE"),
@@ -385,21 +255,21 @@ def retention(dry_run: bool) -> None:
 
     days = _setting("RETENTION_DAYS")
     now = SystemClock().now()
-    seal(_session_factory(), now, heads_file=_setting("AUDIT_HEADS_FILE"))
+    seal(session_factory(), now, heads_file=_setting("AUDIT_HEADS_FILE"))
     click.echo("retention periods (days): " + ", ".join(f"{k} {v}" for k, v in days.items()))
-    with UnitOfWork(_session_factory()) as uow:
+    with UnitOfWork(session_factory()) as uow:
         plans = plan(uow.session, now, days)
         for case_plan in plans:
             click.echo(("would purge " if dry_run else "purging ") + case_plan.describe())
         if dry_run:
-            _audit(uow, "cli.retention.dry_run", {"cases": len(plans)})
+            audit(uow, "cli.retention.dry_run", {"cases": len(plans)})
             uow.commit()
             click.echo(f"dry run: {len(plans)} closed case(s) have data past retention")
             return
         totals = purge(uow.session, plans, now)
         stones = totals.pop("register_tombstones")
         digest = hashlib.sha256("".join(stones).encode()).hexdigest() if stones else None
-        _audit(uow, "cli.retention", {**totals, "days": days, "tombstones_sha256": digest})
+        audit(uow, "cli.retention", {**totals, "days": days, "tombstones_sha256": digest})
         uow.commit()
     click.echo("purged: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
 

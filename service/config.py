@@ -14,12 +14,15 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from service import identity_providers
+from service.identity_providers import Provider
 from storage.database import DEFAULT_DATABASE_URL
 
 
@@ -167,6 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TOKEN_IDLE_MINUTES", _whole(0), "must be a whole number of minutes, 0 (no limit) or more"
     ),
+    Setting("PASSWORD_RESET_HOURS", _whole(1), "must be a whole number of hours, 1 or more"),
     Setting("LOGIN_FREE_FAILURES", _whole(0), "must be a whole number, 0 or more"),
     Setting("LOGIN_FIRST_WAIT_SECONDS", _whole(1), "must be a whole number of seconds, 1 or more"),
     Setting("LOGIN_LOCK_AFTER", _whole(1), WHOLE_1),
@@ -247,7 +251,33 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if value is not None:
             values[setting.config_key] = value
     values["RETENTION_DAYS"] = retention_days(env)
+    found = providers(env)
+    if found:
+        values["OIDC_PROVIDERS"] = found
     return values
+
+
+def providers(env: Mapping[str, str] | None = None) -> tuple[Provider, ...]:
+    """The identity providers of ``OIDC_PROVIDERS_FILE`` (a JSON or TOML file) or of
+    ``OIDC_PROVIDERS`` (the same JSON), each checked (docs/identity.md); none when both are unset.
+
+    Read apart from ``SETTINGS``: a provider's secret may live in a variable its entry names.
+    """
+    env = os.environ if env is None else env
+    path = env.get("OIDC_PROVIDERS_FILE", "").strip()
+    inline = env.get("OIDC_PROVIDERS", "").strip()
+    if path and inline:
+        raise ConfigError("OIDC_PROVIDERS_FILE and OIDC_PROVIDERS: set one of them, not both")
+    try:
+        if path:
+            return identity_providers.from_file(Path(path), env)
+        if inline:
+            return identity_providers.from_json(inline, env)
+    except ValueError as err:
+        # The inline JSON may hold a client secret: never echoed, like DATABASE_URL.
+        shown = f"OIDC_PROVIDERS_FILE={path[:60]!r}" if path else "OIDC_PROVIDERS=(hidden)"
+        raise ConfigError(f"{shown}: {err}") from None
+    return ()
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> dict[str, int]:
@@ -325,6 +355,9 @@ class Config:
     LOGIN_LOCK_AFTER: int = 10
     LOGIN_LOCK_MINUTES: int = 15
     LOGIN_ADDRESS_FREE_FAILURES: int = 30
+    # A password reset link an administrator issues works once, for this many hours
+    # (service/password_reset.py, docs/security.md "Administration").
+    PASSWORD_RESET_HOURS: int = 24
     LOG_LEVEL: str = "INFO"
     METRICS_TOKEN: str | None = None
     RETENTION_DAYS: dict[str, int] = RETENTION_DEFAULT_DAYS
@@ -361,6 +394,10 @@ class Config:
     # is overdue), so that a browser test can make work overdue on a real `safeguard serve`.
     # Never set it in production.
     CLOCK_OFFSET_SECONDS: float = 0.0
+
+    # Single sign-on (docs/identity.md): OIDC_PROVIDERS_FILE's or OIDC_PROVIDERS' providers;
+    # none: passwords only. Each one's callback is BASE_URL/login/sso/<name>/callback.
+    OIDC_PROVIDERS: tuple[Provider, ...] = ()
 
     # BENCHMARKS ONLY: append each request's CPU milliseconds, by route, to this file
     # (service/cpu.py; benchmarks/api.py reads it).

@@ -29,6 +29,10 @@ from workflows.instances import Engine
 from workflows.roles import TASK_ROLES
 from workflows.rules import DeployRules, TimerBounds
 
+# GETs that write: an identity provider sends the browser back by GET, and that GET signs in
+# (a session row, the person's link; service/pages/sso.py).
+WRITING_GETS = frozenset({"sso.callback"})
+
 
 @dataclass
 class Services:
@@ -93,7 +97,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def declare_reads() -> None:
         # GET/HEAD only read case data (their audit event is written apart, see service.trail).
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in ("GET", "HEAD", "OPTIONS") and request.endpoint not in WRITING_GETS:
             g.read_only = READ_ONLY.set(True)
 
     @app.teardown_request

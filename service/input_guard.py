@@ -12,8 +12,10 @@ and one ``before_request`` hook (:func:`refuse_lone_surrogates`), so no route ca
 Redirects: a ``Location`` the app writes is a path (``url_for`` without ``_external``), but
 werkzeug's own routing redirects (``//api//tasks`` → ``/api/tasks``) are absolute URLs built from
 the request's ``Host`` header. :func:`relative_location` makes every ``Location`` a path on
-this site, so a forged ``Host`` is never echoed back as a redirect target. ``TRUSTED_HOSTS``
-(config, from the environment) additionally refuses unknown hosts with 400 where it is set.
+this site, so a forged ``Host`` is never echoed back as a redirect target; the one exception is
+a URL a view chose itself (:func:`leave_for`: an identity provider's sign-in page).
+``TRUSTED_HOSTS`` (config, from the environment) additionally refuses unknown hosts with 400
+where it is set.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 
 from service.errors import ApiError
@@ -113,12 +115,21 @@ def refuse_lone_surrogates() -> None:
 def relative_location(response: Response) -> Response:
     """Every ``Location`` as a path on this site: never a host taken from the request."""
     location = response.headers.get("Location")
+    if location and location == g.get("leaving_for"):
+        return response  # the one URL a view chose to leave for (:func:`leave_for`)
     if location:
         parts = urlsplit(location)
         path = "/" + parts.path.lstrip("/\\")  # "//evil" would be another site
         relative = urlunsplit(("", "", path, parts.query, parts.fragment))
         if relative != location:
             response.headers["Location"] = relative
+    return response
+
+
+def leave_for(response: Response) -> Response:
+    """Let ``response`` send the browser to another site: an identity provider's sign-in page,
+    built from the provider's configured discovery document, never from the request."""
+    g.leaving_for = response.headers.get("Location")
     return response
 
 

@@ -197,7 +197,24 @@ def count_reminder(app_or_registry: Flask | CollectorRegistry | None, channel: s
     metrics_of(app_or_registry).reminders.labels(channel=channel).inc()
 
 
-SIGN_IN_OUTCOMES = frozenset({"ok", "invalid_credentials", "slow_down", "locked"})
+SIGN_IN_OUTCOMES = frozenset(
+    {
+        "ok",
+        "invalid_credentials",
+        "slow_down",
+        "locked",
+        # Through an identity provider (service/casework/sso_sign_in.py, service/oidc.py).
+        "disabled",
+        "unknown_user",
+        "no_role",
+        "no_username",
+        "conflict",
+        "bad_state",
+        "bad_token",
+        "provider_refused",
+        "provider_unreachable",
+    }
+)
 
 
 def count_sign_in(outcome: str) -> None:

@@ -16,8 +16,11 @@ from service.auth import current_user
 from service.context import services, uow
 from storage.models import AuditEvent
 
-# Public routes that are audited anyway: signing in (success and failure).
-AUDITED_PUBLIC = frozenset({"pages.login", "auth.create_token"})
+# Public routes that are audited anyway: signing in (success and failure), and setting a
+# password through a reset link.
+AUDITED_PUBLIC = frozenset({"pages.login", "auth.create_token", "sso.callback", "reset.reset"})
+# An identity provider sends the browser back by GET: that GET is the sign-in.
+SIGN_IN_BY_GET = frozenset({"sso.callback"})
 NOT_AUDITED = frozenset({"auth.me", "static"})
 
 
@@ -29,7 +32,7 @@ def begin(app: Flask) -> None:
         return
     if rule.public and endpoint not in AUDITED_PUBLIC:
         return
-    if rule.public and request.method == "GET":
+    if rule.public and request.method == "GET" and endpoint not in SIGN_IN_BY_GET:
         return  # showing the login form is not an event
     user = current_user()
     args = request.view_args or {}

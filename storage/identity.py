@@ -1,4 +1,5 @@
-"""Who is signed in, kept on the server: browser sessions, and the sign-in throttle's counters.
+"""Who is signed in, kept on the server: browser sessions, the sign-in throttle's counters, and
+which person an identity provider's subject is.
 
 Why rows and not a signed cookie alone: a cookie carries its own validity, so one copied before
 a logout, a password change or a disabled account would work until it expired. A row is ended
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, new_id
@@ -48,3 +49,22 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExternalIdentity(Base):
+    """A person here as an identity provider knows them: its name and the ID token's ``sub``.
+
+    Why the subject and not the username or email the token also carries: those can be renamed
+    or given to someone else at the provider; ``sub`` never is (OpenID Connect Core, 5.7). The
+    username links a person on their first sign-in only (docs/identity.md).
+    """
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_external_identity"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

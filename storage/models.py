@@ -25,8 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storage.administration import Agency, PasswordReset  # noqa: F401 (named here too)
+from storage.away import AwayPeriod  # noqa: F401 (alembic sees every table through this module)
 from storage.base import Base, new_id
-from storage.identity import LoginThrottle, UserSession  # noqa: F401 (named here with the rest)
+from storage.identity import (  # noqa: F401 (named here with the rest)
+    ExternalIdentity,
+    LoginThrottle,
+    UserSession,
+)
 from storage.types import UTCDateTime
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Task, User
+from tasks import away
 from tasks import due as due_times
 from tasks.calendar import DEFAULT_CALENDAR, WorkingCalendar
 from tasks.due import due_time
@@ -79,8 +80,10 @@ def settle_assignees(session: Session, advance: Advance) -> Advance:
     (``initiator`` or a step's performer) who is not an active user holding one of the task's
     candidate roles — an administrator who started a case, a practitioner who has since moved to
     the board — would see the case only because a diagram said so: the task goes to the pool
-    instead. Costs nothing for tasks without ``camunda:assignee``; one query for the performer
-    of each ``performer(...)`` task, one for the roles of everyone named.
+    instead. A default assignee who is away the day the step opens is first replaced by their
+    cover (``tasks/away.py``), who is checked the same way. Costs nothing for tasks without
+    ``camunda:assignee``; one query for the performer of each ``performer(...)`` task, one for
+    who is away, one for the roles of everyone named.
     """
     definition_id = advance.instance.definition_id
     wanted: dict[str, str | None] = {}
@@ -92,6 +95,7 @@ def settle_assignees(session: Session, advance: Advance) -> Advance:
             wanted[task.id] = performer(session, task.instance_id, step)
     if not wanted:
         return advance
+    wanted = _covered(session, wanted, advance.opened)
     names = {name for name in wanted.values() if name}
     roles: dict[str, list[str]] = {}
     if names:
@@ -117,6 +121,24 @@ def settle_assignees(session: Session, advance: Advance) -> Advance:
             task = replace(task, assignee=keep)
         settled.append(task)
     return advance.with_opened(settled)
+
+
+def _covered(session: Session, wanted: dict[str, str | None], opened: Any) -> dict[str, str | None]:
+    """The same, with each default assignee who is away on the day the step opens replaced by
+    their cover (``tasks/away.py``; ``None``: no cover that day, the pool). One query."""
+    names = {name for name in wanted.values() if name}
+    if not names:
+        return wanted
+    first = next((task for task in opened if task.id in wanted), None)
+    when = first.created_at if first is not None and first.created_at else datetime.now(UTC)
+    covering = away.covers(session, names, away.day_of(when))
+    if not covering:
+        return wanted
+    for name, cover in covering.items():
+        log.info("%s is away: their new steps go to %s", name, cover or "the pool")
+    return {
+        task_id: (covering.get(name, name) if name else None) for task_id, name in wanted.items()
+    }
 
 
 def second_agency(spiff_task: Any, agencies: frozenset[str] = AGENCIES) -> str | None:

@@ -31,16 +31,17 @@ from storage.models import ProcessInstance, Task, User
 from tasks import inbox, notify
 from tasks.assignment import performer
 from workflows.events import Advance, InstanceFacts, OpenedTask
+from workflows.roles import ESCALATION_STAGE_ROLES, NOTICE_ROLE
 from workflows.rules import AGENCIES
 
 PROCESS = "escalation"
 RAISED_AT = "describe_disagreement"
 STAGES = {f"resolve_stage{n}": n for n in (1, 2, 3, 4)}
-STAGE_ROLES = {2: "manager", 3: "dsl", 4: "csc_manager"}
+STAGE_ROLES = ESCALATION_STAGE_ROLES
 NOTICE_STEP = "resolve_stage3"
 NOTICE_KIND = "escalation_notice"
 OUTCOME_MESSAGE = "escalation_outcome"
-BOARD_ROLE = "board"
+BOARD_ROLE = NOTICE_ROLE
 
 
 def after_advance(session: Session, advance: Advance, now: datetime) -> None:

@@ -73,7 +73,7 @@ def open_escalations(
     )
     clause = addressed_to(who)
     if clause is not None:
-        query = query.where(clause)
+        query = query.where(clause, not_their_own(who.username))
     if after is not None:
         since, last_id = after
         query = query.where(
@@ -83,6 +83,38 @@ def open_escalations(
     if limit is not None:
         query = query.limit(limit)
     return [(e, t) for e, t in session.execute(query).all()]
+
+
+def not_their_own(username: str) -> ColumnElement[bool]:
+    """Leaves out an overdue item of the person's own step: a DSL holding a late DSL step is
+    told it is overdue, not asked to manage themselves (its other DSLs are)."""
+    return or_(
+        Escalation.kind != "overdue_task",
+        Escalation.manager_username.is_not(None),
+        Task.assignee.is_(None),
+        Task.assignee != username,
+    )
+
+
+def may_act_on(session: Session, who: Person, task_id: str) -> bool:
+    """An open overdue item of this open task is addressed to this person, who holds the role
+    that manages the step: they may open it and give it to someone (docs/security.md), though
+    nothing else makes them a party to the case."""
+    task = session.get(Task, task_id)
+    if task is None or task.status != "open" or task.assignee == who.username:
+        return False
+    if reminders.managing_role(task.candidate_roles) not in set(who.roles or ()):
+        return False
+    clause = addressed_to(who)
+    if clause is None:
+        return False  # an administrator sees every item, and does no casework
+    query = select(Escalation.id).where(
+        Escalation.task_id == task_id,
+        Escalation.kind == "overdue_task",
+        Escalation.status == "open",
+        clause,
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def find_for(session: Session, escalation_id: str, who: Person) -> Escalation:

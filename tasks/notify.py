@@ -28,8 +28,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Notification, User, new_id
+from storage.models import Notification, ProcessInstance, Task, User, new_id
 from storage.uow import UnitOfWork
+from tasks import parties
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,52 @@ def recent(session: Session, username: str, limit: int = 100) -> list[Notificati
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class CaseLabel:
+    """Which case a notification is about, as its reader may be told in the app."""
+
+    process_key: str
+    business_key: str | None  # None: not to be named (advice without identity, no key)
+
+
+def cases_of(
+    session: Session, viewer: parties.Viewer, rows: Iterable[Notification]
+) -> dict[str, CaseLabel]:
+    """``{notification id: its case}`` for the notifications whose instance the reader may see
+    (need-to-know, ``tasks/parties.py``), in two queries. Titles name only a step ("Escalation:
+    'X' is overdue") because they are emailed too; the page adds the case for those who may
+    see it, and never for a step that withholds the child's identity."""
+    rows = [row for row in rows if row.instance_id]
+    if not rows:
+        return {}
+    instances = {row.instance_id for row in rows}
+    seen = {
+        found.id: (found.process_key, found.business_key)
+        for found in session.execute(
+            select(
+                ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.business_key
+            ).where(ProcessInstance.id.in_(instances), parties.instance_visible(viewer))
+        )
+    }
+    task_ids = {row.task_id for row in rows if row.task_id}
+    withheld = (
+        set(
+            session.scalars(
+                select(Task.id).where(Task.id.in_(task_ids), Task.identity_withheld.is_(True))
+            )
+        )
+        if task_ids
+        else set()
+    )
+    labels = {}
+    for row in rows:
+        if row.instance_id in seen:
+            key, business_key = seen[row.instance_id]
+            shown = None if row.task_id in withheld else business_key
+            labels[row.id] = CaseLabel(key, shown)
+    return labels
 
 
 def mark_read(

@@ -16,16 +16,25 @@ involved in the case (the agencies of the case's parties), which is exactly who 
 need-to-know. Users are filtered in Python because ``roles`` is a JSON list; a partnership has
 hundreds of users, not millions.
 
-Who the overdue task escalates to (``escalation_target``):
+Who the overdue task escalates to (``escalation_targets``): someone who can act on it — give it
+to someone who may do it, or do it. That is a holder of the step's *managing role*: the first of
+``csc_manager``, ``manager``, ``dsl`` that manages one of its candidate roles
+(``workflows.roles.MANAGED_BY``: a practitioner's or manager's step → ``manager``, the front
+door's → ``csc_manager``, a DSL-only step → ``dsl``).
 
-1. the assignee's manager (``User.manager_id``), when the task is assigned and they have an
-   active one — ``manager_username`` set;
-2. otherwise the *team manager of the role*: the escalation names a role instead of a person —
-   ``csc_manager`` for tasks of the front door (candidate role ``csc``), else ``manager`` — and
-   for ``manager`` the agency: the assignee's, or for an unassigned task one escalation per agency
-   involved in the case. Every holder of that role (in that agency) sees it in their inbox;
+1. the assignee's line manager (``User.manager_id``), when the task is assigned and the manager is
+   active and holds the managing role — ``manager_username`` set. A school's head teacher
+   (``manager``, no ``dsl``) is not sent a DSL's late CSE notification they could not give to
+   anyone;
+2. otherwise the managing role itself: the escalation names a role instead of a person, and for
+   an agency-scoped role the agency: the assignee's, or for an unassigned task one escalation per
+   agency involved in the case. Every holder of that role (in that agency) sees it in their
+   inbox — but the assignee, who is told it is overdue anyway;
 3. when no agency can be found for an agency-scoped role, nobody but administrators sees it
    (``role=None``): better unrouted than shown to every agency's managers.
+
+Whoever an open overdue item is addressed to may open and reassign that task
+(``tasks.inbox.may_act_on``), though they are no party to the case otherwise.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from sqlalchemy.orm import Session
 from storage.models import Escalation, ProcessInstance, Task, Timer, User, new_id
 from storage.uow import UnitOfWork
 from tasks import notify, parties, timers
-from workflows.roles import FRONT_DOOR_ROLES
+from workflows.roles import MANAGED_BY, MANAGING_ORDER
 
 log = logging.getLogger(__name__)
 
@@ -208,17 +217,22 @@ class Target:
     agency: str | None = None
 
 
+def managing_role(candidate_roles: list[str] | None) -> str:
+    """The role whose holders can act on a step of these roles (the module's docstring)."""
+    managing = {MANAGED_BY[r] for r in candidate_roles or () if r in MANAGED_BY}
+    return next((r for r in MANAGING_ORDER if r in managing), "manager")
+
+
 def escalation_targets(session: Session, task_row: Task) -> list[Target]:
     """Where an overdue task escalates to (rules in the module's docstring)."""
+    role = managing_role(task_row.candidate_roles)
     assignee = None
     if task_row.assignee:
         assignee = session.scalars(select(User).where(User.username == task_row.assignee)).first()
     if assignee is not None and assignee.manager_id:
         manager = session.get(User, assignee.manager_id)
-        if manager is not None and manager.active:
+        if manager is not None and manager.active and role in (manager.roles or ()):
             return [Target(manager_username=manager.username)]
-    roles = set(task_row.candidate_roles or ())
-    role = "csc_manager" if roles & FRONT_DOOR_ROLES else "manager"
     if role not in parties.AGENCY_SCOPED_ROLES:
         return [Target(role=role)]
     if assignee is not None and assignee.agency:
@@ -351,6 +365,7 @@ def escalate_overdue(uow: UnitOfWork, task: Task, now: datetime, name: str, when
             )
         )
         managers.update(target_usernames(session, target))
+    managers.discard(task.assignee)  # told "Overdue" already; nobody escalates to themselves
     session.flush()
     rows = notify.notify(
         session,

@@ -18,8 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage import UnitOfWork, make_engine, make_session_factory
+from storage.administration import SEED
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models import Agency, Base
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get(
@@ -70,6 +71,9 @@ def _truncate_pg(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # The registry of agencies is seeded by a migration: put the seed back, as migrated.
+        rows = [{"code": code, "label": label, "active": True} for code, label in SEED]
+        connection.execute(Agency.__table__.insert(), rows)
     engine.dispose()
 
 

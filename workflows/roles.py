@@ -64,5 +64,22 @@ REPORT_READERS = ("board", "manager", "admin")
 # Children's social care's front door: its overdue work escalates to a csc_manager, not to a
 # line manager (tasks/reminders.py).
 FRONT_DOOR_ROLES = frozenset({"csc"})
+# Who can act on an overdue step (reassign it, or do it): the managing role of one of the step's
+# roles, the first of MANAGING_ORDER that applies (tasks/reminders.py). A line manager without
+# ``dsl`` cannot give a DSL's step to anyone, so a DSL-only step goes to the agency's DSLs (the
+# lead, the deputies, a safeguarding manager who holds ``dsl``).
+MANAGED_BY = {
+    "practitioner": "manager",
+    "manager": "manager",
+    "dsl": "dsl",
+    "csc": "csc_manager",
+    "csc_manager": "csc_manager",
+}
+MANAGING_ORDER = ("csc_manager", "manager", "dsl")
 # Agency-scoped roles see only their own agency's cases they are party to (tasks/parties.py).
 AGENCY_SCOPED_ROLES = frozenset({"practitioner", "manager", "dsl"})
+# The escalation's stages (tasks/disagreements.py): whose inbox each stage from 2 on reaches,
+# and who is copied on a stage-3 notice. Stage 4 is children's social care's managers until the
+# partnership confirms otherwise (docs/protocol.md).
+ESCALATION_STAGE_ROLES = {2: "manager", 3: "dsl", 4: "csc_manager"}
+NOTICE_ROLE = "board"

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from service import oidc
 from service.access import access, records_only
 from service.auth import current_user, end_session, start_session
 from service.casework.desk import for_request
@@ -48,7 +49,7 @@ def signed_in() -> dict:
 UNSAFE_IN_NEXT = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site paths: never send a freshly signed-in user to another site."""
     if not target:
         return url_for("work.home")
@@ -95,9 +96,21 @@ def login():
             unit = uow()
             start_session(unit.session, user, services().clock.now())
             unit.commit()
-            return redirect(_safe_next(request.args.get("next")))
-        return render_template("login.html", error=error, username=username), status
-    return render_template("login.html", error=None, username=username)
+            return redirect(safe_next(request.args.get("next")))
+        return login_page(error, username, status)
+    return login_page(None, username, 200)
+
+
+def login_page(error: str | None, username: str, status: int):
+    """The form, with a "Sign in with ..." link for each identity provider (docs/identity.md)
+    that keeps where the person was going."""
+    target = request.args.get("next")
+    links = [
+        (found.label, url_for("sso.start", provider=found.name, next=target))
+        for found in oidc.providers()
+    ]
+    page = render_template("login.html", error=error, username=username, providers=links)
+    return page, status
 
 
 @bp.route("/logout", methods=["GET", "POST"])

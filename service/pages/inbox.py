@@ -1,5 +1,8 @@
 """The manager's inbox (a page): overdue work of my team, disagreements at my stage, advice
 requests; reassign a task to a team member, give it more time with a reason, or open it.
+``?view=team`` lists all open work of my team instead; both filter and sort
+(``service/pages/inbox_list.py``), and both give several ticked steps to one person at once
+(``service/casework/assign_many.py``, each step checked as a single reassignment).
 
 Server-rendered forms with CSRF that call the same domain functions as the API
 (``service/casework/``: assign, give more time, resolve); a refused answer re-renders the
@@ -13,17 +16,21 @@ from datetime import date, datetime, time
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from service import trail
 from service.access import access, viewer
 from service.auth import current_user
 from service.casework import assign as assigning
+from service.casework import assign_many as assigning_many
 from service.casework import resolve as resolving
 from service.casework.desk import for_request
 from service.casework.give_more_time import give_more_time
 from service.context import services, uow
 from service.openapi import HTML, spec
+from service.pages import inbox_list
+from service.pages.inbox_list import InboxFilters
 from service.pages.listing import lateness
 from storage.models import ProcessInstance, Task
-from tasks import inbox
+from tasks import inbox, reminders
 from tasks.calendar import DEFAULT_CALENDAR
 from tasks.worklist import worklist_query
 from workflows.errors import Conflict, InvalidInput, NotFound
@@ -41,9 +48,11 @@ FORM = {
             "due_date": {"type": "string"},
             "reason": {"type": "string"},
             "resolution": {"type": "string"},
+            "task": {"type": "array", "items": {"type": "string"}},
         },
     }
 }
+BULK = ("bulk", "task")  # where a bulk reassignment's own errors are shown
 
 
 def _instances(session, ids: set[str]) -> dict[str, tuple[str, str | None]]:
@@ -89,7 +98,8 @@ def inbox_sections(now: datetime) -> dict[str, list[dict]]:
         section.append(_item(task, key, business_key, now, escalation))
         listed.add(task.id)
     for task, key, business_key in session.execute(worklist_query(who, "team", now, overdue=True)):
-        if task.id not in listed:
+        # Only what they can act on: a head teacher does not manage their DSL's DSL steps.
+        if task.id not in listed and reminders.managing_role(task.candidate_roles) in who.roles:
             overdue.append(_item(task, key, business_key, now))
             listed.add(task.id)
     # Disagreements come from their inbox items only (raised for each stage's managers as the
@@ -101,18 +111,35 @@ def inbox_sections(now: datetime) -> dict[str, list[dict]]:
     return {"overdue": overdue, "disagreements": disagreements, "advice": advice, "other": other}
 
 
-def _render(*, errors=None, values=None, message=None, status=200):
+def team_work(now: datetime) -> list[dict]:
+    """All open work held by the people I manage, soonest due first."""
+    session = uow().session
+    query = worklist_query(viewer(current_user()), "team", now)
+    return [_item(task, key, bk, now) for task, key, bk in session.execute(query)]
+
+
+def _render(*, errors=None, values=None, message=None, status=200, results=None, filters=None):
     user = current_user()
+    now = services().clock.now()
+    filters = filters or InboxFilters()
     team = inbox.team(uow().session, user.id)
+    sections = {"team": team_work(now)} if filters.view == "team" else inbox_sections(now)
+    other = sections.pop("other", [])
     body = render_template(
         "inbox.html",
-        sections=inbox_sections(services().clock.now()),
+        sections=inbox_list.choose(sections, filters, now),
+        other=other,
+        steps=inbox_list.steps_of(sections),
+        filters=filters,
+        choices=inbox_list,
         team=team,
         may_extend=user.is_admin or bool(user.roles & set(EXTEND_ROLES)),
         errors=errors or {},
         values=values or {},
         message=message,
-        today=services().clock.now().astimezone(DEFAULT_CALENDAR.zone).date().isoformat(),
+        results=results or [],
+        picked=set(request.form.getlist("task")) if request.method == "POST" else set(),
+        today=now.astimezone(DEFAULT_CALENDAR.zone).date().isoformat(),
     )
     return body, status
 
@@ -125,7 +152,61 @@ def _render(*, errors=None, values=None, message=None, status=200):
     tag="pages",
 )
 def show():
-    return _render()
+    try:
+        filters = InboxFilters.from_args(request.args)
+    except InvalidInput as err:
+        return _render(errors={("filters", err.field): str(err)}, status=422)
+    return _render(filters=filters)
+
+
+def _filters_of_form() -> InboxFilters:
+    """The filters the bulk form was posted from (hidden fields), or none if altered."""
+    try:
+        return InboxFilters.from_args(request.form)
+    except InvalidInput:
+        return InboxFilters()
+
+
+@bp.post("/inbox/reassign")
+@access(*CASEWORK_INBOX_ROLES)
+@spec(
+    "Give several steps to one team member (a page); each is checked and changed on its own",
+    body=FORM,
+    responses={302: None, 409: HTML, 422: HTML},
+    tag="pages",
+)
+def reassign_many():
+    filters = _filters_of_form()
+    username = request.form.get("user", "").strip()[:80]
+    chosen = list(dict.fromkeys(request.form.getlist("task")))
+    problem = None
+    if not chosen:
+        problem = ("task", "Tick at least one step")
+    elif len(chosen) > assigning_many.MOST:
+        problem = ("task", f"Tick at most {assigning_many.MOST} steps at a time")
+    elif not username:
+        problem = ("user", "Choose who should do them")
+    items = []
+    for task_id in chosen:
+        version = request.form.get(f"version-{task_id}", "")
+        if not version.isdigit() or len(version) > 9:
+            problem = problem or ("task", "The page is out of date: reload it")
+        items.append((task_id[:36], int(version) if version.isdigit() else None))
+    if problem:
+        uow().rollback()
+        return _render(errors={(BULK[0], problem[0]): problem[1]}, filters=filters, status=422)
+    unit = uow()
+    unit.session.rollback()  # SQLite: let each step's own transaction write
+    done = assigning_many.assign_many(for_request(), viewer(current_user()), items, username)
+    counts = {o: sum(1 for r in done if r.outcome == o) for o in {r.outcome for r in done}}
+    trail.note(detail={"user": username, "tasks": [r.task_id for r in done], **counts})
+    unit.commit()
+    if all(r.outcome == "assigned" for r in done):
+        flash(f"{len(done)} step{'s' if len(done) != 1 else ''} now with {username}")
+        return redirect(url_for("inbox.show", **filters.args()))
+    errors = {(r.task_id, "general"): r.message for r in done if r.outcome != "assigned"}
+    status = 409 if any(r.outcome == "conflict" for r in done) else 422
+    return _render(errors=errors, results=done, filters=filters, status=status)
 
 
 def _refused(task_id: str, field: str, message: str, status: int = 422):

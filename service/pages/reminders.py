@@ -7,7 +7,8 @@ import logging
 from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.access import access
+from service import trail
+from service.access import access, viewer
 from service.auth import current_user
 from service.context import services, uow
 from service.errors import ApiError
@@ -15,6 +16,7 @@ from service.openapi import HTML, spec
 from service.pages.inbox import INBOX_ROLES
 from service.pages.work import CSRF_ONLY
 from tasks import notify
+from workflows.roles import CASEWORK
 
 log = logging.getLogger(__name__)
 bp = Blueprint("reminders", __name__)
@@ -38,7 +40,8 @@ def header_links() -> dict:
     """What the header links to: the unread count (counted only when drawn) and the inbox."""
     user = current_user()
     has_inbox = user is not None and (bool(user.roles & set(INBOX_ROLES)) or user.is_admin)
-    return {"unread_reminders": _unread, "has_inbox": has_inbox}
+    has_casework = user is not None and bool(user.roles & set(CASEWORK))
+    return {"unread_reminders": _unread, "has_inbox": has_inbox, "has_casework": has_casework}
 
 
 @bp.get("/notifications")
@@ -46,8 +49,13 @@ def header_links() -> dict:
 @spec("My reminders, newest first (a page)", responses={200: HTML, 302: None}, tag="pages")
 def notifications():
     user = current_user()
-    rows = notify.recent(uow().session, user.username)
-    return render_template("notifications.html", notifications=rows)
+    session = uow().session
+    rows = notify.recent(session, user.username)
+    cases = notify.cases_of(session, viewer(user), rows)
+    shown = sorted({c.business_key for c in cases.values() if c.business_key})
+    if shown:
+        trail.note(detail={"cases_shown": shown})  # a read of case data, like any other
+    return render_template("notifications.html", notifications=rows, cases=cases)
 
 
 @bp.post("/notifications/<notification_id>/read")

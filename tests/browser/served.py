@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,8 +38,13 @@ def require_assets() -> None:
 
 
 @contextmanager
-def served(tmp_path: Path, users: dict[str, tuple[list[str], str | None]]) -> Iterator[Service]:
-    """The service on a SQLite file with every shipped diagram deployed and ``users`` added."""
+def served(
+    tmp_path: Path,
+    users: dict[str, tuple[list[str], str | None]],
+    settings: Callable[[int], dict[str, str]] | None = None,
+) -> Iterator[Service]:
+    """The service on a SQLite file with every shipped diagram deployed and ``users`` added;
+    ``settings(port)`` adds to its environment what depends on its port (``BASE_URL``)."""
     executable = _chromium()
     require_assets()
     env = {
@@ -55,6 +60,8 @@ def served(tmp_path: Path, users: dict[str, tuple[list[str], str | None]]) -> It
             args += ["--agency", agency]
         _run(env, "users", "add", name, *args, "--password-stdin", stdin=PASSWORD)
     running = Service(env, tmp_path / "service.log")
+    if settings is not None:
+        running.env.update(settings(running.port))
     running.start()
     running.chromium = executable
     try:

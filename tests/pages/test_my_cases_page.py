@@ -35,7 +35,7 @@ def app(page_app, clock):
     people = {
         "mo": {"roles": ["manager"], "agency": "school"},
         "pat": SCHOOL,
-        "olly": {"roles": ["practitioner"], "agency": "college"},
+        "olly": {"roles": ["practitioner"], "agency": "voluntary"},
         "bea": {"roles": ["board"]},
     }
     return page_app(people, shipped=("information_sharing",), clock=clock)

@@ -19,8 +19,8 @@ PEOPLE = {
     "maya": (["manager"], "school", None),
     "pat": (["practitioner"], "school", "maya"),
     "sid": (["dsl"], "school", None),
-    "dina": (["dsl"], "college", None),  # a DSL of another agency: may take anonymous advice
-    "otto": (["manager"], "college", None),
+    "dina": (["dsl"], "voluntary", None),  # a DSL of another agency: may take anonymous advice
+    "otto": (["manager"], "voluntary", None),
     "hugo": (["practitioner"], "health", None),
 }
 

@@ -158,6 +158,17 @@ def test_changes_at_the_command_line_are_audited(app, client):
     assert runner.invoke(main, ["users", "disable", "zoe"], env=env).exit_code == 0
     make_user(app, "dee", ["auditor"], agency="partnership")
     actions = [(e["action"], e["detail"]) for e in _events(token_client(app, "dee"))]
-    assert ("cli.users.add", {"username": "zoe", "roles": ["practitioner"]}) in actions
-    assert ("cli.users.disable", {"username": "zoe"}) in actions
+    zoe = {
+        "username": "zoe",
+        "display_name": "zoe",
+        "roles": ["practitioner"],
+        "agency": None,
+        "manager": None,
+        "email": None,
+        "active": True,
+    }
+    added = {"username": "zoe", "before": None, "after": zoe}
+    assert ("cli.users.add", added) in actions
+    disabled = {"username": "zoe", "before": zoe, "after": {**zoe, "active": False}}
+    assert ("cli.users.disable", disabled) in actions
     assert client.get("/api/audit/verify").get_json()["ok"] is True

@@ -116,7 +116,7 @@ def test_a_delivered_message_and_a_cancel_answer_as_read(client, client_for):
 
 ADVICE = {
     "pat": (["practitioner"], "school", None),
-    "dina": (["dsl"], "college", None),  # a DSL of another agency: takes anonymous advice
+    "dina": (["dsl"], "voluntary", None),  # a DSL of another agency: takes anonymous advice
 }
 
 

@@ -23,6 +23,10 @@ PUBLIC = {
     ("GET", "/logout"),
     ("POST", "/logout"),
     ("POST", "/api/auth/token"),
+    ("GET", "/reset/<token>"),  # a one-time link (410: no such link)
+    ("POST", "/reset/<token>"),
+    ("GET", "/login/sso/<provider>"),  # off to the identity provider (404: none configured)
+    ("GET", "/login/sso/<provider>/callback"),
 }
 OWN_ACCOUNT = {  # everyone signed in: who am I, my reminders, my (empty) home page
     ("GET", "/"),
@@ -33,6 +37,9 @@ OWN_ACCOUNT = {  # everyone signed in: who am I, my reminders, my (empty) home p
     ("GET", "/notifications"),
     ("POST", "/notifications/<notification_id>/read"),
     ("POST", "/notifications/read"),
+    ("GET", "/account/sessions"),  # where they are signed in (issue 19)
+    ("POST", "/account/sessions/<session_id>/end"),
+    ("POST", "/account/sessions/end-all"),
 }
 BOARD = {
     ("GET", "/api/reports/sharing"),
@@ -84,7 +91,12 @@ def _routes(app, known: dict[str, str]):
 def _walk(app, client, known) -> tuple[set, list[str]]:
     """(method, rule) pairs the client was not refused with 403, and every body it read."""
     reached, bodies = set(), []
-    last = [("POST", "/logout"), ("DELETE", "/api/auth/token")]
+    # Routes that sign the caller out go last, or every route after them would answer 401.
+    last = [
+        ("POST", "/logout"),
+        ("DELETE", "/api/auth/token"),
+        ("POST", "/account/sessions/end-all"),
+    ]
     routes = sorted(_routes(app, known), key=lambda r: (r[0], r[1]) in last)
     for method, rule, url in routes:
         response = client.open(url, method=method, json={} if method != "GET" else None)

@@ -31,7 +31,7 @@ def _record(app, count: int = 1) -> list[int]:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         for _ in range(count):
             row = register.record(
-                uow.session, ENTRY, instance=None, decided_by="pat", now=services().clock.now()
+                uow.session, ENTRY, instance_id=None, decided_by="pat", now=services().clock.now()
             )
             ids.append(row.id)
         uow.commit()
@@ -91,7 +91,7 @@ def test_two_transactions_record_before_either_commits(app):
     try:
         for session in (first, second):
             session.execute(text("SET LOCAL lock_timeout = '1s'"))
-            register.record(session, ENTRY, instance=None, decided_by="pat", now=now)
+            register.record(session, ENTRY, instance_id=None, decided_by="pat", now=now)
         locks = second.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
         assert locks == 0
         second.commit()  # the later one first: the ids stay as the database gave them

@@ -92,7 +92,7 @@ def test_entries_chained_before_keep_their_hashes_and_new_ones_follow(empty_url)
             row = register.record(
                 session,
                 {"decision": "share", "with_consent": True, "reasons": "Agreed"},
-                instance=None,
+                instance_id=None,
                 decided_by="pat",
                 now=WHEN,
             )

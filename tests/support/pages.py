@@ -46,3 +46,15 @@ def audited(app, action: str) -> list[AuditEvent]:
     with app.app_context(), UnitOfWork(services().session_factory) as uow:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
         return list(uow.session.scalars(query))
+
+
+def school_team(**more: dict) -> dict[str, dict]:
+    """``page_app``'s people: ``mo`` (manager, school) manages ``pat`` and ``sam``
+    (practitioners, school); ``more`` adds people by name."""
+    school = {"agency": "school", "manager": "mo"}
+    return {
+        "mo": {"roles": ["manager"], "agency": "school"},
+        "pat": {"roles": ["practitioner"], **school},
+        "sam": {"roles": ["practitioner"], **school},
+        **more,
+    }

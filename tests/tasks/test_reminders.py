@@ -290,3 +290,40 @@ def test_an_advice_request_reaches_the_role_in_its_agency_and_closes_with_the_ta
     with uow_factory() as uow:
         maya = uow.session.scalars(select(User).where(User.username == "maya")).one()
         assert inbox.open_escalations(uow.session, maya) == []
+
+
+def test_a_dsls_late_step_goes_to_the_agencys_dsls_not_to_a_line_manager_without_dsl(
+    world, uow_factory, session_factory
+):
+    """A school's DSL, line-managed by the head (a ``manager`` without ``dsl``), lets a DSL step
+    run late: the head could give it to nobody, so the item goes to the school's DSLs (the
+    lead, a safeguarding manager who holds ``dsl``) — not to the DSL herself, nor to health's."""
+    with uow_factory() as uow:
+        _user(uow.session, "dana", ["dsl"], "school", manager="maya")
+        _user(uow.session, "dee", ["dsl"], "school")
+        _user(uow.session, "sue", ["manager", "dsl"], "school")
+        _user(uow.session, "hana", ["dsl"], "health")
+        uow.commit()
+    _arrange(uow_factory, world["task_id"], "dana", candidates=["dsl"])
+    world["clock"].set(T0 + timedelta(days=2))
+    world["scheduler"].fire_due()
+    (escalation,) = _escalations(session_factory)
+    assert (escalation.manager_username, escalation.role, escalation.agency) == (
+        None,
+        "dsl",
+        "school",
+    )
+    told = sorted(n.username for n in _notes(session_factory, kind="escalation"))
+    assert told == ["dee", "sue"]
+
+
+def test_a_step_a_line_manager_may_do_still_goes_to_them(world, uow_factory, session_factory):
+    """A step for a manager or a DSL (advice): the assignee's line manager can act on it."""
+    _arrange(uow_factory, world["task_id"], "pat", candidates=["manager", "dsl"])
+    world["clock"].set(T0 + timedelta(days=2))
+    world["scheduler"].fire_due()
+    (escalation,) = _escalations(session_factory)
+    assert escalation.manager_username == "maya"
+    assert reminders.managing_role(["practitioner"]) == "manager"
+    assert reminders.managing_role(["csc", "practitioner"]) == "csc_manager"
+    assert reminders.managing_role(["dsl"]) == "dsl"
