@@ -82,6 +82,11 @@ def known(app, root) -> dict[str, str]:
         "notification_id": "00000000-0000-0000-0000-000000000000",
         "session_id": "00000000-0000-0000-0000-000000000000",
         "version": "1",
+        "period_id": "00000000-0000-0000-0000-000000000000",
+        "provider": "nowhere",
+        "code": "nowhere",
+        "token": "not-a-token",
+        "username": "nobody",
     }
 
 
@@ -290,6 +295,7 @@ def test_a_diagram_between_the_file_and_the_body_limits_is_a_placed_problem(root
             "element_id": None,
             "line": 1,
             "message": "the file is larger than 5 MB",
+            "severity": "error",
         }
     ]
 
@@ -321,6 +327,7 @@ def test_xml_bombs_through_the_api_are_refused_unexpanded(root, content, route):
         "element_id": None,
         "line": 1,
         "message": "a DOCTYPE declaration is not allowed in BPMN files",
+        "severity": "error",
     }
     if route.endswith("validate"):
         problems = response.get_json()["problems"]
