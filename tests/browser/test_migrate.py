@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.served import api, browser_page, served, sign_in
+from tests.browser.test_modeller import deploy_with_note
 
 STEP = "describe_request"  # a user task of bpmn/information_sharing.bpmn, for practitioners
 
@@ -48,7 +49,7 @@ def test_a_misspelt_role_is_refused_then_running_cases_move_to_the_fixed_version
 
         candidates.fill("practitioner")
         group.get_by_label("Due date").fill("2WD")
-        page.click("#modeller-deploy")
+        deploy_with_note(page, "Role spelt right; two working days to describe the request")
         expect(page.locator("#modeller-status")).to_have_text("Deployed as version 2.")
 
         page.click("#modeller-migrate")
