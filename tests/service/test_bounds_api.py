@@ -124,7 +124,9 @@ def test_healthz_stays_fast_while_a_hostile_script_runs(db_url, tmp_path):
         assert started["state"] == "error"
         assert started["error"]["element_id"] == "work"
         assert 0.9 < result["took"] < 3.0, result["took"]
-        assert len(latencies) >= 10
+        # Asked while the script ran (the loop runs until it ends, at least 5 times); how many
+        # fit in that second depends on the machine, so only the latency is the promise.
+        assert len(latencies) >= 5
         assert max(latencies) < 0.1, sorted(latencies)[-5:]
     finally:
         service.kill()
