@@ -12,6 +12,10 @@ one INSERT, by whichever comes first:
 - the auditor reading the trail (``GET /api/audit`` flushes first);
 - a clean shutdown: ``close`` from gunicorn's ``worker_exit``, and ``atexit`` for every queue.
 
+The same flush also runs the bookkeeping updates a read could not write at once without waiting
+for SQLite's writer (:meth:`ReadQueue.defer`, e.g. a session's "last seen"): the newest
+statement per key, applied after the rows.
+
 A failed flush puts the rows back and is tried again. What a ``kill -9`` (or a power cut) loses
 is what was queued at that moment: at most ``AUDIT_FLUSH_SECONDS`` of this process's reads
 (docs/security.md, "The audit trail"). Changes are never queued: their event is in their own
@@ -26,9 +30,10 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Executable, insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +52,7 @@ class ReadQueue:
     def __init__(self, session_factory: sessionmaker[Session], flush_rows: int = 200):
         self._session_factory = session_factory
         self._rows: list[dict[str, Any]] = []
+        self._updates: dict[Hashable, Executable] = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -57,7 +63,7 @@ class ReadQueue:
         _QUEUES.add(self)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._rows) + len(self._updates)
 
     def put(self, row: dict[str, Any]) -> None:
         """Queue one event's columns (``audit.row``); inserted by the next flush."""
@@ -65,6 +71,14 @@ class ReadQueue:
             self._rows.append(row)
             full = len(self._rows) >= self.flush_rows
         if full and self._thread is not None:
+            self._wake.set()
+
+    def defer(self, key: Hashable, statement: Executable) -> None:
+        """Run ``statement`` with the next flush; a later statement with the same key replaces it
+        (only the newest "last seen" matters)."""
+        with self._lock:
+            self._updates[key] = statement
+        if self._thread is not None:
             self._wake.set()
 
     def take(self) -> list[dict[str, Any]]:
@@ -83,24 +97,34 @@ class ReadQueue:
         """Insert everything queued in one transaction; how many rows. Raises if it cannot."""
         with self._flush_lock:
             rows = self.take()
-            if not rows:
+            with self._lock:
+                updates, self._updates = self._updates, {}
+            if not rows and not updates:
                 return 0
             for attempt in range(_ATTEMPTS):
                 try:
                     with read_only(False), self._session_factory() as session, session.begin():
-                        session.execute(insert(AuditEvent), rows)
+                        if rows:
+                            session.execute(insert(AuditEvent), rows)
+                        for statement in updates.values():
+                            session.execute(statement)
                     return len(rows)
                 except OperationalError as err:
                     # SQLite busy past its timeout: wait for our turn (the rows are not lost).
                     if is_write_conflict(err) and attempt < _ATTEMPTS - 1:
                         time.sleep(0.01)
                         continue
-                    self.give_back(rows)
+                    self._give_back_all(rows, updates)
                     raise
                 except BaseException:
-                    self.give_back(rows)
+                    self._give_back_all(rows, updates)
                     raise
         return 0
+
+    def _give_back_all(self, rows: list[dict[str, Any]], updates: dict) -> None:
+        self.give_back(rows)
+        with self._lock:
+            self._updates = {**updates, **self._updates}
 
     # -- the background flusher ---------------------------------------------------------------
     def start(self, seconds: float) -> None:

@@ -112,7 +112,8 @@ def init_app(app: Flask) -> None:
         # written once the request's own transaction is over, so a read stays a read.
         used = g.pop("touch", None)
         if used is not None:
-            touch(services().session_factory, *used, services().clock.now())
+            queue = services().audit_queue
+            touch(services().session_factory, *used, services().clock.now(), queue.defer)
 
 
 def services() -> Services:

@@ -10,9 +10,10 @@ SHA-256 is the row's key, as for API tokens (``service/auth.py``).
 
 Cost per request: one indexed lookup (the session by hash, joined with its user, active). The
 row's ``last_seen_at`` is written at most once a minute, in a short transaction of its own after
-the response (``service/context.py``), not on every request; so the idle limit is exact to
-within that minute. "On every worker" follows from the database being the truth: an ended row
-is ended for every process at its next request.
+the response (``service/context.py``), not on every request, and never waited for: when SQLite's
+writer is busy it is queued for the background flush (``records/pending.py``); so the idle limit
+is exact to within that minute. "On every worker" follows from the database being the truth:
+an ended row is ended for every process at its next request.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Executable, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import UnitOfWork
-from storage.database import read_only
+from storage.database import is_write_conflict, read_only, without_waiting
 from storage.models import ApiToken, User, UserSession
 
 log = logging.getLogger(__name__)
@@ -123,19 +125,33 @@ def needs_touch(last_seen: datetime | None, now: datetime) -> bool:
     return last_seen is None or now - last_seen >= TOUCH_EVERY
 
 
-def touch(factory: sessionmaker[Session], kind: str, row_id: str, now: datetime) -> None:
+def touch(
+    factory: sessionmaker[Session],
+    kind: str,
+    row_id: str,
+    now: datetime,
+    later: Callable[[Hashable, Executable], None],
+) -> None:
     """Record that a session (``kind`` "session") or token ("token") was used ``now``.
 
     Its own short write, after the request: a GET's transaction only reads (SQLite's writer
-    lock is not taken for it). A failure here costs at most a minute of idle time: logged only.
+    lock is not taken for it). Where SQLite's writer is busy (a start running a long script),
+    the write is not waited for: ``later`` queues it for the background flush (seconds late,
+    well inside the minute the idle limit is exact to). Any other failure is logged only.
     """
     model, column = (
         (UserSession, "last_seen_at") if kind == "session" else (ApiToken, "last_used_at")
     )
+    statement = update(model).where(model.id == row_id).values({column: now})
     try:
-        with read_only(False), UnitOfWork(factory) as unit:
-            unit.session.execute(update(model).where(model.id == row_id).values({column: now}))
+        with read_only(False), without_waiting(), UnitOfWork(factory) as unit:
+            unit.session.execute(statement)
             unit.commit()
+    except OperationalError as err:
+        if not is_write_conflict(err):
+            log.warning("could not record the use of a %s: %s", kind, type(err).__name__)
+            return
+        later((kind, row_id), statement)
     except SQLAlchemyError as err:
         log.warning("could not record the use of a %s: %s", kind, type(err).__name__)
 

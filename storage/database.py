@@ -30,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # Checkpoints run on a background thread (storage/checkpoint.py), not inside a commit.
     cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
@@ -44,6 +44,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 # requests that is a spurious 500 or 409. So transactions take the write lock when they begin
 # (BEGIN IMMEDIATE) and wait their turn — except where the caller declares it will only read.
 READ_ONLY: ContextVar[bool] = ContextVar("sqlite_read_only", default=False)
+# A write that would rather not happen now than wait for the writer (``without_waiting``).
+NO_WAIT: ContextVar[bool] = ContextVar("sqlite_no_wait", default=False)
+BUSY_TIMEOUT_MS = 30000
 
 
 @contextmanager
@@ -56,13 +59,33 @@ def read_only(flag: bool = True) -> Iterator[None]:
         READ_ONLY.reset(token)
 
 
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Transactions begun inside fail at once (a write conflict) where SQLite's writer is busy,
+    instead of queueing behind it: for bookkeeping that can be done later, never for case data.
+    """
+    token = NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        NO_WAIT.reset(token)
+
+
 def _sqlite_begin(conn) -> None:
     # Straight to the driver: this runs at the start of every transaction, and a full SQLAlchemy
     # execution (result set-up, events) would cost more than the BEGIN itself. A busy database
     # still surfaces as SQLAlchemy's OperationalError, which callers treat as a write conflict.
     statement = "BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE"
+    driver = conn.connection.driver_connection
+    no_wait = NO_WAIT.get() and statement != "BEGIN"
     try:
-        conn.connection.driver_connection.execute(statement)
+        if no_wait:
+            driver.execute("PRAGMA busy_timeout=0")
+        try:
+            driver.execute(statement)
+        finally:
+            if no_wait:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except sqlite3.Error as err:
         raise DBAPIError.instance(statement, (), err, sqlite3.Error) from err
 

@@ -111,11 +111,12 @@ def test_healthz_stays_fast_while_a_hostile_script_runs(db_url, tmp_path):
 
         worker = threading.Thread(target=start_hostile)
         worker.start()
-        latencies = []
+        latencies, meanwhile = [], 0
         while worker.is_alive() or len(latencies) < 5:
             began = time.monotonic()
             status, _ = service.request("GET", "/healthz", token="")
             latencies.append(time.monotonic() - began)
+            meanwhile += worker.is_alive()
             assert status == 200
             time.sleep(0.02)
         worker.join()
@@ -124,9 +125,9 @@ def test_healthz_stays_fast_while_a_hostile_script_runs(db_url, tmp_path):
         assert started["state"] == "error"
         assert started["error"]["element_id"] == "work"
         assert 0.9 < result["took"] < 3.0, result["took"]
-        # Asked while the script ran (the loop runs until it ends, at least 5 times); how many
-        # fit in that second depends on the machine, so only the latency is the promise.
-        assert len(latencies) >= 5
+        # Answered while the script ran, not queued behind it (on SQLite the start holds the
+        # write lock for that second: the health check must not wait for it).
+        assert meanwhile >= 3, latencies
         assert max(latencies) < 0.1, sorted(latencies)[-5:]
     finally:
         service.kill()

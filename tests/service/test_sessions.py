@@ -8,13 +8,16 @@ password or role change, or "sign out everywhere", the copy gets nothing, on eve
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select, text
 
 from service.app import create_app
 from service.cli import main
+from storage.models import ApiToken
 from tests.support.helpers import assert_error, make_user
 from tests.support.pages import PASSWORD, csrf_of
 
@@ -202,3 +205,22 @@ def test_tokens_have_an_idle_limit_when_configured(app, clock):
     assert _me(app.test_client(), token).status_code == 200
     clock.advance(timedelta(minutes=21))
     assert_error(_me(app.test_client(), token), 401)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # one writer for the whole file
+def test_a_use_is_not_recorded_by_waiting_for_a_busy_writer(app, clock):
+    """A signed-in GET while a start holds SQLite's writer (a script running for its second)
+    answers at once; the token's last use is written by the next flush, not lost."""
+    token = _token(app)
+    services = app.extensions["safeguard"]
+    clock.advance(timedelta(minutes=2))
+    with services.db.connect() as writer:  # BEGIN IMMEDIATE: the writer lock, held
+        writer.execute(text("SELECT 1"))
+        began = time.monotonic()
+        assert _me(app.test_client(), token).status_code == 200
+        assert time.monotonic() - began < 1.0  # SQLite's busy timeout is 30 s
+        assert len(services.audit_queue) >= 1
+    services.audit_queue.flush()
+    with services.session_factory() as db:
+        used = db.scalars(select(ApiToken.last_used_at)).one()
+    assert used.replace(tzinfo=None) == clock.now().replace(tzinfo=None)
