@@ -61,9 +61,6 @@ REGISTER_READERS = ("auditor", "manager", "dsl", "practitioner", "csc", "csc_man
 REGISTER_CORRECTORS = ("admin", "dsl", "manager")
 # The Board's report.
 REPORT_READERS = ("board", "manager", "admin")
-# Children's social care's front door: its overdue work escalates to a csc_manager, not to a
-# line manager (tasks/reminders.py).
-FRONT_DOOR_ROLES = frozenset({"csc"})
 # Who can act on an overdue step (reassign it, or do it): the managing role of one of the step's
 # roles, the first of MANAGING_ORDER that applies (tasks/reminders.py). A line manager without
 # ``dsl`` cannot give a DSL's step to anyone, so a DSL-only step goes to the agency's DSLs (the
